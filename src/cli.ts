@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * @module `litemaas <command>`: serve, sim, migrate, start (the whole demo on
+ * embedded defaults). Each role can run alone, as in production.
+ */
+import { loadConfig } from './config.js';
+
+const HELP = `litemaas — Models-as-a-Service: OpenAI-compatible gateway, portal and ledger
+
+Usage: litemaas <command> [options]
+
+Commands:
+  start      simulator + LiteMaaS on embedded defaults, with the demo model registered (what npm start runs)
+  serve      the LiteMaaS server: /v1 gateway and /api/v1 portal on PORT (default 8080)
+  sim        the OpenAI/vLLM-compatible simulator (litemaas sim --help)
+  migrate    apply database migrations and exit
+  help       this text
+
+Environment (serve, start, migrate):
+  PORT                    listen port (8080)
+  LITEMAAS_DATA_DIR       embedded database, journal and secret (./data)
+  DATABASE_URL            PostgreSQL URL; embedded PGlite when unset
+  LITEMAAS_ADMIN_TOKEN    bearer token for the admin API (start generates one into the data dir)
+  LITEMAAS_SECRET         encryption key for stored keys and tokens (generated into the data dir when unset)
+  LOG_LEVEL               pino level (info)
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'serve': {
+      const { serveCommand } = await import('./commands/serve.js');
+      await serveCommand(loadConfig());
+      return;
+    }
+    case 'start': {
+      const { startCommand } = await import('./commands/start.js');
+      return startCommand(loadConfig());
+    }
+    case 'sim': {
+      const { simCommand } = await import('./simulator/cli.js');
+      return simCommand(rest);
+    }
+    case 'migrate': {
+      const { migrateCommand } = await import('./commands/migrate.js');
+      return migrateCommand(loadConfig());
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return;
+    default:
+      process.stderr.write(`litemaas: unknown command '${cmd}'\n\n${HELP}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`litemaas: ${(err as Error).message}\n`);
+  process.exit(1);
+});

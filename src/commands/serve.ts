@@ -1,0 +1,28 @@
+/**
+ * @module `litemaas serve`, and the signal handling every long-running role shares.
+ */
+import type { Config } from '../config.js';
+import { startServer, type Running } from '../server.js';
+
+export function onShutdown(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: draining and flushing usage…\n`);
+    close().then(() => process.exit(0), (err: unknown) => {
+      process.stderr.write(`shutdown error: ${(err as Error).message}\n`);
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+export async function serveCommand(cfg: Config): Promise<Running> {
+  if (!cfg.adminToken) process.stderr.write('note: LITEMAAS_ADMIN_TOKEN is not set; the admin API accepts no bearer token.\n');
+  const running = await startServer(cfg);
+  onShutdown(running.close);
+  process.stdout.write(`litemaas listening on ${running.url} (store: ${running.store.kind}); gateway at ${running.url}/v1\n`);
+  return running;
+}

@@ -1,0 +1,55 @@
+/**
+ * @module Every error the /v1 surface can answer, in one registry: stable
+ * codes, statuses and OpenAI `type`s. Bodies are OpenAI-format JSON; nothing
+ * else in the gateway builds an error body.
+ */
+import type { ServerResponse } from 'node:http';
+
+export const GATEWAY_ERRORS = {
+  invalid_api_key: { status: 401, type: 'invalid_request_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  user_disabled: { status: 403, type: 'permission_error' },
+  not_found: { status: 404, type: 'invalid_request_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  invalid_request_error: { status: 400, type: 'invalid_request_error' },
+  request_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
+  budget_exceeded: { status: 429, type: 'insufficient_quota' },
+  quota_exceeded: { status: 429, type: 'insufficient_quota' },
+  upstream_error: { status: 502, type: 'api_error' },
+  no_deployment_available: { status: 503, type: 'api_error' },
+  upstream_timeout: { status: 504, type: 'api_error' },
+} as const;
+
+export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
+
+export class GatewayError extends Error {
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+    readonly param: string | null = null,
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+  get status(): number { return GATEWAY_ERRORS[this.code].status; }
+}
+
+export function errorBody(code: GatewayErrorCode, message: string, param: string | null = null): string {
+  return JSON.stringify({ error: { message, type: GATEWAY_ERRORS[code].type, param, code } });
+}
+
+export function sendError(res: ServerResponse, err: GatewayError, requestId: string): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const body = errorBody(err.code, err.message, err.param);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+  };
+  if (err.retryAfter !== null) headers['retry-after'] = err.retryAfter;
+  res.writeHead(err.status, headers);
+  res.end(body);
+}

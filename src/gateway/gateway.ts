@@ -1,0 +1,227 @@
+/**
+ * @module The /v1 gateway, read top to bottom:
+ * authenticate → parse → authorize → limit → reserve → route/forward → meter → record.
+ * It is a plain node:http handler (no framework on the hot path) and never
+ * imports the portal. Keys, models and subscriptions come from an in-memory
+ * snapshot replaced on NOTIFY and on a periodic reconcile.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/db.js';
+import type { Cipher } from '../shared/secrets.js';
+import { fromPico } from '../shared/money.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { SpendTracker, Reservation } from '../ledger/budgets.js';
+import { RateLimiter } from '../ledger/limits.js';
+import { priceUsage, type Usage } from '../ledger/meter.js';
+import type { UsageEvent } from '../ledger/event.js';
+import { authenticate } from './auth.js';
+import { admitRate, authorizeModel, reserve } from './authorize.js';
+import { GatewayError, sendError } from './errors.js';
+import { forward, type Outcome, type Upstream } from './proxy.js';
+import { ENDPOINT_PATHS, parseClientRequest, type ClientRequest } from './request.js';
+import { Router } from './route.js';
+import { loadSnapshot, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
+import { UpstreamClients } from './upstream.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void }
+
+export interface GatewayOptions {
+  store: Store; cipher: Cipher; ledger: Ledger; spend: SpendTracker; metrics: GatewayMetrics; log: GatewayLogger;
+  maxBodyBytes: number; reconcileIntervalMs: number;
+}
+
+export class Gateway {
+  private snap: Snapshot = { keys: new Map(), models: new Map(), subscriptions: new Map(), loadedAt: 0 };
+  private readonly limiter = new RateLimiter();
+  private readonly router = new Router();
+  private readonly clients = new UpstreamClients();
+  private readonly up: Upstream;
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
+  inFlight = 0;
+
+  constructor(private readonly o: GatewayOptions) {
+    this.up = {
+      clients: this.clients,
+      router: this.router,
+      onUpstreamError: (deployment, message) => {
+        o.metrics.upstreamErrors.inc({ deployment });
+        o.log.warn({ deployment, reason: message }, 'upstream attempt failed');
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.reload();
+    await this.o.store.listen(() => this.scheduleReload());
+    this.reconcileTimer = setInterval(() => this.scheduleReload(), this.o.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+  }
+
+  get snapshot(): Snapshot { return this.snap; }
+
+  /** Coalesces bursts of notifications into one reload a few ms later. */
+  scheduleReload(): void {
+    if (this.reloadTimer) return;
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      void this.reload().catch((err) => this.o.log.warn({ err: (err as Error).message }, 'snapshot reload failed; serving from cache'));
+    }, 10);
+  }
+
+  reload(): Promise<void> {
+    if (this.reloading) { this.reloadAgain = true; return this.reloading; }
+    this.reloading = (async () => {
+      do {
+        this.reloadAgain = false;
+        this.snap = await loadSnapshot(this.o.store.db, this.o.cipher);
+      } while (this.reloadAgain);
+    })().finally(() => { this.reloading = null; });
+    return this.reloading;
+  }
+
+  async close(): Promise<void> {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    await this.clients.close();
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const requestId = randomUUID();
+    const t0 = performance.now();
+    this.inFlight++;
+    this.o.metrics.inFlight.inc();
+    res.once('close', () => { this.inFlight--; this.o.metrics.inFlight.dec(); });
+    this.serve(req, res, requestId, t0).catch((err: unknown) => {
+      if (err instanceof GatewayError) return sendError(res, err, requestId);
+      this.o.log.error({ requestId, err: (err as Error).message }, 'unexpected gateway error');
+      sendError(res, new GatewayError('upstream_error', 'Internal gateway error.'), requestId);
+    });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number): Promise<void> {
+    const q = req.url!.indexOf('?');
+    const path = q < 0 ? req.url! : req.url!.slice(0, q);
+    const endpoint = ENDPOINT_PATHS[path];
+    if (path === '/v1/models' || path.startsWith('/v1/models/')) {
+      if (req.method !== 'GET') throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}.`);
+      return this.listModels(authenticate(req, this.snap), path, res, requestId);
+    }
+    if (!endpoint) throw new GatewayError('not_found', `Unknown path ${path}. Supported: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings.`);
+    if (req.method !== 'POST') throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use POST.`);
+    const key = authenticate(req, this.snap);
+    const raw = await readBody(req, this.o.maxBodyBytes);
+    const clientReq = parseClientRequest(endpoint, raw);
+    const at = new Date();
+    const refuse = (err: GatewayError, model: string) => {
+      this.record(key, model, requestId, at, t0, { status: err.status, usage: null, streamedTokens: 0, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, null);
+      throw err;
+    };
+    let model: ModelEntry, sub;
+    try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model); }
+    let slot = false;
+    try { slot = admitRate(this.limiter, key); } catch (e) { return refuse(e as GatewayError, model.id); }
+    let reservation: Reservation;
+    try { reservation = reserve(this.o.spend, key, model, sub, clientReq, at); } catch (e) {
+      if (slot) this.limiter.releaseSlot(key.id);
+      return refuse(e as GatewayError, model.id);
+    }
+    const abort = new AbortController();
+    res.once('close', () => { if (!res.writableFinished) abort.abort(); });
+    let finished = false;
+    try {
+      await forward(this.up, {
+        req: clientReq, model, res, requestId, t0, signal: abort.signal,
+        finish: (o) => {
+          if (finished) return;
+          finished = true;
+          this.record(key, model.id, requestId, at, t0, o, clientReq, model);
+          this.o.spend.release(reservation);
+          if (slot) this.limiter.releaseSlot(key.id);
+        },
+      });
+    } finally {
+      if (!finished) { this.o.spend.release(reservation); if (slot) this.limiter.releaseSlot(key.id); }
+    }
+  }
+
+  /** Meter and record one request: cost from the upstream's usage, or an estimate when it never came. */
+  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null): void {
+    let usage: Usage | null = o.usage;
+    let estimated = false;
+    if (!usage && model && (o.streamedTokens > 0 || o.status === 499)) {
+      usage = { promptTokens: req.promptGuess, completionTokens: o.streamedTokens };
+      estimated = true;
+    }
+    const cost = usage && model ? priceUsage(usage, model) : 0n;
+    const latencyMs = performance.now() - t0;
+    const e: UsageEvent = {
+      id, at: at.toISOString(), keyId: key.id, userId: key.user.id, modelId, deploymentId: o.deploymentId,
+      status: o.status, promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
+      cost: fromPico(cost), latencyMs: Math.round(latencyMs), ttftMs: o.ttftMs === null ? null : Math.round(o.ttftMs),
+      stream: req.stream, estimated, errorCode: o.errorCode,
+    };
+    this.o.ledger.record(e);
+    this.o.spend.add(e);
+    const tokens = e.promptTokens + e.completionTokens;
+    if (tokens > 0) {
+      this.limiter.add(`tpm:k:${key.id}`, tokens);
+      this.limiter.add(`tpm:u:${key.user.id}`, tokens);
+    }
+    const m = this.o.metrics;
+    m.requests.inc({ model: modelId, status: String(o.status) });
+    if (usage) {
+      m.tokens.inc({ model: modelId, type: 'prompt' }, usage.promptTokens);
+      m.tokens.inc({ model: modelId, type: 'completion' }, usage.completionTokens);
+      if (cost > 0n) m.cost.inc({ model: modelId }, Number(e.cost));
+    }
+    m.latency.observe({ model: modelId }, latencyMs / 1000);
+  }
+
+  private listModels(key: KeyEntry, path: string, res: ServerResponse, requestId: string): void {
+    const data = [];
+    for (const id of key.models) {
+      const m = this.snap.models.get(id);
+      const sub = this.snap.subscriptions.get(`${key.user.id}|${id}`);
+      if (m && sub?.status === 'active') data.push({ id: m.id, object: 'model', created: m.created, owned_by: 'litemaas' });
+    }
+    let body: string;
+    if (path === '/v1/models') body = JSON.stringify({ object: 'list', data });
+    else {
+      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      const m = data.find((x) => x.id === id);
+      if (!m) throw new GatewayError('model_not_found', `The model '${id}' does not exist or this key may not use it.`, 'model');
+      body = JSON.stringify(m);
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+    res.end(body);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new GatewayError('request_too_large', `The request body is ${declared} bytes; the limit is ${limit}.`));
+  }
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new GatewayError('request_too_large', `The request body exceeds the limit of ${limit} bytes.`));
+        return;
+      }
+      parts.push(c);
+    });
+    req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}

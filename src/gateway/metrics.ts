@@ -1,0 +1,20 @@
+/**
+ * @module Prometheus metrics of the gateway and ledger (served at /metrics).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'litemaas_requests_total', help: 'Requests on /v1 by model and status', labelNames: ['model', 'status'] as const, registers: [this.registry] });
+  readonly tokens = new Counter({ name: 'litemaas_tokens_total', help: 'Tokens metered', labelNames: ['model', 'type'] as const, registers: [this.registry] });
+  readonly cost = new Counter({ name: 'litemaas_cost_total', help: 'Cost metered, in the configured currency', labelNames: ['model'] as const, registers: [this.registry] });
+  readonly latency = new Histogram({ name: 'litemaas_request_duration_seconds', help: 'Time to the last byte', labelNames: ['model'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
+  readonly upstreamErrors = new Counter({ name: 'litemaas_upstream_errors_total', help: 'Failed upstream attempts by deployment', labelNames: ['deployment'] as const, registers: [this.registry] });
+  readonly journalLag = new Gauge({ name: 'litemaas_ledger_unwritten_events', help: 'Usage events journaled but not yet in the database', registers: [this.registry] });
+  readonly inFlight = new Gauge({ name: 'litemaas_requests_in_flight', help: 'Requests being served on /v1', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * @module Forward and relay: send the compiled request to a deployment,
+ * fail over to another before the first byte (connect errors, 5xx, 429),
+ * then relay JSON or SSE. SSE events are passed through as they arrive,
+ * only renamed (upstream model → public model); the usage chunk the gateway
+ * asked for is dropped when the client did not ask, and [DONE] is held back
+ * until the usage event is journaled.
+ */
+import type { ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import type { Dispatcher } from 'undici';
+import { readUsage, type Usage } from '../ledger/meter.js';
+import { GatewayError } from './errors.js';
+import { UPSTREAM_PATH, upstreamBody, type ClientRequest } from './request.js';
+import type { Router } from './route.js';
+import type { DeploymentConfig, ModelEntry } from './snapshot.js';
+import type { UpstreamClients } from './upstream.js';
+
+const MAX_ATTEMPTS = 3;
+
+export interface Outcome {
+  status: number;
+  usage: Usage | null;
+  /** Content chunks relayed, the estimate of completion tokens when usage never came. */
+  streamedTokens: number;
+  errorCode: string | null;
+  deploymentId: string | null;
+  ttftMs: number | null;
+}
+
+export interface RelayContext {
+  req: ClientRequest;
+  model: ModelEntry;
+  res: ServerResponse;
+  requestId: string;
+  t0: number;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Journals the outcome; called before the response's last byte. */
+  finish(o: Outcome): void;
+}
+
+export interface Upstream { clients: UpstreamClients; router: Router; onUpstreamError(deployment: string, message: string): void }
+
+function classify(err: unknown): GatewayError {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new GatewayError('upstream_timeout', 'The model server did not answer in time.');
+  return new GatewayError('upstream_error', 'The model server could not be reached.');
+}
+
+export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
+  const tried = new Set<string>();
+  let last: GatewayError | null = null;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const d = up.router.pick(ctx.model.deployments, tried);
+    if (!d) break;
+    tried.add(d.id);
+    up.router.begin(d.id);
+    let resp: Dispatcher.ResponseData;
+    try {
+      resp = await up.clients.send(d, UPSTREAM_PATH[ctx.req.endpoint], upstreamBody(ctx.req, d.upstreamModel), ctx.signal,
+        ctx.req.stream ? 'text/event-stream' : 'application/json');
+    } catch (err) {
+      up.router.end(d.id);
+      if (ctx.signal.aborted) return fail(ctx, new GatewayError('upstream_error', 'Client closed the request.'), d.id, 499, 'client_disconnected');
+      up.router.failure(d.id);
+      last = classify(err);
+      up.onUpstreamError(d.id, (err as Error).message);
+      continue;
+    }
+    if (resp.statusCode >= 500 || resp.statusCode === 429) {
+      resp.body.dump().catch(() => {});
+      up.router.end(d.id);
+      up.router.failure(d.id);
+      up.onUpstreamError(d.id, `status ${resp.statusCode}`);
+      last = resp.statusCode === 429
+        ? new GatewayError('rate_limit_exceeded', 'The model server is overloaded; retry shortly.', null, Number(resp.headers['retry-after']) || 1)
+        : new GatewayError('upstream_error', `The model server answered ${resp.statusCode}.`);
+      continue;
+    }
+    try {
+      if (resp.statusCode >= 400) await relayClientError(ctx, d, resp);
+      else if (ctx.req.stream) await relayStream(ctx, d, resp);
+      else await relayJson(ctx, d, resp);
+      up.router.success(d.id);
+    } finally {
+      up.router.end(d.id);
+    }
+    return;
+  }
+  fail(ctx, last ?? new GatewayError('no_deployment_available', `No deployment of '${ctx.model.id}' is available right now.`), null);
+}
+
+function fail(ctx: RelayContext, err: GatewayError, deploymentId: string | null, status = err.status, code: string = err.code): void {
+  ctx.finish({ status, usage: null, streamedTokens: 0, errorCode: code, deploymentId, ttftMs: null });
+  if (!ctx.res.destroyed) throw err; // the caller renders it
+}
+
+async function readAll(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of body) parts.push(c as Buffer);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** 4xx from the model server (other than 429): the client's request was wrong; pass the message on in our shape. */
+async function relayClientError(ctx: RelayContext, d: DeploymentConfig, resp: Dispatcher.ResponseData): Promise<void> {
+  let message = `The model server rejected the request (${resp.statusCode}).`;
+  try {
+    const o = JSON.parse((await readAll(resp.body)).toString('utf8')) as { error?: { message?: unknown }; message?: unknown };
+    const m = o.error?.message ?? o.message;
+    if (typeof m === 'string' && m) message = m.slice(0, 2000);
+  } catch { /* not JSON: keep the generic message */ }
+  ctx.finish({ status: resp.statusCode, usage: null, streamedTokens: 0, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
+  throw new GatewayError('invalid_request_error', message);
+}
+
+async function relayJson(ctx: RelayContext, d: DeploymentConfig, resp: Dispatcher.ResponseData): Promise<void> {
+  let raw: Buffer;
+  try {
+    raw = await readAll(resp.body);
+  } catch (err) {
+    if (ctx.signal.aborted) return fail(ctx, new GatewayError('upstream_error', 'Client closed the request.'), d.id, 499, 'client_disconnected');
+    return fail(ctx, classify(err), d.id);
+  }
+  const ttftMs = performance.now() - ctx.t0;
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return fail(ctx, new GatewayError('upstream_error', 'The model server sent a malformed response.'), d.id);
+  }
+  const usage = readUsage(obj.usage);
+  if ('model' in obj) obj.model = ctx.model.id;
+  const out = JSON.stringify(obj);
+  ctx.finish({ status: resp.statusCode, usage, streamedTokens: 0, errorCode: null, deploymentId: d.id, ttftMs });
+  ctx.res.writeHead(resp.statusCode, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(out),
+    'x-request-id': ctx.requestId,
+  });
+  ctx.res.end(out);
+}
+
+async function relayStream(ctx: RelayContext, d: DeploymentConfig, resp: Dispatcher.ResponseData): Promise<void> {
+  const { res, req } = ctx;
+  const from = `"model":${JSON.stringify(d.upstreamModel)}`;
+  const to = `"model":${JSON.stringify(ctx.model.id)}`;
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let usage: Usage | null = null;
+  let tokens = 0;
+  let sawDone = false;
+  let ttftMs: number | null = null;
+
+  const processEvent = (ev: string): string => {
+    if (ev.startsWith('data: [DONE]')) { sawDone = true; return ''; }
+    if (ev.includes('"usage":{')) {
+      try {
+        const o = JSON.parse(ev.slice(ev.indexOf('{'))) as { usage?: unknown; choices?: unknown[] };
+        usage = readUsage(o.usage) ?? usage;
+        if (!req.includeUsage && Array.isArray(o.choices) && o.choices.length === 0) return '';
+      } catch { /* not a JSON event: relay as is */ }
+    } else if (ev.includes('"content":"') || ev.includes('"text":"')) {
+      if (!ev.includes('"content":""') && !ev.includes('"text":""')) tokens++;
+    }
+    let out = ev.includes(from) ? ev.replaceAll(from, to) : ev;
+    if (!req.includeUsage && out.includes(',"usage":null')) out = out.replaceAll(',"usage":null', '');
+    return out + '\n\n';
+  };
+
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-request-id': ctx.requestId,
+  });
+  try {
+    for await (const chunk of resp.body) {
+      if (ttftMs === null) ttftMs = performance.now() - ctx.t0;
+      carry += decoder.write(chunk as Buffer);
+      let out = '';
+      let i: number;
+      while ((i = carry.indexOf('\n\n')) >= 0) {
+        out += processEvent(carry.slice(0, i));
+        carry = carry.slice(i + 2);
+      }
+      if (out && !res.write(out)) {
+        await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      }
+    }
+    carry += decoder.end();
+    if (carry.trim()) { const out = processEvent(carry.trim()); if (out) res.write(out); }
+  } catch (err) {
+    const disconnected = ctx.signal.aborted;
+    ctx.finish({ status: disconnected ? 499 : 502, usage: null, streamedTokens: tokens, errorCode: disconnected ? 'client_disconnected' : 'upstream_stream_error', deploymentId: d.id, ttftMs });
+    if (!disconnected && !res.destroyed) {
+      const e = classify(err);
+      res.end(`data: ${JSON.stringify({ error: { message: e.message, type: 'api_error', param: null, code: e.code } })}\n\n`);
+    }
+    return;
+  }
+  ctx.finish({ status: 200, usage, streamedTokens: tokens, errorCode: null, deploymentId: d.id, ttftMs });
+  res.end(sawDone ? 'data: [DONE]\n\n' : undefined);
+}

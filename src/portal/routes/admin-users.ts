@@ -1,0 +1,58 @@
+/**
+ * @module Admin: users, and subscriptions and API keys on a user's behalf
+ * (the automation paths labs and pipelines use to provision per-user keys).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { requireAdmin, requireAdminRead } from '../auth.js';
+import type { PortalServices } from '../context.js';
+import { Id, KeyCreateBody, SubscriptionBody, SubscriptionPatchBody, UserCreateBody, UserPatchBody } from '../schemas.js';
+import { audit } from '../services/audit.js';
+
+const withoutPassword = <T extends { password?: string }>(b: T) => { const { password, ...rest } = b; return { ...rest, passwordSet: password !== undefined }; };
+
+export const adminUserRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
+  app.get('/admin/users', { preHandler: requireAdminRead }, async () => ({ users: await s.users.list() }));
+  app.get('/admin/users/:id', { preHandler: requireAdminRead, schema: { params: Id } }, async (req) => s.users.get(req.params.id));
+  app.post('/admin/users', { preHandler: requireAdmin, schema: { body: UserCreateBody } }, async (req, reply) => {
+    const u = await s.users.create(req.body);
+    await audit(s.db, req.principal!.username, 'user.create', u.id, withoutPassword(req.body));
+    return reply.code(201).send(u);
+  });
+  app.patch('/admin/users/:id', { preHandler: requireAdmin, schema: { params: Id, body: UserPatchBody } }, async (req) => {
+    const u = await s.users.update(req.params.id, req.body);
+    await audit(s.db, req.principal!.username, 'user.update', u.id, withoutPassword(req.body));
+    return u;
+  });
+
+  app.get('/admin/users/:id/subscriptions', { preHandler: requireAdminRead, schema: { params: Id } }, async (req) => {
+    await s.users.row(req.params.id);
+    return { subscriptions: await s.subscriptions.list({ userId: req.params.id }) };
+  });
+  app.post('/admin/users/:id/subscriptions', { preHandler: requireAdmin, schema: { params: Id, body: SubscriptionBody } }, async (req, reply) => {
+    await s.users.row(req.params.id);
+    const r = await s.subscriptions.subscribe(req.params.id, req.body, 'active', req.principal!.username);
+    await audit(s.db, req.principal!.username, 'subscription.create', r.subscription.id, { userId: req.params.id, ...req.body });
+    return reply.code(r.created ? 201 : 200).send(r.subscription);
+  });
+  app.get('/admin/subscriptions', {
+    preHandler: requireAdminRead,
+    schema: { querystring: Type.Object({ status: Type.Optional(Type.Union(['active', 'pending', 'denied', 'suspended', 'cancelled'].map((x) => Type.Literal(x)))) }) },
+  }, async (req) => ({ subscriptions: await s.subscriptions.list({ status: req.query.status as never }) }));
+  app.patch('/admin/subscriptions/:id', { preHandler: requireAdmin, schema: { params: Id, body: SubscriptionPatchBody } }, async (req) => {
+    const sub = await s.subscriptions.update(req.params.id, req.body as never, req.principal!.username);
+    await audit(s.db, req.principal!.username, 'subscription.update', sub.id, req.body);
+    return sub;
+  });
+
+  app.get('/admin/users/:id/api-keys', { preHandler: requireAdminRead, schema: { params: Id } }, async (req) => {
+    await s.users.row(req.params.id);
+    return { apiKeys: await s.keys.listForUser(req.params.id) };
+  });
+  app.post('/admin/users/:id/api-keys', { preHandler: requireAdmin, schema: { params: Id, body: KeyCreateBody } }, async (req, reply) => {
+    const k = await s.keys.create(req.params.id, req.body);
+    await audit(s.db, req.principal!.username, 'api_key.create', k.id, { userId: req.params.id, ...req.body });
+    reply.header('cache-control', 'no-store');
+    return reply.code(201).send(k);
+  });
+};

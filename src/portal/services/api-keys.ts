@@ -1,0 +1,132 @@
+/**
+ * @module API keys. The full key is returned once at creation (and on
+ * rotation); the store keeps sha256(key) for lookup and the AES-GCM-encrypted
+ * key for the owner's "show key". Models must be among the owner's active
+ * subscriptions.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { ApiKeyRow, BudgetPeriod, Database } from '../../store/schema.js';
+import { keyPrefix, newApiKey, sha256, type Cipher } from '../../shared/secrets.js';
+import { periodStart } from '../../ledger/budgets.js';
+import { invalid, notFound } from '../errors.js';
+
+export interface KeyInput {
+  name: string; description?: string | null; models: string[]; maxBudget?: number | null; budgetPeriod?: BudgetPeriod;
+  softBudget?: number | null; rpm?: number | null; tpm?: number | null; maxParallel?: number | null; expiresAt?: string | null;
+}
+export type KeyPatch = Partial<KeyInput>;
+
+export function keyView(k: ApiKeyRow, spend?: string) {
+  return {
+    id: k.id, userId: k.user_id, name: k.name, description: k.description, prefix: k.prefix, models: k.models,
+    maxBudget: k.max_budget === null ? null : Number(k.max_budget), budgetPeriod: k.budget_period,
+    softBudget: k.soft_budget === null ? null : Number(k.soft_budget), rpm: k.rpm, tpm: k.tpm, maxParallel: k.max_parallel,
+    expiresAt: k.expires_at ? new Date(k.expires_at).toISOString() : null,
+    revokedAt: k.revoked_at ? new Date(k.revoked_at).toISOString() : null,
+    lastUsedAt: k.last_used_at ? new Date(k.last_used_at).toISOString() : null,
+    createdAt: new Date(k.created_at).toISOString(),
+    status: k.revoked_at ? 'revoked' : k.expires_at && new Date(k.expires_at).getTime() <= Date.now() ? 'expired' : 'active',
+    ...(spend !== undefined ? { spend: Number(spend), spendExact: spend } : {}),
+  };
+}
+
+export class ApiKeyService {
+  constructor(private readonly db: Kysely<Database>, private readonly cipher: Cipher) {}
+
+  private async checkModels(userId: string, models: string[]): Promise<void> {
+    if (models.length === 0) throw invalid('models', 'choose at least one model');
+    const active = await this.db.selectFrom('subscriptions').select('model_id')
+      .where('user_id', '=', userId).where('status', '=', 'active').execute();
+    const ok = new Set(active.map((s) => s.model_id));
+    const missing = models.filter((m) => !ok.has(m));
+    if (missing.length > 0) throw invalid('models', `no active subscription to ${missing.map((m) => `'${m}'`).join(', ')}`);
+  }
+
+  private checkExpiry(expiresAt: string | null | undefined): Date | null {
+    if (expiresAt === undefined || expiresAt === null) return null;
+    const d = new Date(expiresAt);
+    if (Number.isNaN(d.getTime())) throw invalid('expiresAt', 'must be an ISO-8601 date-time');
+    if (d.getTime() <= Date.now()) throw invalid('expiresAt', 'must be in the future');
+    return d;
+  }
+
+  async create(userId: string, input: KeyInput) {
+    const user = await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+    if (!user) throw notFound(`User '${userId}'`);
+    await this.checkModels(userId, input.models);
+    const expires = this.checkExpiry(input.expiresAt);
+    const key = newApiKey();
+    const row = await this.db.insertInto('api_keys').values({
+      id: randomUUID(), user_id: userId, name: input.name, description: input.description ?? null, prefix: keyPrefix(key),
+      hash: sha256(key), secret_enc: this.cipher.encrypt(key), models: [...new Set(input.models)],
+      max_budget: input.maxBudget ?? null, budget_period: input.budgetPeriod ?? 'none', soft_budget: input.softBudget ?? null,
+      rpm: input.rpm ?? null, tpm: input.tpm ?? null, max_parallel: input.maxParallel ?? null, expires_at: expires,
+      revoked_at: null, rotated_to: null, last_used_at: null,
+    }).returningAll().executeTakeFirstOrThrow();
+    return { ...keyView(row, '0.000000000000'), key };
+  }
+
+  async row(id: string): Promise<ApiKeyRow> {
+    const k = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!k) throw notFound(`API key '${id}'`);
+    return k;
+  }
+
+  /** Spend in the key's current budget period (all time when it has none), exact, from the daily rollups. */
+  async spend(k: ApiKeyRow): Promise<string> {
+    const start = periodStart(k.budget_period, new Date());
+    let q = this.db.selectFrom('usage_daily').select(sql<string>`coalesce(sum(cost), 0)::numeric(28,12)::text`.as('spend')).where('key_id', '=', k.id);
+    if (start) q = q.where('day', '>=', start);
+    return (await q.executeTakeFirstOrThrow()).spend;
+  }
+
+  async get(id: string) {
+    const k = await this.row(id);
+    return keyView(k, await this.spend(k));
+  }
+
+  async listForUser(userId: string) {
+    const rows = await this.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    return Promise.all(rows.map(async (k) => keyView(k, await this.spend(k))));
+  }
+
+  async update(id: string, p: KeyPatch) {
+    const k = await this.row(id);
+    if (k.revoked_at) throw invalid('id', 'the key is revoked');
+    const set: Record<string, unknown> = {};
+    if (p.models !== undefined) { await this.checkModels(k.user_id, p.models); set.models = [...new Set(p.models)]; }
+    if (p.name !== undefined) set.name = p.name;
+    if (p.description !== undefined) set.description = p.description;
+    if (p.maxBudget !== undefined) set.max_budget = p.maxBudget;
+    if (p.budgetPeriod !== undefined) set.budget_period = p.budgetPeriod;
+    if (p.softBudget !== undefined) set.soft_budget = p.softBudget;
+    if (p.rpm !== undefined) set.rpm = p.rpm;
+    if (p.tpm !== undefined) set.tpm = p.tpm;
+    if (p.maxParallel !== undefined) set.max_parallel = p.maxParallel;
+    if (p.expiresAt !== undefined) set.expires_at = this.checkExpiry(p.expiresAt);
+    if (Object.keys(set).length > 0) await this.db.updateTable('api_keys').set(set).where('id', '=', id).execute();
+    return this.get(id);
+  }
+
+  async revoke(id: string) {
+    const k = await this.row(id);
+    if (!k.revoked_at) await this.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).execute();
+    return this.get(id);
+  }
+
+  /** A new secret for the same key id (same usage history); the old secret stops working at once. */
+  async rotate(id: string) {
+    const k = await this.row(id);
+    if (k.revoked_at) throw invalid('id', 'a revoked key cannot be rotated');
+    const key = newApiKey();
+    await this.db.updateTable('api_keys').set({ hash: sha256(key), secret_enc: this.cipher.encrypt(key), prefix: keyPrefix(key) }).where('id', '=', id).execute();
+    return { ...(await this.get(id)), key };
+  }
+
+  async reveal(id: string): Promise<string> {
+    const k = await this.row(id);
+    if (k.revoked_at) throw invalid('id', 'the key is revoked');
+    return this.cipher.decrypt(k.secret_enc);
+  }
+}

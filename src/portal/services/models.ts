@@ -1,0 +1,108 @@
+/**
+ * @module Models and their deployments. Upstream tokens are stored
+ * AES-GCM-encrypted and never returned: a view says only whether one is set.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, DeploymentRow, ModelRow } from '../../store/schema.js';
+import type { Cipher } from '../../shared/secrets.js';
+import { toPico } from '../../shared/money.js';
+import { ApiError, invalid, notFound } from '../errors.js';
+
+export interface DeploymentInput { url: string; upstreamModel: string; token?: string | null; weight?: number; maxInFlight?: number | null; timeoutMs?: number; enabled?: boolean }
+export interface ModelInput {
+  id: string; description?: string | null; provider?: string | null; kind?: 'chat' | 'completion' | 'embedding';
+  contextLength?: number | null; features?: string[]; inputPricePer1M: number | string; outputPricePer1M: number | string;
+  restricted?: boolean; status?: 'active' | 'deprecated'; deployments: DeploymentInput[];
+}
+
+export function modelView(m: ModelRow, deps: DeploymentRow[], withDeployments: boolean) {
+  return {
+    id: m.id, description: m.description, provider: m.provider, kind: m.kind, contextLength: m.context_length,
+    features: m.features, inputPricePer1M: Number(m.input_price_per_1m), outputPricePer1M: Number(m.output_price_per_1m),
+    restricted: m.restricted, status: m.status, createdAt: new Date(m.created_at).toISOString(),
+    ...(withDeployments ? {
+      deployments: deps.map((d) => ({
+        id: d.id, url: d.url, upstreamModel: d.upstream_model, hasToken: d.token_enc !== null, weight: d.weight,
+        maxInFlight: d.max_in_flight, timeoutMs: d.timeout_ms, enabled: d.enabled,
+      })),
+    } : {}),
+  };
+}
+
+function checkPrice(field: string, v: number | string): string {
+  let p: bigint;
+  try { p = toPico(v); } catch { throw invalid(field, 'must be a decimal number'); }
+  if (p < 0n) throw invalid(field, 'must not be negative');
+  if (p % 1_000_000n !== 0n) throw invalid(field, 'has more than 6 decimals');
+  return String(v);
+}
+
+function checkDeployments(ds: DeploymentInput[]): void {
+  if (ds.length === 0) throw invalid('deployments', 'at least one deployment is required');
+  ds.forEach((d, i) => {
+    let u: URL;
+    try { u = new URL(d.url); } catch { throw invalid(`deployments[${i}].url`, 'must be an absolute http(s) URL such as http://host:8000/v1'); }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(`deployments[${i}].url`, 'must use http or https');
+  });
+}
+
+export class ModelService {
+  constructor(private readonly db: Kysely<Database>, private readonly cipher: Cipher) {}
+
+  async list(includeDeprecated = true) {
+    let q = this.db.selectFrom('models').selectAll().orderBy('id');
+    if (!includeDeprecated) q = q.where('status', '=', 'active');
+    const [models, deps] = await Promise.all([q.execute(), this.db.selectFrom('deployments').selectAll().orderBy('id').execute()]);
+    return models.map((m) => modelView(m, deps.filter((d) => d.model_id === m.id), true));
+  }
+
+  async get(id: string) {
+    const m = await this.db.selectFrom('models').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!m) throw notFound(`Model '${id}'`);
+    const deps = await this.db.selectFrom('deployments').selectAll().where('model_id', '=', id).orderBy('id').execute();
+    return modelView(m, deps, true);
+  }
+
+  async create(input: ModelInput) {
+    const exists = await this.db.selectFrom('models').select('id').where('id', '=', input.id).executeTakeFirst();
+    if (exists) throw new ApiError('conflict', `Model '${input.id}' already exists`, 'id');
+    await this.write(input, false);
+    return this.get(input.id);
+  }
+
+  async update(id: string, input: Omit<ModelInput, 'id'>) {
+    await this.get(id);
+    await this.write({ ...input, id }, true);
+    return this.get(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    const r = await this.db.deleteFrom('models').where('id', '=', id).executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) throw notFound(`Model '${id}'`);
+  }
+
+  private async write(input: ModelInput, replace: boolean): Promise<void> {
+    const inPrice = checkPrice('inputPricePer1M', input.inputPricePer1M);
+    const outPrice = checkPrice('outputPricePer1M', input.outputPricePer1M);
+    checkDeployments(input.deployments);
+    const row = {
+      description: input.description ?? null, provider: input.provider ?? null, kind: input.kind ?? 'chat',
+      context_length: input.contextLength ?? null, features: input.features ?? [], input_price_per_1m: inPrice,
+      output_price_per_1m: outPrice, restricted: input.restricted ?? false, status: input.status ?? 'active',
+    } as const;
+    await this.db.transaction().execute(async (tx) => {
+      if (replace) {
+        await tx.updateTable('models').set(row).where('id', '=', input.id).execute();
+        await tx.deleteFrom('deployments').where('model_id', '=', input.id).execute();
+      } else {
+        await tx.insertInto('models').values({ id: input.id, ...row }).execute();
+      }
+      await tx.insertInto('deployments').values(input.deployments.map((d) => ({
+        id: randomUUID(), model_id: input.id, url: d.url.replace(/\/+$/, ''), upstream_model: d.upstreamModel,
+        token_enc: d.token ? this.cipher.encrypt(d.token) : null, weight: d.weight ?? 1, max_in_flight: d.maxInFlight ?? null,
+        timeout_ms: d.timeoutMs ?? 120_000, enabled: d.enabled ?? true,
+      }))).execute();
+    });
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * @module Subscriptions of users to models. Quotas (requests, tokens per
+ * calendar month, UTC) are enforced by the gateway, not just stored.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, SubscriptionRow, SubscriptionStatus } from '../../store/schema.js';
+import { invalid, notFound } from '../errors.js';
+
+export function subscriptionView(s: SubscriptionRow) {
+  return {
+    id: s.id, userId: s.user_id, modelId: s.model_id, status: s.status, quotaRequests: s.quota_requests,
+    quotaTokens: s.quota_tokens, reason: s.reason, decidedBy: s.decided_by,
+    createdAt: new Date(s.created_at).toISOString(), updatedAt: new Date(s.updated_at).toISOString(),
+  };
+}
+
+export interface SubscriptionInput { modelId: string; quotaRequests?: number | null; quotaTokens?: number | null }
+
+export class SubscriptionService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list(filter: { userId?: string; status?: SubscriptionStatus } = {}) {
+    let q = this.db.selectFrom('subscriptions').selectAll().orderBy('created_at');
+    if (filter.userId) q = q.where('user_id', '=', filter.userId);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    return (await q.execute()).map(subscriptionView);
+  }
+
+  /** Subscribes a user; `status` is what the caller may grant (admins: active; users: pending for restricted models). */
+  async subscribe(userId: string, input: SubscriptionInput, status: SubscriptionStatus, actor: string): Promise<{ created: boolean; subscription: ReturnType<typeof subscriptionView> }> {
+    const model = await this.db.selectFrom('models').select(['id', 'status']).where('id', '=', input.modelId).executeTakeFirst();
+    if (!model) throw invalid('modelId', `model '${input.modelId}' does not exist`);
+    if (model.status !== 'active') throw invalid('modelId', `model '${input.modelId}' is deprecated`);
+    const existing = await this.db.selectFrom('subscriptions').selectAll().where('user_id', '=', userId).where('model_id', '=', input.modelId).executeTakeFirst();
+    const now = new Date();
+    if (existing) {
+      const row = await this.db.updateTable('subscriptions').set({
+        status, updated_at: now, decided_by: status === 'active' ? actor : existing.decided_by,
+        ...(input.quotaRequests !== undefined ? { quota_requests: input.quotaRequests } : {}),
+        ...(input.quotaTokens !== undefined ? { quota_tokens: input.quotaTokens } : {}),
+      }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+      return { created: false, subscription: subscriptionView(row) };
+    }
+    const row = await this.db.insertInto('subscriptions').values({
+      id: randomUUID(), user_id: userId, model_id: input.modelId, status, quota_requests: input.quotaRequests ?? null,
+      quota_tokens: input.quotaTokens ?? null, reason: null, decided_by: status === 'active' ? actor : null,
+    }).returningAll().executeTakeFirstOrThrow();
+    return { created: true, subscription: subscriptionView(row) };
+  }
+
+  async update(id: string, p: { status?: SubscriptionStatus; quotaRequests?: number | null; quotaTokens?: number | null; reason?: string | null }, actor: string) {
+    const set: Record<string, unknown> = { updated_at: new Date() };
+    if (p.status !== undefined) { set.status = p.status; set.decided_by = actor; }
+    if (p.quotaRequests !== undefined) set.quota_requests = p.quotaRequests;
+    if (p.quotaTokens !== undefined) set.quota_tokens = p.quotaTokens;
+    if (p.reason !== undefined) set.reason = p.reason;
+    const row = await this.db.updateTable('subscriptions').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+    if (!row) throw notFound(`Subscription '${id}'`);
+    return subscriptionView(row);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * @module `litemaas serve`: one HTTP server, two surfaces. Requests under
+ * /v1 go straight to the gateway's node:http handler; everything else goes
+ * to Fastify (portal API, health, metrics). Start order: store → ledger
+ * replay → spend counters → key snapshot → listen. SIGTERM drains in-flight
+ * requests and flushes the ledger.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.js';
+import { openStore, type Store } from './store/db.js';
+import { loadCipher } from './shared/secrets.js';
+import { Ledger } from './ledger/ledger.js';
+import { SpendTracker } from './ledger/budgets.js';
+import { Gateway } from './gateway/gateway.js';
+import { GatewayMetrics } from './gateway/metrics.js';
+import { createServices, type PortalServices } from './portal/context.js';
+import { registerPortal } from './portal/portal.js';
+
+export interface Running {
+  app: FastifyInstance;
+  gateway: Gateway;
+  ledger: Ledger;
+  store: Store;
+  services: PortalServices;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(cfg: Config): Promise<Running> {
+  const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
+  const cipher = loadCipher(cfg.secret, cfg.dataDir);
+  const metrics = new GatewayMetrics();
+
+  let gatewayHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  const app = Fastify({
+    logger: { level: cfg.logLevel, redact: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers.cookie'] },
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    serverFactory: (fastifyHandler) => createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000 }, (req, res) => {
+      const u = req.url ?? '';
+      if (gatewayHandler && (u.startsWith('/v1/') || u === '/v1')) gatewayHandler(req, res);
+      else fastifyHandler(req, res);
+    }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const log = app.log;
+  const ledger = new Ledger(store.db, {
+    journalDir: join(cfg.dataDir, 'journal'),
+    flushIntervalMs: cfg.flushIntervalMs,
+    onError: (err) => log.warn({ err: (err as Error).message }, 'usage write failed; kept in the journal, will retry'),
+  });
+  await ledger.start();
+  const spend = new SpendTracker();
+  await spend.load(store.db);
+  for (const e of ledger.unwritten()) spend.add(e);
+
+  const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, maxBodyBytes: cfg.maxBodyBytes, reconcileIntervalMs: cfg.reconcileIntervalMs });
+  await gateway.start();
+  gatewayHandler = (req, res) => gateway.handle(req, res);
+
+  const services = createServices(store.db, cipher);
+  // A change made through this server is visible to its gateway before the response goes out
+  // (a key works as soon as its creation returns); other replicas learn of it by NOTIFY.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method !== 'GET' && req.url.startsWith('/api/') && reply.statusCode < 400) await gateway.reload();
+    return payload;
+  });
+  await registerPortal(app, { services, adminToken: cfg.adminToken });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const db = await store.db.selectNoFrom((eb) => eb.val(1).as('one')).execute().then(() => 'up', () => 'down');
+    // The gateway serves from its caches while the database is down, so it stays ready; the body says what is degraded.
+    return reply.code(200).send({ status: 'ready', database: db, ledgerUnwritten: ledger.lag, ledgerError: ledger.lastError, keys: gateway.snapshot.keys.size });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    metrics.journalLag.set(ledger.lag);
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  await app.listen({ port: cfg.port, host: cfg.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  const url = `http://127.0.0.1:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= (async () => {
+    // Stop accepting, let in-flight requests finish (bounded), then flush the ledger.
+    const closed = app.close();
+    const deadline = Date.now() + 30_000;
+    while (gateway.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    app.server.closeAllConnections?.();
+    await closed;
+    await gateway.close();
+    await ledger.close();
+    await store.close();
+  })());
+  return { app, gateway, ledger, store, services, url, close };
+}

@@ -1,0 +1,22 @@
+/**
+ * @module Migrations: one ordered list for PostgreSQL and PGlite alike,
+ * applied at start and by `litemaas migrate`. Reports what it applied.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import * as m001 from './migrations/001_initial.js';
+
+const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+};
+
+export async function migrate(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'litemaas_migrations',
+    migrationLockTableName: 'litemaas_migrations_lock',
+  });
+  const res: MigrationResultSet = await migrator.migrateToLatest();
+  if (res.error) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  return (res.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,155 @@
+/**
+ * @module Table types for Kysely (DESIGN §4). Money columns are `numeric` and
+ * travel as decimal strings; counters are int8 parsed to JS numbers.
+ */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Money = ColumnType<string, string | number, string | number>;
+type Json = ColumnType<unknown, string, string>;
+
+export type Role = 'admin' | 'admin-readonly' | 'user';
+export type BudgetPeriod = 'none' | 'daily' | 'weekly' | 'monthly';
+export type SubscriptionStatus = 'active' | 'pending' | 'denied' | 'suspended' | 'cancelled';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  password_hash: string | null;
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  roles: string[];
+  max_budget: Money | null;
+  budget_period: BudgetPeriod;
+  rpm: number | null;
+  tpm: number | null;
+  disabled_at: Timestamp | null;
+  created_at: Generated<Date>;
+  last_login_at: Timestamp | null;
+}
+
+export interface ModelsTable {
+  id: string;
+  description: string | null;
+  provider: string | null;
+  kind: 'chat' | 'completion' | 'embedding';
+  context_length: number | null;
+  features: string[];
+  input_price_per_1m: Money;
+  output_price_per_1m: Money;
+  restricted: boolean;
+  status: 'active' | 'deprecated';
+  created_at: Generated<Date>;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  model_id: string;
+  url: string;
+  upstream_model: string;
+  token_enc: string | null;
+  weight: number;
+  max_in_flight: number | null;
+  timeout_ms: number;
+  enabled: boolean;
+}
+
+export interface SubscriptionsTable {
+  id: string;
+  user_id: string;
+  model_id: string;
+  status: SubscriptionStatus;
+  quota_requests: number | null;
+  quota_tokens: number | null;
+  reason: string | null;
+  decided_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  description: string | null;
+  prefix: string;
+  hash: string;
+  secret_enc: string;
+  models: string[];
+  max_budget: Money | null;
+  budget_period: BudgetPeriod;
+  soft_budget: Money | null;
+  rpm: number | null;
+  tpm: number | null;
+  max_parallel: number | null;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  rotated_to: string | null;
+  last_used_at: Timestamp | null;
+  created_at: Generated<Date>;
+}
+
+export interface UsageEventsTable {
+  id: string;
+  at: Timestamp;
+  key_id: string;
+  user_id: string;
+  model_id: string;
+  deployment_id: string | null;
+  status: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: Money;
+  latency_ms: number;
+  ttft_ms: number | null;
+  stream: boolean;
+  estimated: boolean;
+  error_code: string | null;
+}
+
+export interface UsageDailyTable {
+  day: ColumnType<string, string, string>;
+  key_id: string;
+  user_id: string;
+  model_id: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: Money;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Json;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: Json;
+}
+
+export interface Database {
+  users: UsersTable;
+  models: ModelsTable;
+  deployments: DeploymentsTable;
+  subscriptions: SubscriptionsTable;
+  api_keys: ApiKeysTable;
+  usage_events: UsageEventsTable;
+  usage_daily: UsageDailyTable;
+  audit_log: AuditLogTable;
+  settings: SettingsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ModelRow = Selectable<ModelsTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type SubscriptionRow = Selectable<SubscriptionsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type UsageEventInsert = Insertable<UsageEventsTable>;

@@ -1,0 +1,141 @@
+/**
+ * The /v1 gateway with the official openai client, on real PostgreSQL and on
+ * PGlite: chat, streaming, completions, embeddings, and every error shape.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { MODEL, provision, settle, startSystem, type Provisioned, type StoreKind, type System } from './helpers/system.js';
+
+const TEXT = 'LiteMaaS meters every request. It keeps budgets exact. Keys can be rotated at any time. The dashboard reads daily rollups.';
+
+for (const kind of ['postgres', 'pglite'] as StoreKind[]) {
+  describe(`gateway on ${kind}`, () => {
+    let sys: System;
+    let p: Provisioned;
+    let client: OpenAI;
+
+    beforeAll(async () => {
+      sys = await startSystem(kind);
+      p = await provision(sys);
+      client = new OpenAI({ baseURL: `${sys.url}/v1`, apiKey: p.key, maxRetries: 0 });
+    });
+    afterAll(async () => { await sys?.close(); });
+
+    it('lists the models the key may call', async () => {
+      const models = await client.models.list();
+      expect(models.data.map((m) => m.id)).toEqual([MODEL]);
+    });
+
+    it('answers a chat completion with usage and the public model name', async () => {
+      const { data, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: TEXT }], max_tokens: 64 }).withResponse();
+      expect(data.model).toBe(MODEL);
+      expect(data.choices[0]!.message.content).toContain('LiteMaaS meters every request.');
+      expect(data.usage!.prompt_tokens).toBeGreaterThan(0);
+      expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
+      expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('streams chunk by chunk, without a usage chunk unless asked', async () => {
+      const full = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: TEXT }], max_tokens: 64 });
+      const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: TEXT }], max_tokens: 64, stream: true });
+      let text = '';
+      let chunks = 0;
+      for await (const c of stream) {
+        chunks++;
+        expect(c.model).toBe(MODEL);
+        expect(c.usage ?? null).toBeNull();
+        text += c.choices[0]?.delta?.content ?? '';
+      }
+      expect(chunks).toBeGreaterThan(3);
+      expect(text).toBe(full.choices[0]!.message.content);
+
+      const withUsage = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: TEXT }], max_tokens: 64, stream: true, stream_options: { include_usage: true } });
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const c of withUsage) if (c.usage) usage = c.usage;
+      expect(usage).toEqual(expect.objectContaining({ prompt_tokens: full.usage!.prompt_tokens, completion_tokens: full.usage!.completion_tokens }));
+    });
+
+    it('serves completions and embeddings', async () => {
+      const c = await client.completions.create({ model: MODEL, prompt: TEXT, max_tokens: 16 });
+      expect(c.choices[0]!.text.length).toBeGreaterThan(0);
+      expect(c.usage!.completion_tokens).toBeLessThanOrEqual(16);
+      const e = await client.embeddings.create({ model: MODEL, input: ['alpha', 'beta'] });
+      expect(e.data).toHaveLength(2);
+      expect(e.data[0]!.embedding.length).toBeGreaterThan(8);
+      const again = await client.embeddings.create({ model: MODEL, input: ['alpha'] });
+      expect(again.data[0]!.embedding).toEqual(e.data[0]!.embedding);
+    });
+
+    async function raw(path: string, init: RequestInit & { key?: string | null } = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      const k = init.key === undefined ? p.key : init.key;
+      if (k) headers.authorization = `Bearer ${k}`;
+      const res = await fetch(sys.url + path, { method: 'POST', ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } });
+      return { status: res.status, headers: res.headers, body: await res.json() as { error: { message: string; type: string; code: string; param: string | null } } };
+    }
+    const chat = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...extra });
+
+    it('refuses a missing or unknown key with 401 invalid_api_key', async () => {
+      const none = await raw('/v1/chat/completions', { body: chat(), key: null });
+      expect(none.status).toBe(401);
+      expect(none.body.error.code).toBe('invalid_api_key');
+      const bad = await raw('/v1/chat/completions', { body: chat(), key: 'sk-not-a-real-key' });
+      expect(bad.status).toBe(401);
+      expect(bad.body.error).toEqual(expect.objectContaining({ code: 'invalid_api_key', type: 'invalid_request_error' }));
+      await expect(new OpenAI({ baseURL: `${sys.url}/v1`, apiKey: 'sk-wrong', maxRetries: 0 }).models.list()).rejects.toMatchObject({ status: 401 });
+    });
+
+    it('answers 404 model_not_found and 403 model_not_allowed', async () => {
+      const nf = await raw('/v1/chat/completions', { body: chat({ model: 'no-such-model' }) });
+      expect(nf.status).toBe(404);
+      expect(nf.body.error.code).toBe('model_not_found');
+      expect(nf.body.error.message).toContain('no-such-model');
+      await sys.admin('POST', '/admin/models', { id: 'other-model', inputPricePer1M: 1, outputPricePer1M: 2, deployments: [{ url: `${sys.sim.url}/v1`, upstreamModel: 'llama32-fp8' }] });
+      const na = await raw('/v1/chat/completions', { body: chat({ model: 'other-model' }) });
+      expect(na.status).toBe(403);
+      expect(na.body.error.code).toBe('model_not_allowed');
+    });
+
+    it('answers 400 for bad JSON and bad fields, naming the field', async () => {
+      const badJson = await raw('/v1/chat/completions', { body: '{"model": ' });
+      expect(badJson.status).toBe(400);
+      expect(badJson.body.error.code).toBe('invalid_request_error');
+      const noMessages = await raw('/v1/chat/completions', { body: JSON.stringify({ model: MODEL }) });
+      expect(noMessages.status).toBe(400);
+      expect(noMessages.body.error.param).toBe('messages');
+      const badMax = await raw('/v1/chat/completions', { body: chat({ max_tokens: -3 }) });
+      expect(badMax.status).toBe(400);
+      expect(badMax.body.error.param).toBe('max_tokens');
+      const get = await fetch(`${sys.url}/v1/chat/completions`, { headers: { authorization: `Bearer ${p.key}` } });
+      expect(get.status).toBe(405);
+      expect(((await get.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
+    });
+
+    it('answers 413 for a body over the limit', async () => {
+      const huge = chat({ messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] });
+      const r = await raw('/v1/chat/completions', { body: huge });
+      expect(r.status).toBe(413);
+      expect(r.body.error.code).toBe('request_too_large');
+    });
+
+    it('never shows the upstream token or the key in a body', async () => {
+      const r = await raw('/v1/chat/completions', { body: chat({ model: 'no-such-model' }) });
+      expect(JSON.stringify(r.body)).not.toContain(p.key);
+      const m = await sys.admin('GET', `/admin/models/${MODEL}`);
+      expect(JSON.stringify(m.body)).not.toMatch(/token_enc|secret/);
+      const k = await sys.admin('GET', `/admin/api-keys/${p.keyId}`);
+      expect(JSON.stringify(k.body)).not.toContain(p.key);
+      expect(k.body.prefix).toBe(`${p.key.slice(0, 7)}…${p.key.slice(-4)}`);
+    });
+
+    it('records refused requests as errors of the key', async () => {
+      await settle(sys);
+      const s = await sys.admin('GET', `/admin/usage/summary?groupBy=key&keys=${p.keyId}`);
+      expect(s.status).toBe(200);
+      expect(s.body.rows).toHaveLength(1);
+      expect(s.body.rows[0].requests).toBeGreaterThanOrEqual(6);
+      expect(s.body.rows[0].errors).toBeGreaterThanOrEqual(3);
+      expect(s.body.rows[0].keyName).toBe('test');
+    });
+  });
+}
