@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,8 @@ describe('crash safety', () => {
     await Promise.all(workers);
     await agent.close();
     expect(answered.size).toBeGreaterThan(100);
+    const journaled = readdirSync(join(dataDir, 'journal')).reduce((n, f) => n + readFileSync(join(dataDir, 'journal', f), 'utf8').split('\n').filter(Boolean).length, 0);
+    console.log(`crash test: ${answered.size} answered, ${journaled} events only in the journal at the kill`);
 
     await boot(); // replays the journal before it is ready
     const c = new pg.Client({ connectionString: db.url });
@@ -113,8 +115,11 @@ describe('crash safety', () => {
     } finally {
       await c.end();
     }
+    // A graceful stop flushes everything: no journal segment is left behind.
     child!.kill('SIGTERM');
-    await new Promise((r) => child!.once('exit', r));
+    const code = await new Promise((r) => child!.once('exit', r));
     child = null;
+    expect(code).toBe(0);
+    expect(readdirSync(join(dataDir, 'journal'))).toEqual([]);
   });
 });

@@ -55,23 +55,33 @@ describe('metering on PostgreSQL', () => {
   });
 
   it('never overspends a budget under 50 concurrent requests', async () => {
-    const body = { model: MODEL, messages: [{ role: 'user', content: 'Budget race. Who wins?' }], max_tokens: 20 };
-    const reservation = BigInt(Buffer.byteLength(JSON.stringify(body))) * IN + 20n * OUT;
-    const budget = reservation * 10n;
-    const p = await provision(sys, { key: { maxBudget: Number(fromPico(budget)) } });
-    const results = await Promise.all(Array.from({ length: 50 }, () => post(sys, p.key, body)));
-    const ok = results.filter((r) => r.status === 200);
-    const refused = results.filter((r) => r.status === 429);
-    expect(ok.length + refused.length).toBe(50);
-    expect(ok.length).toBeGreaterThanOrEqual(10);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]!.body.error.code).toBe('budget_exceeded');
-    // Spend the rest sequentially until refused: the total must stay within the budget.
-    for (let i = 0; i < 200; i++) if ((await post(sys, p.key, body)).status !== 200) break;
-    await settle(sys);
-    const spent = await db.query('select coalesce(sum(cost),0)::text as c from usage_events where key_id = $1', [p.keyId]);
-    expect(toPico(spent.rows[0].c)).toBeLessThanOrEqual(budget);
-    expect(toPico(spent.rows[0].c)).toBeGreaterThan(budget - reservation * 2n);
+    // A slow deployment makes all 50 requests overlap, as a burst from many clients would.
+    const slow = await startSimulator({ port: 0, host: '127.0.0.1', servedModelName: 'race', ttftMs: 150, quiet: true });
+    try {
+      expect((await sys.admin('POST', '/admin/models', { id: 'race-model', inputPricePer1M: '0.15', outputPricePer1M: '0.60', deployments: [{ url: `${slow.url}/v1`, upstreamModel: 'race' }] })).status).toBe(201);
+      const body = { model: 'race-model', messages: [{ role: 'user', content: 'Budget race. Who wins?' }], max_tokens: 20 };
+      const reservation = BigInt(Buffer.byteLength(JSON.stringify(body))) * IN + 20n * OUT;
+      const budget = reservation * 10n;
+      const p = await provision(sys, { key: { maxBudget: Number(fromPico(budget)) } });
+      await sys.admin('POST', `/admin/users/${p.userId}/subscriptions`, { modelId: 'race-model' });
+      await sys.admin('PATCH', `/admin/api-keys/${p.keyId}`, { models: ['race-model'] });
+      const results = await Promise.all(Array.from({ length: 50 }, () => post(sys, p.key, body)));
+      const ok = results.filter((r) => r.status === 200);
+      const refused = results.filter((r) => r.status === 429);
+      expect(ok.length + refused.length).toBe(50);
+      expect(ok.length).toBe(10); // exactly the budget's worth of reservations
+      expect(refused[0]!.body.error.code).toBe('budget_exceeded');
+      // Spend the rest sequentially until refused: the total must stay within the budget.
+      let sequential = 0;
+      for (let i = 0; i < 200; i++) { if ((await post(sys, p.key, body)).status !== 200) break; sequential++; }
+      expect(sequential).toBeGreaterThan(0); // actual costs were below the reservations: the budget is used, not wasted
+      await settle(sys);
+      const spent = await db.query('select coalesce(sum(cost),0)::text as c from usage_events where key_id = $1', [p.keyId]);
+      expect(toPico(spent.rows[0].c)).toBeLessThanOrEqual(budget);
+      expect(toPico(spent.rows[0].c)).toBeGreaterThan(budget - reservation);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('enforces the subscription request quota', async () => {
@@ -87,7 +97,7 @@ describe('metering on PostgreSQL', () => {
   it('enforces the subscription token quota', async () => {
     const p = await provision(sys, { subscription: { quotaTokens: 400 } });
     let refused: any = null;
-    for (let i = 0; i < 20 && !refused; i++) {
+    for (let i = 0; i < 100 && !refused; i++) {
       const r = await post(sys, p.key, { model: MODEL, messages: [{ role: 'user', content: 'Tokens. Count them.' }], max_tokens: 10 });
       if (r.status !== 200) refused = r;
     }

@@ -122,7 +122,7 @@ export class Gateway {
       throw err;
     };
     let model: ModelEntry, sub;
-    try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model); }
+    try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model.slice(0, 200)); }
     let slot = false;
     try { slot = admitRate(this.limiter, key); } catch (e) { return refuse(e as GatewayError, model.id); }
     let reservation: Reservation;

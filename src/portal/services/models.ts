@@ -92,6 +92,14 @@ export class ModelService {
       output_price_per_1m: outPrice, restricted: input.restricted ?? false, status: input.status ?? 'active',
     } as const;
     await this.db.transaction().execute(async (tx) => {
+      // On replace, a deployment sent without a token keeps the token it had (same url and upstream model),
+      // so an admin can edit prices without re-entering secrets.
+      const kept = new Map<string, string | null>();
+      if (replace) {
+        for (const d of await tx.selectFrom('deployments').select(['url', 'upstream_model', 'token_enc']).where('model_id', '=', input.id).execute()) {
+          kept.set(`${d.url}|${d.upstream_model}`, d.token_enc);
+        }
+      }
       if (replace) {
         await tx.updateTable('models').set(row).where('id', '=', input.id).execute();
         await tx.deleteFrom('deployments').where('model_id', '=', input.id).execute();
@@ -100,7 +108,8 @@ export class ModelService {
       }
       await tx.insertInto('deployments').values(input.deployments.map((d) => ({
         id: randomUUID(), model_id: input.id, url: d.url.replace(/\/+$/, ''), upstream_model: d.upstreamModel,
-        token_enc: d.token ? this.cipher.encrypt(d.token) : null, weight: d.weight ?? 1, max_in_flight: d.maxInFlight ?? null,
+        token_enc: d.token ? this.cipher.encrypt(d.token)
+          : d.token === undefined ? kept.get(`${d.url.replace(/\/+$/, '')}|${d.upstreamModel}`) ?? null : null, weight: d.weight ?? 1, max_in_flight: d.maxInFlight ?? null,
         timeout_ms: d.timeoutMs ?? 120_000, enabled: d.enabled ?? true,
       }))).execute();
     });
