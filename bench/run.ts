@@ -72,17 +72,25 @@ function load(cfg: Record<string, unknown>): Phase {
 }
 
 interface Target { name: string; url: string; headers: Record<string, string>; model: string; pid?: number }
-interface Row { name: string; max?: Phase; open?: Phase; stream?: Phase; rss?: { rss: number; hwm: number }; note?: string }
+interface Row { name: string; max?: Phase; open?: Phase; stream?: Phase; rss?: { rss: number; hwm: number }; cpuUsPerReq?: number; note?: string }
+
+/** CPU time (user + system) of a process, in microseconds, from /proc (clock ticks of 10 ms). */
+function cpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
 
 function measure(t: Target): Row {
   const body = (stream: boolean) => JSON.stringify({ model: t.model, messages: [{ role: 'user', content: MESSAGE }], max_tokens: 32, ...(stream ? { stream: true } : {}) });
   const base = { url: t.url, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...t.headers } };
   load({ ...base, body: body(false), mode: 'closed', concurrency: 32, durationS: 1 }); // warm-up
+  const cpu0 = t.pid ? cpuUs(t.pid) : 0;
   const max = load({ ...base, body: body(false), mode: 'closed', concurrency: 64, durationS: DURATION });
+  const cpuUsPerReq = t.pid ? (cpuUs(t.pid) - cpu0) / max.requests : undefined;
   const open = load({ ...base, body: body(false), mode: 'open', rate: RATE, durationS: DURATION });
   const stream = load({ ...base, body: body(true), mode: 'open', rate: RATE, durationS: DURATION, stream: true });
   const rss = t.pid ? rssMb(t.pid) : undefined;
-  return { name: t.name, max, open, stream, rss };
+  return { name: t.name, max, open, stream, rss, cpuUsPerReq };
 }
 
 async function litemaasTarget(simUrl: string): Promise<{ target: Target; child: ChildProcess; profileDir?: string }> {
@@ -147,7 +155,14 @@ function topSelfTime(dir: string): string {
     const k = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^file:\/\//, '').replace(root + '/', '')}:${n.callFrame.lineNumber + 1}`;
     by.set(k, (by.get(k) ?? 0) + (n.hitCount ?? 0));
   }
-  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+  const byModule = new Map<string, number>();
+  for (const n of prof.nodes) {
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(root + '/', '');
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('dist/') ? url : url.startsWith('node:') ? 'node:*' : n.callFrame.functionName || '(native)');
+    byModule.set(m, (byModule.get(m) ?? 0) + (n.hitCount ?? 0));
+  }
+  const fmt = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${name}`).join('\n');
+  return `${fmt(by, 25)}\n\nSelf time by module:\n${fmt(byModule, 15)}`;
 }
 
 const f = (n: number | undefined, d = 3) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
@@ -189,12 +204,12 @@ async function main(): Promise<void> {
   lines.push(`Command: npm run bench -- --duration ${DURATION} --rate ${RATE}${flags.only ? ` --only ${flags.only}` : ''}`);
   lines.push(`Request: chat completion, ${MESSAGE.length}-char user message, max_tokens 32; max throughput = closed loop, 64 connections, ${DURATION} s; latency = open loop at ${RATE} req/s for ${DURATION} s, measured from each request's intended send time.`);
   lines.push('');
-  lines.push('| target | max req/s | × bare | × Portkey | p50 ms | p90 ms | p99 ms | stream TTFT p50 | TTFT p99 | stream total p50 | total p99 | errors | RSS MB (peak) |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| target | max req/s | × bare | × Portkey | p50 ms | p90 ms | p99 ms | stream TTFT p50 | TTFT p99 | stream total p50 | total p99 | errors | RSS MB (peak) | CPU µs/req |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     if (r.note) { lines.push(`| ${r.name} | ${r.note} |||||||||||`); continue; }
     const errs = (r.max?.errors ?? 0) + (r.open?.errors ?? 0) + (r.stream?.errors ?? 0);
-    lines.push(`| ${r.name} | ${f(r.max?.rps, 0)} | ${bare?.max ? f(r.max!.rps / bare.max.rps, 2) : '—'} | ${pk?.max ? f(r.max!.rps / pk.max.rps, 1) : '—'} | ${f(r.open?.p50)} | ${f(r.open?.p90)} | ${f(r.open?.p99)} | ${f(r.stream?.ttft50)} | ${f(r.stream?.ttft99)} | ${f(r.stream?.p50)} | ${f(r.stream?.p99)} | ${errs} | ${r.rss ? `${f(r.rss.rss, 0)} (${f(r.rss.hwm, 0)})` : '—'} |`);
+    lines.push(`| ${r.name} | ${f(r.max?.rps, 0)} | ${bare?.max ? f(r.max!.rps / bare.max.rps, 2) : '—'} | ${pk?.max ? f(r.max!.rps / pk.max.rps, 1) : '—'} | ${f(r.open?.p50)} | ${f(r.open?.p90)} | ${f(r.open?.p99)} | ${f(r.stream?.ttft50)} | ${f(r.stream?.ttft99)} | ${f(r.stream?.p50)} | ${f(r.stream?.p99)} | ${errs} | ${r.rss ? `${f(r.rss.rss, 0)} (${f(r.rss.hwm, 0)})` : '—'} | ${f(r.cpuUsPerReq, 0)} |`);
   }
   lines.push('');
   if (lm?.max && bare?.max) {

@@ -136,10 +136,10 @@ export class Gateway {
     try {
       await forward(this.up, {
         req: clientReq, model, res, requestId, t0, signal: abort.signal,
-        finish: (o) => {
+        finish: (o, then) => {
           if (finished) return;
           finished = true;
-          this.record(key, model.id, requestId, at, t0, o, clientReq, model);
+          this.record(key, model.id, requestId, at, t0, o, clientReq, model, then);
           this.o.spend.release(reservation);
           if (slot) this.limiter.releaseSlot(key.id);
         },
@@ -150,7 +150,7 @@ export class Gateway {
   }
 
   /** Meter and record one request: cost from the upstream's usage, or an estimate when it never came. */
-  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null): void {
+  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void): void {
     let usage: Usage | null = o.usage;
     let estimated = false;
     if (!usage && model && (o.streamedTokens > 0 || o.status === 499)) {
@@ -165,21 +165,14 @@ export class Gateway {
       cost: fromPico(cost), latencyMs: Math.round(latencyMs), ttftMs: o.ttftMs === null ? null : Math.round(o.ttftMs),
       stream: req.stream, estimated, errorCode: o.errorCode,
     };
-    this.o.ledger.record(e);
+    this.o.ledger.record(e, then);
     this.o.spend.add(e);
     const tokens = e.promptTokens + e.completionTokens;
     if (tokens > 0) {
       this.limiter.add(`tpm:k:${key.id}`, tokens);
       this.limiter.add(`tpm:u:${key.user.id}`, tokens);
     }
-    const m = this.o.metrics;
-    m.requests.inc({ model: modelId, status: String(o.status) });
-    if (usage) {
-      m.tokens.inc({ model: modelId, type: 'prompt' }, usage.promptTokens);
-      m.tokens.inc({ model: modelId, type: 'completion' }, usage.completionTokens);
-      if (cost > 0n) m.cost.inc({ model: modelId }, Number(e.cost));
-    }
-    m.latency.observe({ model: modelId }, latencyMs / 1000);
+    this.o.metrics.observe(modelId, o.status, e.promptTokens, e.completionTokens, cost > 0n ? Number(e.cost) : 0, latencyMs / 1000);
   }
 
   private listModels(key: KeyEntry, path: string, res: ServerResponse, requestId: string): void {

@@ -17,4 +17,28 @@ export class GatewayMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
+
+  // Label children are looked up once per model/status and reused: hashing label objects on every request is measurable.
+  private readonly children = new Map<string, { req: Counter.Internal; prompt: Counter.Internal; completion: Counter.Internal; cost: Counter.Internal; latency: Histogram.Internal<"model"> }>();
+
+  /** One finished request. */
+  observe(model: string, status: number, promptTokens: number, completionTokens: number, cost: number, seconds: number): void {
+    const k = `${model}\u0000${status}`;
+    let c = this.children.get(k);
+    if (!c) {
+      c = {
+        req: this.requests.labels(model, String(status)),
+        prompt: this.tokens.labels(model, 'prompt'),
+        completion: this.tokens.labels(model, 'completion'),
+        cost: this.cost.labels(model),
+        latency: this.latency.labels(model),
+      };
+      this.children.set(k, c);
+    }
+    c.req.inc();
+    if (promptTokens) c.prompt.inc(promptTokens);
+    if (completionTokens) c.completion.inc(completionTokens);
+    if (cost > 0) c.cost.inc(cost);
+    c.latency.observe(seconds);
+  }
 }

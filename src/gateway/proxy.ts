@@ -36,8 +36,8 @@ export interface RelayContext {
   t0: number;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
-  /** Journals the outcome; called before the response's last byte. */
-  finish(o: Outcome): void;
+  /** Journals the outcome; `then` (which sends the last byte) runs once it is journaled. */
+  finish(o: Outcome, then?: () => void): void;
 }
 
 export interface Upstream { clients: UpstreamClients; router: Router; onUpstreamError(deployment: string, message: string): void }
@@ -132,13 +132,14 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, resp: Dispatche
   const usage = readUsage(obj.usage);
   if ('model' in obj) obj.model = ctx.model.id;
   const out = JSON.stringify(obj);
-  ctx.finish({ status: resp.statusCode, usage, streamedTokens: 0, errorCode: null, deploymentId: d.id, ttftMs });
-  ctx.res.writeHead(resp.statusCode, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(out),
-    'x-request-id': ctx.requestId,
+  ctx.finish({ status: resp.statusCode, usage, streamedTokens: 0, errorCode: null, deploymentId: d.id, ttftMs }, () => {
+    ctx.res.writeHead(resp.statusCode, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(out),
+      'x-request-id': ctx.requestId,
+    });
+    ctx.res.end(out);
   });
-  ctx.res.end(out);
 }
 
 async function relayStream(ctx: RelayContext, d: DeploymentConfig, resp: Dispatcher.ResponseData): Promise<void> {
@@ -198,6 +199,7 @@ async function relayStream(ctx: RelayContext, d: DeploymentConfig, resp: Dispatc
     }
     return;
   }
-  ctx.finish({ status: 200, usage, streamedTokens: tokens, errorCode: null, deploymentId: d.id, ttftMs });
-  res.end(sawDone ? 'data: [DONE]\n\n' : undefined);
+  ctx.finish({ status: 200, usage, streamedTokens: tokens, errorCode: null, deploymentId: d.id, ttftMs }, () => {
+    res.end(sawDone ? 'data: [DONE]\n\n' : undefined);
+  });
 }

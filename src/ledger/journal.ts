@@ -2,7 +2,9 @@
  * @module The durable journal: every usage event is appended (NDJSON) with a
  * synchronous write before the response's last byte, so a killed process
  * leaves it in the page cache; fdatasync runs every `syncIntervalMs` to bound
- * what a power cut can take. Segments are sealed at each flush and deleted
+ * what a power cut can take. Appends are group-committed: the events of one
+ * event-loop turn go out in one write, and each caller's `done` (which sends
+ * its last byte) runs after it. Segments are sealed at each flush and deleted
  * once the database holds their events.
  */
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
@@ -40,14 +42,42 @@ export class Journal {
     return events;
   }
 
-  append(e: UsageEvent): void {
-    if (this.fd < 0) this.openNext();
-    writeSync(this.fd, JSON.stringify(e) + '\n');
-    this.dirty = true;
+  private lines: string[] = [];
+  private waiters: Array<() => void> = [];
+  private scheduled = false;
+  /** Appends that could not be written (disk full, …); the events still reach the database from memory. */
+  writeErrors = 0;
+
+  append(e: UsageEvent, done?: () => void): void {
+    this.lines.push(JSON.stringify(e));
+    if (done) this.waiters.push(done);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.commit);
+    }
   }
+
+  /** Writes everything appended so far in one write, then lets the callers answer. */
+  readonly commit = (): void => {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const data = this.lines.join('\n') + '\n';
+    const waiters = this.waiters;
+    this.lines = [];
+    this.waiters = [];
+    try {
+      if (this.fd < 0) this.openNext();
+      writeSync(this.fd, data);
+      this.dirty = true;
+    } catch {
+      this.writeErrors++;
+    }
+    for (const w of waiters) w();
+  };
 
   /** Closes the current segment; events appended from now on go to a new one. */
   seal(): string[] {
+    this.commit();
     if (this.fd >= 0) {
       if (this.dirty) fdatasyncSync(this.fd);
       closeSync(this.fd);
@@ -72,6 +102,7 @@ export class Journal {
   }
 
   close(): void {
+    this.commit();
     clearInterval(this.timer);
     if (this.fd >= 0) {
       if (this.dirty) fdatasyncSync(this.fd);

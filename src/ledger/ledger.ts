@@ -35,8 +35,9 @@ export class Ledger {
     this.timer.unref();
   }
 
-  record(e: UsageEvent): void {
-    this.journal.append(e);
+  /** Journals `e` and queues it for the database; `done` runs once it is in the journal (send the last byte then). */
+  record(e: UsageEvent, done?: () => void): void {
+    this.journal.append(e, done);
     this.pending.push(e);
     if (this.pending.length >= (this.opts.maxBatch ?? 2000)) void this.flush();
   }

@@ -1,65 +1,58 @@
 /**
- * @module Batched, idempotent writes of usage to PostgreSQL. One transaction
- * inserts the events (ON CONFLICT DO NOTHING on the request id) and adds only
- * the rows actually inserted to usage_daily, so a replayed journal can never
- * count an event twice. While the database is down, events wait in memory and
- * in the journal, and writes are retried with backoff.
+ * @module Batched, idempotent writes of usage to PostgreSQL. One statement per
+ * chunk inserts the events (ON CONFLICT DO NOTHING on the request id) and adds
+ * only the rows actually inserted to usage_daily, so a replayed journal can
+ * never count an event twice, and events and their rollups commit together.
+ * Columns travel as 15 arrays (unnest), not 15 parameters per row: cheaper to
+ * encode and to parse at high rates.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { fromPico, toPico } from '../shared/money.js';
-import { isSuccess, utcDay, type UsageEvent } from './event.js';
+import type { UsageEvent } from './event.js';
 
-const ROWS_PER_INSERT = 1000;
+const ROWS_PER_STATEMENT = 5000;
 
 export async function writeUsage(db: Kysely<Database>, events: UsageEvent[]): Promise<number> {
-  if (events.length === 0) return 0;
-  return db.transaction().execute(async (tx) => {
-    let inserted = 0;
-    const byId = new Map(events.map((e) => [e.id, e]));
-    const daily = new Map<string, { day: string; keyId: string; userId: string; modelId: string; requests: number; errors: number; prompt: number; completion: number; cost: bigint }>();
-    const lastUsed = new Map<string, string>();
-    for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
-      const chunk = events.slice(i, i + ROWS_PER_INSERT);
-      const rows = await tx.insertInto('usage_events').values(chunk.map((e) => ({
-        id: e.id, at: e.at, key_id: e.keyId, user_id: e.userId, model_id: e.modelId, deployment_id: e.deploymentId,
-        status: e.status, prompt_tokens: e.promptTokens, completion_tokens: e.completionTokens, cost: e.cost,
-        latency_ms: e.latencyMs, ttft_ms: e.ttftMs, stream: e.stream, estimated: e.estimated, error_code: e.errorCode,
-      }))).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
-      inserted += rows.length;
-      for (const { id } of rows) {
-        const e = byId.get(id)!;
-        const day = utcDay(e.at);
-        const k = `${day}|${e.keyId}|${e.modelId}`;
-        let d = daily.get(k);
-        if (!d) daily.set(k, (d = { day, keyId: e.keyId, userId: e.userId, modelId: e.modelId, requests: 0, errors: 0, prompt: 0, completion: 0, cost: 0n }));
-        if (isSuccess(e)) d.requests++; else d.errors++;
-        d.prompt += e.promptTokens;
-        d.completion += e.completionTokens;
-        d.cost += toPico(e.cost);
-        if ((lastUsed.get(e.keyId) ?? '') < e.at) lastUsed.set(e.keyId, e.at);
-      }
-    }
-    const rollups = [...daily.values()];
-    for (let i = 0; i < rollups.length; i += ROWS_PER_INSERT) {
-      await tx.insertInto('usage_daily').values(rollups.slice(i, i + ROWS_PER_INSERT).map((d) => ({
-        day: d.day, key_id: d.keyId, user_id: d.userId, model_id: d.modelId, requests: d.requests, errors: d.errors,
-        prompt_tokens: d.prompt, completion_tokens: d.completion, cost: fromPico(d.cost),
-      }))).onConflict((oc) => oc.columns(['day', 'key_id', 'model_id']).doUpdateSet({
-        requests: sql`usage_daily.requests + excluded.requests`,
-        errors: sql`usage_daily.errors + excluded.errors`,
-        prompt_tokens: sql`usage_daily.prompt_tokens + excluded.prompt_tokens`,
-        completion_tokens: sql`usage_daily.completion_tokens + excluded.completion_tokens`,
-        cost: sql`usage_daily.cost + excluded.cost`,
-      })).execute();
-    }
-    // last_used_at is bookkeeping, not money: written here so the hot path never touches the database.
-    // The api_keys trigger ignores updates of last_used_at alone, so this does not make gateways reload.
-    if (lastUsed.size > 0) {
-      const values = sql.join([...lastUsed].map(([id, at]) => sql`(${id}, ${at}::timestamptz)`));
-      await sql`update api_keys k set last_used_at = greatest(k.last_used_at, v.at)
-                from (values ${values}) as v(id, at) where k.id = v.id`.execute(tx);
-    }
-    return inserted;
-  });
+  let inserted = 0;
+  for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
+    inserted += await writeChunk(db, events.slice(i, i + ROWS_PER_STATEMENT));
+  }
+  return inserted;
+}
+
+async function writeChunk(db: Kysely<Database>, ev: UsageEvent[]): Promise<number> {
+  const col = <T>(f: (e: UsageEvent) => T): T[] => ev.map(f);
+  // The api_keys trigger ignores updates of last_used_at alone, so stamping it does not make gateways reload.
+  const r = await sql<{ inserted: number }>`
+    with ev as (
+      insert into usage_events (id, at, key_id, user_id, model_id, deployment_id, status, prompt_tokens, completion_tokens,
+                                cost, latency_ms, ttft_ms, stream, estimated, error_code)
+      select * from unnest(
+        ${col((e) => e.id)}::text[], ${col((e) => e.at)}::timestamptz[], ${col((e) => e.keyId)}::text[],
+        ${col((e) => e.userId)}::text[], ${col((e) => e.modelId)}::text[], ${col((e) => e.deploymentId)}::text[],
+        ${col((e) => e.status)}::int[], ${col((e) => e.promptTokens)}::int[], ${col((e) => e.completionTokens)}::int[],
+        ${col((e) => e.cost)}::numeric[], ${col((e) => e.latencyMs)}::int[], ${col((e) => e.ttftMs)}::int[],
+        ${col((e) => e.stream)}::bool[], ${col((e) => e.estimated)}::bool[], ${col((e) => e.errorCode)}::text[])
+      on conflict (id) do nothing
+      returning at, key_id, user_id, model_id, status, prompt_tokens, completion_tokens, cost
+    ), daily as (
+      insert into usage_daily (day, key_id, user_id, model_id, requests, errors, prompt_tokens, completion_tokens, cost)
+      select (at at time zone 'UTC')::date, key_id, max(user_id), model_id,
+             count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
+             sum(prompt_tokens), sum(completion_tokens), sum(cost)
+      from ev group by 1, key_id, model_id
+      on conflict (day, key_id, model_id) do update set
+        requests = usage_daily.requests + excluded.requests,
+        errors = usage_daily.errors + excluded.errors,
+        prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+        cost = usage_daily.cost + excluded.cost
+      returning 1
+    ), used as (
+      update api_keys k set last_used_at = greatest(k.last_used_at, u.at)
+      from (select key_id, max(at) as at from ev group by key_id) u where k.id = u.key_id
+      returning 1
+    )
+    select (select count(*) from ev)::int as inserted, (select count(*) from daily) as d, (select count(*) from used) as u`.execute(db);
+  return r.rows[0]!.inserted;
 }
