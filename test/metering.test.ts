@@ -55,30 +55,31 @@ describe('metering on PostgreSQL', () => {
   });
 
   it('never overspends a budget under 50 concurrent requests', async () => {
-    // A slow deployment makes all 50 requests overlap, as a burst from many clients would.
-    const slow = await startSimulator({ port: 0, host: '127.0.0.1', servedModelName: 'race', ttftMs: 150, quiet: true });
+    // Output-only pricing and answers that always fill max_tokens make a request's actual cost equal to its
+    // reservation, so a budget of exactly 10 requests admits exactly 10, however the 50 interleave.
+    const slow = await startSimulator({ port: 0, host: '127.0.0.1', servedModelName: 'race', ttftMs: 100, quiet: true });
     try {
-      expect((await sys.admin('POST', '/admin/models', { id: 'race-model', inputPricePer1M: '0.15', outputPricePer1M: '0.60', deployments: [{ url: `${slow.url}/v1`, upstreamModel: 'race' }] })).status).toBe(201);
-      const body = { model: 'race-model', messages: [{ role: 'user', content: 'Budget race. Who wins?' }], max_tokens: 20 };
-      const reservation = BigInt(Buffer.byteLength(JSON.stringify(body))) * IN + 20n * OUT;
-      const budget = reservation * 10n;
+      expect((await sys.admin('POST', '/admin/models', { id: 'race-model', inputPricePer1M: '0', outputPricePer1M: '0.60', deployments: [{ url: `${slow.url}/v1`, upstreamModel: 'race' }] })).status).toBe(201);
+      const content = 'Every request in this race asks for the same long answer so that it always uses all of its tokens. '.repeat(3);
+      const body = { model: 'race-model', messages: [{ role: 'user', content }], max_tokens: 20 };
+      const perRequest = 20n * OUT;
+      const budget = perRequest * 10n;
       const p = await provision(sys, { key: { maxBudget: Number(fromPico(budget)) } });
       await sys.admin('POST', `/admin/users/${p.userId}/subscriptions`, { modelId: 'race-model' });
       await sys.admin('PATCH', `/admin/api-keys/${p.keyId}`, { models: ['race-model'] });
       const results = await Promise.all(Array.from({ length: 50 }, () => post(sys, p.key, body)));
       const ok = results.filter((r) => r.status === 200);
       const refused = results.filter((r) => r.status === 429);
-      expect(ok.length + refused.length).toBe(50);
-      expect(ok.length).toBe(10); // exactly the budget's worth of reservations
+      for (const r of ok) expect(r.body.usage.completion_tokens).toBe(20);
+      expect(ok).toHaveLength(10);
+      expect(refused).toHaveLength(40);
       expect(refused[0]!.body.error.code).toBe('budget_exceeded');
-      // Spend the rest sequentially until refused: the total must stay within the budget.
-      let sequential = 0;
-      for (let i = 0; i < 200; i++) { if ((await post(sys, p.key, body)).status !== 200) break; sequential++; }
-      expect(sequential).toBeGreaterThan(0); // actual costs were below the reservations: the budget is used, not wasted
+      expect((await post(sys, p.key, body)).status).toBe(429); // and it stays spent
       await settle(sys);
       const spent = await db.query('select coalesce(sum(cost),0)::text as c from usage_events where key_id = $1', [p.keyId]);
-      expect(toPico(spent.rows[0].c)).toBeLessThanOrEqual(budget);
-      expect(toPico(spent.rows[0].c)).toBeGreaterThan(budget - reservation);
+      expect(toPico(spent.rows[0].c)).toBe(budget);
+      const key = await sys.admin('GET', `/admin/api-keys/${p.keyId}`);
+      expect(toPico(key.body.spendExact)).toBe(budget);
     } finally {
       await slow.close();
     }

@@ -1,210 +1,152 @@
 /**
- * @module The simulator: an OpenAI/vLLM-compatible model server on node:http
- * (no framework: it is the upstream in benchmarks). Deterministic text and
- * token counts, real SSE framing with the usage chunk vLLM sends, latency
- * knobs and fault injection per request (headers) or by rate (options).
+ * @module The simulator: an OpenAI/vLLM-compatible model server on bare
+ * node:http (it is the upstream in benchmarks, so no framework). This module
+ * is the routing: health, models, auth, faults, then chat/completions/
+ * embeddings handed to their own modules. Per-request knobs come from the
+ * `x-sim-ttft-ms`, `x-sim-itl-ms` and `x-sim-fault` headers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { chatPromptTokens, contentText, countTokens, generate } from './text.js';
-import { embed, toBase64 } from './embeddings.js';
+import { RequestClock } from './clock.js';
+import { completionBody, planCompletion, type CompletionKind } from './completions.js';
+import { embeddingsBody } from './embeddings.js';
+import { applyEarlyFault, pickFault, type FaultKind } from './faults.js';
+import { BodyTooLarge, millis, readBody, sendError, sendJson } from './http.js';
+import { writeStream } from './sse.js';
 
-export type FaultKind = '429' | '500' | '503' | 'reset' | 'reset-mid' | 'hang';
+export type { FaultKind } from './faults.js';
+
 export interface SimulatorOptions {
-  port?: number; host?: string; servedModelName?: string; apiKey?: string;
-  ttftMs?: number; itlMs?: number; faultRate?: number; faultKind?: FaultKind;
-  embeddingDim?: number; maxModelLen?: number; quiet?: boolean;
-}
-export interface RunningSimulator { url: string; port: number; close(): Promise<void>; stats: { requests: number; aborted: number } }
-
-const FAULTS = new Set(['429', '500', '503', 'reset', 'reset-mid', 'hang']);
-
-function error(res: ServerResponse, status: number, message: string, code: string | null = null, type = 'BadRequestError'): void {
-  const body = JSON.stringify({ error: { message, type, param: null, code: code ?? status } });
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-  if (status === 429) headers['retry-after'] = 1;
-  res.writeHead(status, headers);
-  res.end(body);
-}
-
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => {
-      try { resolve(JSON.parse(Buffer.concat(parts).toString('utf8'))); } catch { reject(new Error('invalid JSON')); }
-    });
-    req.on('error', reject);
-  });
+  port?: number;
+  host?: string;
+  /** Default 'llama32-fp8'; a comma-separated list serves several names. */
+  servedModelName?: string;
+  /** When set, `/v1/*` requires `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  ttftMs?: number;
+  itlMs?: number;
+  faultRate?: number;
+  faultKind?: FaultKind;
+  /** Default 384. */
+  embeddingDim?: number;
+  /** Default 8192. */
+  maxModelLen?: number;
+  /** No diagnostics on stderr. */
+  quiet?: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const num = (v: unknown): number | null => { const n = Number(v); return v !== undefined && Number.isFinite(n) && n >= 0 ? n : null; };
+export interface RunningSimulator {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  stats: { requests: number; aborted: number };
+}
+
+const BODY_LIMIT = 32 * 1024 * 1024;
+const ENDPOINTS: Record<string, CompletionKind | 'embeddings'> = {
+  '/v1/chat/completions': 'chat', '/v1/completions': 'completions', '/v1/embeddings': 'embeddings',
+};
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
   const names = (opts.servedModelName ?? 'llama32-fp8').split(',').map((s) => s.trim()).filter(Boolean);
-  const maxLen = opts.maxModelLen ?? 8192;
-  const dim = opts.embeddingDim ?? 384;
-  const created = Math.floor(Date.now() / 1000);
+  if (names.length === 0) throw new Error('servedModelName must name at least one model');
+  const maxModelLen = opts.maxModelLen ?? 8192;
+  const embeddingDim = opts.embeddingDim ?? 384;
+  const bearer = opts.apiKey ? `Bearer ${opts.apiKey}` : null;
   const stats = { requests: 0, aborted: 0 };
+  const created = Math.floor(Date.now() / 1000);
+  const modelsJson = JSON.stringify({
+    object: 'list',
+    data: names.map((id) => ({ id, object: 'model', created, owned_by: 'vllm', root: id, parent: null, max_model_len: maxModelLen })),
+  });
+  const onAbort = () => { stats.aborted++; };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (req.method === 'GET' && path === '/health') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"status":"ok"}'); return; }
-    if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return error(res, 401, 'Invalid or missing API key', 'invalid_api_key', 'AuthenticationError');
-    if (req.method === 'GET' && path === '/v1/models') {
-      const data = names.map((id) => ({ id, object: 'model', created, owned_by: 'vllm', root: id, parent: null, max_model_len: maxLen }));
-      const body = JSON.stringify({ object: 'list', data });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return sendJson(res, 200, '{"status":"ok"}');
+    if (bearer && path.startsWith('/v1/') && req.headers.authorization !== bearer) {
+      return sendError(res, 401, 'Incorrect or missing API key.', 'invalid_api_key');
     }
-    const kind = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completions' : path === '/v1/embeddings' ? 'embeddings' : null;
-    if (!kind) return error(res, 404, `Not Found: ${path}`, 'not_found', 'NotFoundError');
-    if (req.method !== 'POST') return error(res, 405, 'Method Not Allowed', 'method_not_allowed');
+    if (path === '/v1/models' && req.method === 'GET') return sendJson(res, 200, modelsJson);
+    const kind = ENDPOINTS[path];
+    if (!kind) return sendError(res, 404, `Not Found: ${req.method} ${path}`, 'not_found');
+    if (req.method !== 'POST') return sendError(res, 405, `Method Not Allowed: ${req.method} ${path}`, 'method_not_allowed');
+
     stats.requests++;
-
-    const headerFault = req.headers['x-sim-fault'];
-    const fault = typeof headerFault === 'string' && FAULTS.has(headerFault) ? headerFault as FaultKind
-      : opts.faultRate && opts.faultKind && Math.random() < opts.faultRate ? opts.faultKind : null;
-    let body: Record<string, unknown>;
+    const clock = new RequestClock(res, onAbort);
+    let raw: string;
     try {
-      const b = await readJson(req);
-      if (!b || typeof b !== 'object' || Array.isArray(b)) throw new Error('body must be an object');
-      body = b as Record<string, unknown>;
+      raw = await readBody(req, BODY_LIMIT);
     } catch (e) {
-      return error(res, 400, (e as Error).message);
+      if (e instanceof BodyTooLarge) { res.setHeader('connection', 'close'); return sendError(res, 413, 'Request body too large', 'request_too_large'); }
+      throw e;
     }
-    if (fault === '429' || fault === '500' || fault === '503') {
-      return error(res, Number(fault), `Simulated ${fault}`, null, fault === '429' ? 'RateLimitError' : 'InternalServerError');
+    const fault = pickFault(req.headers['x-sim-fault'], opts.faultRate, opts.faultKind);
+    if (fault && applyEarlyFault(fault, res, clock)) return;
+
+    let body: unknown;
+    try { body = JSON.parse(raw); } catch { return sendError(res, 400, 'Request body is not valid JSON', 'invalid_request_error'); }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendError(res, 400, 'Request body must be a JSON object', 'invalid_request_error');
+    const b = body as Record<string, unknown>;
+    const model = b.model ?? names[0];
+    if (typeof model !== 'string' || !names.includes(model)) {
+      return sendError(res, 404, `The model \`${String(model)}\` does not exist.`, 'model_not_found', 'model');
     }
-    if (fault === 'reset') { req.socket.destroy(); return; }
-    if (fault === 'hang') { res.on('close', () => stats.aborted++); return; }
-    const model = body.model;
-    if (typeof model !== 'string' || !names.includes(model)) return error(res, 404, `The model \`${String(model)}\` does not exist.`, 'model_not_found', 'NotFoundError');
+    const ttftMs = millis(req.headers['x-sim-ttft-ms']) ?? opts.ttftMs ?? 0;
+    const itlMs = millis(req.headers['x-sim-itl-ms']) ?? opts.itlMs ?? 0;
+    const resetMid = fault === 'reset-mid';
 
-    const ttft = num(req.headers['x-sim-ttft-ms']) ?? opts.ttftMs ?? 0;
-    const itl = num(req.headers['x-sim-itl-ms']) ?? opts.itlMs ?? 0;
-
-    if (kind === 'embeddings') return embeddings(res, body, model, ttft);
-
-    let input: string;
-    let promptTokens: number;
-    if (kind === 'chat') {
-      if (!Array.isArray(body.messages) || body.messages.length === 0) return error(res, 400, 'messages must be a non-empty array');
-      const msgs = body.messages as Array<{ role?: unknown; content?: unknown }>;
-      const lastUser = [...msgs].reverse().find((m) => m && m.role === 'user') ?? msgs[msgs.length - 1]!;
-      input = contentText(lastUser?.content);
-      promptTokens = chatPromptTokens(msgs);
-    } else {
-      const p = body.prompt;
-      input = typeof p === 'string' ? p : Array.isArray(p) ? p.filter((x) => typeof x === 'string').join(' ') : '';
-      if (typeof p !== 'string' && !Array.isArray(p)) return error(res, 400, 'prompt must be a string or an array');
-      promptTokens = countTokens(input);
-    }
-    if (promptTokens >= maxLen) return error(res, 400, `This model's maximum context length is ${maxLen} tokens. However, you requested ${promptTokens} tokens.`);
-    const requested = num(body.max_tokens) ?? num(body.max_completion_tokens);
-    const maxTokens = Math.max(0, Math.min(requested ?? 256, maxLen - promptTokens));
-    const { pieces, finishReason } = generate(input, maxTokens);
-    const usage = { prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length };
-    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
-
-    if (body.stream === true) {
-      const so = body.stream_options as { include_usage?: unknown } | undefined;
-      return stream(req, res, { kind, id, model, pieces, finishReason, usage, includeUsage: so?.include_usage === true, ttft, itl, midReset: fault === 'reset-mid' });
-    }
-    if (ttft > 0) await sleep(ttft);
-    if (itl > 0) await sleep(itl * pieces.length);
-    const text = pieces.join('');
-    const out = kind === 'chat'
-      ? { id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: { role: 'assistant', content: text, tool_calls: [] }, logprobs: null, finish_reason: finishReason, stop_reason: null }], usage }
-      : { id, object: 'text_completion', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason, stop_reason: null }], usage };
-    const json = JSON.stringify(out);
-    if (fault === 'reset-mid') {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-      res.write(json.slice(0, json.length >> 1), () => req.socket.destroy());
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
-  }
-
-  async function embeddings(res: ServerResponse, body: Record<string, unknown>, model: string, ttft: number): Promise<void> {
-    const raw = body.input;
-    const inputs: string[] = typeof raw === 'string' ? [raw]
-      : Array.isArray(raw) ? raw.map((x) => (typeof x === 'string' ? x : Array.isArray(x) ? x.join(' ') : String(x))) : [];
-    if (inputs.length === 0) return error(res, 400, 'input must be a string or a non-empty array');
-    const d = num(body.dimensions) ?? dim;
-    const base64 = body.encoding_format === 'base64';
+    let json: string;
     let tokens = 0;
-    const data = inputs.map((text, index) => {
-      tokens += Math.max(1, countTokens(text));
-      const v = embed(text, d);
-      return { object: 'embedding', index, embedding: base64 ? toBase64(v) : Array.from(v) };
-    });
-    if (ttft > 0) await sleep(ttft);
-    const json = JSON.stringify({ id: `embd-${randomUUID().replaceAll('-', '')}`, object: 'list', created: Math.floor(Date.now() / 1000), model, data, usage: { prompt_tokens: tokens, total_tokens: tokens, completion_tokens: 0 } });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
-  }
-
-  interface StreamPlan {
-    kind: 'chat' | 'completions'; id: string; model: string; pieces: string[]; finishReason: string;
-    usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-    includeUsage: boolean; ttft: number; itl: number; midReset: boolean;
-  }
-
-  async function stream(req: IncomingMessage, res: ServerResponse, p: StreamPlan): Promise<void> {
-    let gone = false;
-    res.on('close', () => { if (!res.writableFinished) { gone = true; stats.aborted++; } });
-    const created = Math.floor(Date.now() / 1000);
-    const object = p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
-    const usageField = p.includeUsage ? ',"usage":null' : '';
-    const head = `{"id":"${p.id}","object":"${object}","created":${created},"model":${JSON.stringify(p.model)},"choices":[`;
-    const chunk = (piece: string | null, finish: string | null, role = false) => {
-      const content = piece === null ? '' : piece;
-      const choice = p.kind === 'chat'
-        ? `{"index":0,"delta":${role ? '{"role":"assistant","content":""}' : `{"content":${JSON.stringify(content)}}`},"logprobs":null,"finish_reason":${finish ? `"${finish}"` : 'null'}}`
-        : `{"index":0,"text":${JSON.stringify(content)},"logprobs":null,"finish_reason":${finish ? `"${finish}"` : 'null'}}`;
-      return `data: ${head}${choice}]${usageField}}\n\n`;
-    };
-    const events: string[] = [];
-    if (p.kind === 'chat') events.push(chunk(null, null, true));
-    p.pieces.forEach((piece, i) => events.push(chunk(piece, i === p.pieces.length - 1 ? p.finishReason : null)));
-    if (p.pieces.length === 0) events.push(chunk('', p.finishReason));
-    if (p.includeUsage) events.push(`data: ${head}],"usage":${JSON.stringify(p.usage)}}\n\n`);
-    events.push('data: [DONE]\n\n');
-
-    if (p.ttft > 0) await sleep(p.ttft);
-    if (gone) return;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    if (p.midReset) {
-      res.write(events.slice(0, Math.max(1, events.length >> 1)).join(''), () => req.socket.destroy());
+    if (kind === 'embeddings') {
+      const out = embeddingsBody(b, model, embeddingDim, maxModelLen);
+      if (typeof out !== 'string') return sendError(res, 400, out.message, out.code, out.param);
+      json = out;
+    } else {
+      const plan = planCompletion(kind, b, model, maxModelLen);
+      if ('message' in plan) return sendError(res, 400, plan.message, plan.code, plan.param);
+      if (plan.stream) return writeStream(res, plan, clock, { ttftMs, itlMs, resetMid });
+      json = completionBody(plan);
+      tokens = plan.pieces.length;
+    }
+    // Non-streaming: the whole body after the time the tokens would have taken.
+    if (!(await clock.sleep(ttftMs + itlMs * Math.max(0, tokens - 1)))) return;
+    if (resetMid) {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.write(json.slice(0, json.length >> 1), () => clock.reset(res));
       return;
     }
-    if (p.itl <= 0) { res.end(events.join('')); return; }
-    for (let i = 0; i < events.length; i++) {
-      if (gone) return;
-      res.write(events[i]!);
-      if (i < events.length - 2) await sleep(p.itl);
-    }
-    res.end();
+    sendJson(res, 200, json);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => { if (!res.headersSent) error(res, 500, 'simulator error'); else res.destroy(); });
+  const server = createServer({ noDelay: true }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.destroyed) return; // the client went away while we read its body
+      if (!opts.quiet) process.stderr.write(`simulator: ${(err as Error)?.stack ?? String(err)}\n`);
+      if (!res.headersSent) sendError(res, 500, 'Internal simulator error', 'internal_error');
+      else res.destroy();
+    });
   });
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 70_000;
+  server.headersTimeout = 66_000;
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8000, opts.host ?? '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 8000, opts.host ?? '127.0.0.1', () => { server.off('error', reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
-  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
+  const host = !opts.host || opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closing: Promise<void> | null = null;
   return {
-    url: `http://${host}:${port}`, port, stats,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    url: `http://${host}:${port}`,
+    port,
+    stats,
+    close: () => closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // also ends hung and streaming requests (their clocks clear their timers)
+    }),
   };
 }

@@ -1,51 +1,97 @@
 /**
  * @module Deterministic text for the simulator: a tokenizer whose pieces join
- * back to the text, and an extractive "summary" (the leading sentences of the
- * input) that demos can read.
+ * back to the text (so streamed pieces, counted tokens and the final text
+ * always agree), and an extractive "summary" — the leading sentences of the
+ * input — so demos show something readable and tests can predict it.
  */
 
-/** Each word with its trailing whitespace is one token; words longer than 8 characters split every 8. */
+/** Words longer than this many UTF-16 units are split into several tokens. */
+const MAX_PIECE = 8;
+const WORD = /\S+\s*|\s+/g;
+
+/**
+ * Token pieces of `text`: each word with its trailing whitespace is one token
+ * (leading whitespace of the text is a token of its own); a word longer than
+ * 8 characters is split every 8, the last part keeping the whitespace.
+ * `tokenize(t).join('') === t` for every string.
+ */
 export function tokenize(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/\S+\s*|\s+/g)) {
+  for (const m of text.matchAll(WORD)) {
     const piece = m[0];
-    const word = piece.trimEnd();
-    if (word.length <= 8) { out.push(piece); continue; }
-    for (let i = 0; i < word.length; i += 8) out.push(i + 8 >= word.length ? piece.slice(i) : word.slice(i, i + 8));
+    const wordLen = piece.trimEnd().length;
+    if (wordLen <= MAX_PIECE) { out.push(piece); continue; }
+    let i = 0;
+    while (wordLen - i > MAX_PIECE) {
+      let end = i + MAX_PIECE;
+      if (isHighSurrogate(piece.charCodeAt(end - 1))) end--; // never split a surrogate pair
+      out.push(piece.slice(i, end));
+      i = end;
+    }
+    out.push(piece.slice(i));
   }
   return out;
 }
 
+/** `tokenize(text).length`, without building the pieces. */
 export function countTokens(text: string): number {
-  return tokenize(text).length;
+  let n = 0;
+  for (const m of text.matchAll(WORD)) {
+    const wordLen = m[0].trimEnd().length;
+    n += wordLen <= MAX_PIECE ? 1 : Math.ceil(wordLen / MAX_PIECE);
+  }
+  return n;
 }
 
-/** Prompt tokens of a chat: the tokens of every message's text plus 4 per message (role and framing). */
-export function chatPromptTokens(messages: Array<{ content?: unknown }>): number {
-  return messages.reduce((n, m) => n + 4 + countTokens(contentText(m.content)), 0);
-}
+function isHighSurrogate(c: number): boolean { return c >= 0xd800 && c <= 0xdbff; }
 
+/** The text of a message's `content`: a string, or the `text` of its parts joined by spaces. */
 export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join(' ');
+  if (!Array.isArray(content)) return '';
+  const texts: string[] = [];
+  for (const p of content) {
+    if (typeof p === 'string') texts.push(p);
+    else if (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string') texts.push((p as { text: string }).text);
   }
-  return '';
+  return texts.join(' ');
 }
 
-const FALLBACK = 'This is a simulated response from the LiteMaaS model simulator.';
+/** Per-message overhead of a chat prompt (role and template framing), in tokens. */
+export const MESSAGE_OVERHEAD = 4;
 
-/** The leading sentences of `input` (at most three), or a fixed sentence when there is no text. */
+/** Prompt tokens of a chat: for each message, tokens of its text + MESSAGE_OVERHEAD. */
+export function chatPromptTokens(messages: ReadonlyArray<{ content?: unknown }>): number {
+  let n = 0;
+  for (const m of messages) n += MESSAGE_OVERHEAD + countTokens(contentText(m.content));
+  return n;
+}
+
+export const FALLBACK_TEXT = 'This is a simulated response from the LiteMaaS model simulator.';
+const MAX_SENTENCES = 3;
+/** A sentence: up to a run of . ! ? (plus closing quotes/brackets) followed by whitespace or the end. */
+const SENTENCE = /[^]*?(?:[.!?]+["')\]]*(?=\s|$)|$)/y;
+
+/** The leading sentences (at most three) of `input`, whitespace collapsed; a fixed sentence when there is no text. */
 export function summarize(input: string): string {
   const text = input.replace(/\s+/g, ' ').trim();
-  if (!text) return FALLBACK;
-  const sentences = text.match(/[^.!?]+[.!?]+["')\]]*\s*|[^.!?]+$/g) ?? [text];
-  return sentences.slice(0, 3).join('').trim();
+  if (!text) return FALLBACK_TEXT;
+  let end = 0;
+  SENTENCE.lastIndex = 0;
+  for (let s = 0; s < MAX_SENTENCES && end < text.length; s++) {
+    SENTENCE.lastIndex = end;
+    const m = SENTENCE.exec(text);
+    if (!m || m[0].length === 0) { end = text.length; break; }
+    end += m[0].length;
+  }
+  return text.slice(0, end).trimEnd();
 }
 
-/** The completion's token pieces, cut at `maxTokens`. */
-export function generate(input: string, maxTokens: number): { pieces: string[]; finishReason: 'stop' | 'length' } {
+export interface Generation { pieces: string[]; finishReason: 'stop' | 'length' }
+
+/** The completion's token pieces for `input`, cut at `maxTokens` (finish_reason "length" when cut). */
+export function generate(input: string, maxTokens: number): Generation {
   const all = tokenize(summarize(input));
-  if (all.length > maxTokens) return { pieces: all.slice(0, maxTokens), finishReason: 'length' };
+  if (all.length > maxTokens) return { pieces: all.slice(0, Math.max(0, maxTokens)), finishReason: 'length' };
   return { pieces: all, finishReason: 'stop' };
 }
