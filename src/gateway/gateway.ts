@@ -18,12 +18,14 @@ import type { UsageEvent } from '../ledger/event.js';
 import { authenticate } from './auth.js';
 import { admitRate, authorizeModel, reserve } from './authorize.js';
 import { GatewayError, sendError } from './errors.js';
-import { forward, type Outcome, type Upstream } from './proxy.js';
+import { forward, type ClientLink, type Outcome, type Upstream } from './proxy.js';
 import { ENDPOINT_PATHS, parseClientRequest, type ClientRequest } from './request.js';
 import { Router } from './route.js';
 import { loadSnapshot, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
 import { UpstreamClients } from './upstream.js';
 import type { GatewayMetrics } from './metrics.js';
+
+const CLIENT_GONE = new Error('client closed the connection');
 
 export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void }
 
@@ -130,12 +132,16 @@ export class Gateway {
       if (slot) this.limiter.releaseSlot(key.id);
       return refuse(e as GatewayError, model.id);
     }
-    const abort = new AbortController();
-    res.once('close', () => { if (!res.writableFinished) abort.abort(); });
+    const link: ClientLink = { gone: false, exchange: null };
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      link.gone = true;
+      link.exchange?.abort(CLIENT_GONE); // stop the upstream generating for nobody
+    });
     let finished = false;
     try {
       await forward(this.up, {
-        req: clientReq, model, res, requestId, t0, signal: abort.signal,
+        req: clientReq, model, res, requestId, t0, link,
         finish: (o, then) => {
           if (finished) return;
           finished = true;

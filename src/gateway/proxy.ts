@@ -8,13 +8,12 @@
  */
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import type { Dispatcher } from 'undici';
 import { readUsage, type Usage } from '../ledger/meter.js';
 import { GatewayError } from './errors.js';
 import { UPSTREAM_PATH, upstreamBody, type ClientRequest } from './request.js';
 import type { Router } from './route.js';
 import type { DeploymentConfig, ModelEntry } from './snapshot.js';
-import type { UpstreamClients } from './upstream.js';
+import { readBody, type Exchange, type UpstreamClients } from './upstream.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -28,14 +27,16 @@ export interface Outcome {
   ttftMs: number | null;
 }
 
+/** The client's connection: whether it went away, and the exchange to abort when it does. */
+export interface ClientLink { gone: boolean; exchange: Exchange | null }
+
 export interface RelayContext {
   req: ClientRequest;
   model: ModelEntry;
   res: ServerResponse;
   requestId: string;
   t0: number;
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
+  link: ClientLink;
   /** Journals the outcome; `then` (which sends the last byte) runs once it is journaled. */
   finish(o: Outcome, then?: () => void): void;
 }
@@ -48,6 +49,9 @@ function classify(err: unknown): GatewayError {
   return new GatewayError('upstream_error', 'The model server could not be reached.');
 }
 
+const disconnected = (ctx: RelayContext, deploymentId: string | null, tokens = 0, ttftMs: number | null = null): void =>
+  ctx.finish({ status: 499, usage: null, streamedTokens: tokens, errorCode: 'client_disconnected', deploymentId, ttftMs });
+
 export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
   const tried = new Set<string>();
   let last: GatewayError | null = null;
@@ -56,70 +60,69 @@ export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
     if (!d) break;
     tried.add(d.id);
     up.router.begin(d.id);
-    let resp: Dispatcher.ResponseData;
-    try {
-      resp = await up.clients.send(d, UPSTREAM_PATH[ctx.req.endpoint], upstreamBody(ctx.req, d.upstreamModel), ctx.signal,
-        ctx.req.stream ? 'text/event-stream' : 'application/json');
-    } catch (err) {
+    const x = up.clients.send(d, UPSTREAM_PATH[ctx.req.endpoint], upstreamBody(ctx.req, d.upstreamModel),
+      ctx.req.stream ? 'text/event-stream' : 'application/json');
+    ctx.link.exchange = x;
+    await x.started;
+    if (ctx.link.gone) {
       up.router.end(d.id);
-      if (ctx.signal.aborted) return fail(ctx, new GatewayError('upstream_error', 'Client closed the request.'), d.id, 499, 'client_disconnected');
-      up.router.failure(d.id);
-      last = classify(err);
-      up.onUpstreamError(d.id, (err as Error).message);
-      continue;
+      return disconnected(ctx, d.id);
     }
-    if (resp.statusCode >= 500 || resp.statusCode === 429) {
-      resp.body.dump().catch(() => {});
+    if (x.error) {
       up.router.end(d.id);
       up.router.failure(d.id);
-      up.onUpstreamError(d.id, `status ${resp.statusCode}`);
-      last = resp.statusCode === 429
-        ? new GatewayError('rate_limit_exceeded', 'The model server is overloaded; retry shortly.', null, Number(resp.headers['retry-after']) || 1)
-        : new GatewayError('upstream_error', `The model server answered ${resp.statusCode}.`);
+      last = classify(x.error);
+      up.onUpstreamError(d.id, x.error.message);
+      continue;
+    }
+    if (x.status >= 500 || x.status === 429) {
+      x.abort(new Error('retrying on another deployment'));
+      up.router.end(d.id);
+      up.router.failure(d.id);
+      up.onUpstreamError(d.id, `status ${x.status}`);
+      last = x.status === 429
+        ? new GatewayError('rate_limit_exceeded', 'The model server is overloaded; retry shortly.', null, Number(x.headers['retry-after']) || 1)
+        : new GatewayError('upstream_error', `The model server answered ${x.status}.`);
       continue;
     }
     try {
-      if (resp.statusCode >= 400) await relayClientError(ctx, d, resp);
-      else if (ctx.req.stream) await relayStream(ctx, d, resp);
-      else await relayJson(ctx, d, resp);
+      if (x.status >= 400) await relayClientError(ctx, d, x);
+      else if (ctx.req.stream) await relayStream(ctx, d, x);
+      else await relayJson(ctx, d, x);
       up.router.success(d.id);
     } finally {
       up.router.end(d.id);
     }
     return;
   }
-  fail(ctx, last ?? new GatewayError('no_deployment_available', `No deployment of '${ctx.model.id}' is available right now.`), null);
+  const err = last ?? new GatewayError('no_deployment_available', `No deployment of '${ctx.model.id}' is available right now.`);
+  fail(ctx, err, null);
 }
 
-function fail(ctx: RelayContext, err: GatewayError, deploymentId: string | null, status = err.status, code: string = err.code): void {
-  ctx.finish({ status, usage: null, streamedTokens: 0, errorCode: code, deploymentId, ttftMs: null });
-  if (!ctx.res.destroyed) throw err; // the caller renders it
-}
-
-async function readAll(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of body) parts.push(c as Buffer);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+/** Records a failed request and throws its error for the caller to render. */
+function fail(ctx: RelayContext, err: GatewayError, deploymentId: string | null): never {
+  ctx.finish({ status: err.status, usage: null, streamedTokens: 0, errorCode: err.code, deploymentId, ttftMs: null });
+  throw err;
 }
 
 /** 4xx from the model server (other than 429): the client's request was wrong; pass the message on in our shape. */
-async function relayClientError(ctx: RelayContext, d: DeploymentConfig, resp: Dispatcher.ResponseData): Promise<void> {
-  let message = `The model server rejected the request (${resp.statusCode}).`;
+async function relayClientError(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<void> {
+  let message = `The model server rejected the request (${x.status}).`;
   try {
-    const o = JSON.parse((await readAll(resp.body)).toString('utf8')) as { error?: { message?: unknown }; message?: unknown };
+    const o = JSON.parse((await readBody(x)).toString('utf8')) as { error?: { message?: unknown }; message?: unknown };
     const m = o.error?.message ?? o.message;
     if (typeof m === 'string' && m) message = m.slice(0, 2000);
   } catch { /* not JSON: keep the generic message */ }
-  ctx.finish({ status: resp.statusCode, usage: null, streamedTokens: 0, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
+  ctx.finish({ status: x.status, usage: null, streamedTokens: 0, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
   throw new GatewayError('invalid_request_error', message);
 }
 
-async function relayJson(ctx: RelayContext, d: DeploymentConfig, resp: Dispatcher.ResponseData): Promise<void> {
+async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<void> {
   let raw: Buffer;
   try {
-    raw = await readAll(resp.body);
+    raw = await readBody(x);
   } catch (err) {
-    if (ctx.signal.aborted) return fail(ctx, new GatewayError('upstream_error', 'Client closed the request.'), d.id, 499, 'client_disconnected');
+    if (ctx.link.gone) return disconnected(ctx, d.id);
     return fail(ctx, classify(err), d.id);
   }
   const ttftMs = performance.now() - ctx.t0;
@@ -132,8 +135,8 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, resp: Dispatche
   const usage = readUsage(obj.usage);
   if ('model' in obj) obj.model = ctx.model.id;
   const out = JSON.stringify(obj);
-  ctx.finish({ status: resp.statusCode, usage, streamedTokens: 0, errorCode: null, deploymentId: d.id, ttftMs }, () => {
-    ctx.res.writeHead(resp.statusCode, {
+  ctx.finish({ status: x.status, usage, streamedTokens: 0, errorCode: null, deploymentId: d.id, ttftMs }, () => {
+    ctx.res.writeHead(x.status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(out),
       'x-request-id': ctx.requestId,
@@ -142,7 +145,7 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, resp: Dispatche
   });
 }
 
-async function relayStream(ctx: RelayContext, d: DeploymentConfig, resp: Dispatcher.ResponseData): Promise<void> {
+function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<void> {
   const { res, req } = ctx;
   const from = `"model":${JSON.stringify(d.upstreamModel)}`;
   const to = `"model":${JSON.stringify(ctx.model.id)}`;
@@ -161,8 +164,8 @@ async function relayStream(ctx: RelayContext, d: DeploymentConfig, resp: Dispatc
         usage = readUsage(o.usage) ?? usage;
         if (!req.includeUsage && Array.isArray(o.choices) && o.choices.length === 0) return '';
       } catch { /* not a JSON event: relay as is */ }
-    } else if (ev.includes('"content":"') || ev.includes('"text":"')) {
-      if (!ev.includes('"content":""') && !ev.includes('"text":""')) tokens++;
+    } else if ((ev.includes('"content":"') && !ev.includes('"content":""')) || (ev.includes('"text":"') && !ev.includes('"text":""'))) {
+      tokens++;
     }
     let out = ev.includes(from) ? ev.replaceAll(from, to) : ev;
     if (!req.includeUsage && out.includes(',"usage":null')) out = out.replaceAll(',"usage":null', '');
@@ -174,32 +177,40 @@ async function relayStream(ctx: RelayContext, d: DeploymentConfig, resp: Dispatc
     'cache-control': 'no-cache',
     'x-request-id': ctx.requestId,
   });
-  try {
-    for await (const chunk of resp.body) {
-      if (ttftMs === null) ttftMs = performance.now() - ctx.t0;
-      carry += decoder.write(chunk as Buffer);
-      let out = '';
-      let i: number;
-      while ((i = carry.indexOf('\n\n')) >= 0) {
-        out += processEvent(carry.slice(0, i));
-        carry = carry.slice(i + 2);
-      }
-      if (out && !res.write(out)) {
-        await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
-      }
-    }
-    carry += decoder.end();
-    if (carry.trim()) { const out = processEvent(carry.trim()); if (out) res.write(out); }
-  } catch (err) {
-    const disconnected = ctx.signal.aborted;
-    ctx.finish({ status: disconnected ? 499 : 502, usage: null, streamedTokens: tokens, errorCode: disconnected ? 'client_disconnected' : 'upstream_stream_error', deploymentId: d.id, ttftMs });
-    if (!disconnected && !res.destroyed) {
-      const e = classify(err);
-      res.end(`data: ${JSON.stringify({ error: { message: e.message, type: 'api_error', param: null, code: e.code } })}\n\n`);
-    }
-    return;
-  }
-  ctx.finish({ status: 200, usage, streamedTokens: tokens, errorCode: null, deploymentId: d.id, ttftMs }, () => {
-    res.end(sawDone ? 'data: [DONE]\n\n' : undefined);
+  return new Promise<void>((resolve) => {
+    x.consume({
+      data(chunk) {
+        if (ttftMs === null) ttftMs = performance.now() - ctx.t0;
+        carry += decoder.write(chunk);
+        let out = '';
+        let i: number;
+        while ((i = carry.indexOf('\n\n')) >= 0) {
+          out += processEvent(carry.slice(0, i));
+          carry = carry.slice(i + 2);
+        }
+        // Backpressure: a slow client pauses the upstream instead of growing our buffers.
+        if (out && !res.write(out)) {
+          x.pause();
+          res.once('drain', () => x.resume());
+        }
+      },
+      end() {
+        carry += decoder.end();
+        if (carry.trim()) { const out = processEvent(carry.trim()); if (out) res.write(out); }
+        ctx.finish({ status: 200, usage, streamedTokens: tokens, errorCode: null, deploymentId: d.id, ttftMs }, () => {
+          res.end(sawDone ? 'data: [DONE]\n\n' : undefined);
+        });
+        resolve();
+      },
+      error(err) {
+        if (ctx.link.gone) disconnected(ctx, d.id, tokens, ttftMs);
+        else {
+          ctx.finish({ status: 502, usage: null, streamedTokens: tokens, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs });
+          const e = classify(err);
+          if (!res.destroyed) res.end(`data: ${JSON.stringify({ error: { message: e.message, type: 'api_error', param: null, code: e.code } })}\n\n`);
+        }
+        resolve();
+      },
+    });
   });
 }
