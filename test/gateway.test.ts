@@ -128,6 +128,18 @@ for (const kind of ['postgres', 'pglite'] as StoreKind[]) {
       expect(k.body.prefix).toBe(`${p.key.slice(0, 7)}…${p.key.slice(-4)}`);
     });
 
+    it('exposes health, readiness and Prometheus metrics without secrets', async () => {
+      expect((await fetch(`${sys.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${sys.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready', database: 'up' });
+      const metrics = await (await fetch(`${sys.url}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`litemaas_requests_total\\{model="${MODEL}",status="200"\\} \\d+`));
+      expect(metrics).toMatch(/litemaas_tokens_total\{model="[^"]+",type="completion"\} \d+/);
+      expect(metrics).toContain('litemaas_requests_in_flight');
+      expect(metrics).not.toContain(p.key);
+    });
+
     it('records refused requests as errors of the key', async () => {
       await settle(sys);
       const s = await sys.admin('GET', `/admin/usage/summary?groupBy=key&keys=${p.keyId}`);

@@ -47,6 +47,7 @@ export class Gateway {
   inFlight = 0;
 
   constructor(private readonly o: GatewayOptions) {
+    o.metrics.inFlightSource = () => this.inFlight;
     this.up = {
       clients: this.clients,
       router: this.router,
@@ -96,8 +97,7 @@ export class Gateway {
     const requestId = randomUUID();
     const t0 = performance.now();
     this.inFlight++;
-    this.o.metrics.inFlight.inc();
-    res.once('close', () => { this.inFlight--; this.o.metrics.inFlight.dec(); });
+    res.once('close', () => { this.inFlight--; });
     this.serve(req, res, requestId, t0).catch((err: unknown) => {
       if (err instanceof GatewayError) return sendError(res, err, requestId);
       this.o.log.error({ requestId, err: (err as Error).message }, 'unexpected gateway error');
@@ -172,7 +172,7 @@ export class Gateway {
       stream: req.stream, estimated, errorCode: o.errorCode,
     };
     this.o.ledger.record(e, then);
-    this.o.spend.add(e);
+    this.o.spend.add(e, cost);
     const tokens = e.promptTokens + e.completionTokens;
     if (tokens > 0) {
       this.limiter.add(`tpm:k:${key.id}`, tokens);

@@ -76,11 +76,15 @@ export class SpendTracker {
     for (const r of older.rows) this.scope(r.id).before.cost += toPico(r.cost);
   }
 
-  /** Counts a finished request (called for every recorded event). */
-  add(e: UsageEvent): void {
+  /** Counts a finished request (called for every recorded event); `costPico` saves re-parsing `e.cost`. */
+  add(e: UsageEvent, costPico?: bigint): void {
     const day = utcDay(e.at);
-    if (day < this.windowStart) return; // a replayed event from before the load window is already in `before`
-    const b = { cost: toPico(e.cost), requests: isSuccess(e) ? 1 : 0, tokens: e.promptTokens + e.completionTokens };
+    const b = { cost: costPico ?? toPico(e.cost), requests: isSuccess(e) ? 1 : 0, tokens: e.promptTokens + e.completionTokens };
+    if (day < this.windowStart) { // an old event still waiting in the journal: it only counts towards all-time totals
+      this.scope(`k:${e.keyId}`).before.cost += b.cost;
+      this.scope(`u:${e.userId}`).before.cost += b.cost;
+      return;
+    }
     for (const id of [`k:${e.keyId}`, `u:${e.userId}`, `s:${e.userId}|${e.modelId}`]) addTo(this.scope(id).days, day, b);
   }
 
