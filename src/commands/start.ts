@@ -29,14 +29,21 @@ export async function startCommand(cfg: Config): Promise<void> {
   const sim = await startSimulator({ port: simPort, host: '127.0.0.1', servedModelName: DEMO_UPSTREAM, quiet: true });
   const token = adminToken(cfg);
   const running = await startServer({ ...cfg, adminToken: token });
-  const existing = await running.store.db.selectFrom('models').select('id').where('id', '=', DEMO_MODEL).executeTakeFirst();
+  const models = running.services.models;
+  const existing = await models.get(DEMO_MODEL).catch(() => null);
+  const deployments = [{ url: `${sim.url}/v1`, upstreamModel: DEMO_UPSTREAM }];
   if (!existing) {
-    await running.services.models.create({
+    await models.create({
       id: DEMO_MODEL, description: 'Llama 3.2 3B Instruct, FP8 (served by the built-in simulator)', provider: 'vllm',
       kind: 'chat', contextLength: 8192, features: ['chat', 'streaming'], inputPricePer1M: '0.15', outputPricePer1M: '0.60',
-      deployments: [{ url: `${sim.url}/v1`, upstreamModel: DEMO_UPSTREAM }],
+      deployments,
     });
+  } else if (existing.deployments?.length !== 1 || existing.deployments[0]!.url !== deployments[0]!.url) {
+    // This start owns the simulator: point the demo model at it (its port may have changed), keep the rest.
+    const { id: _id, createdAt: _c, deployments: _d, ...rest } = existing;
+    await models.update(DEMO_MODEL, { ...rest, deployments });
   }
+  await running.gateway.reload();
   onShutdown(async () => { await running.close(); await sim.close(); });
   const u = running.url;
   process.stdout.write(`
