@@ -38,7 +38,8 @@ export async function startServer(cfg: Config): Promise<Running> {
   const app = Fastify({
     logger: { level: cfg.logLevel, redact: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers.cookie'] },
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // No type coercion: ajv would turn 0 or "" into null and quietly accept a wrong value.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     serverFactory: (fastifyHandler) => createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000 }, (req, res) => {
       const u = req.url ?? '';
       if (gatewayHandler && (u.startsWith('/v1/') || u === '/v1')) gatewayHandler(req, res);

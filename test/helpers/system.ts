@@ -16,6 +16,7 @@ export const PRICES = { inputPricePer1M: '0.15', outputPricePer1M: '0.60' };
 
 export interface System {
   url: string;
+  adminToken: string;
   admin: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
   server: Running;
   sim: RunningSimulator;
@@ -45,7 +46,7 @@ export async function startSystem(kind: StoreKind, simOpts: SimulatorOptions = {
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
   return {
-    url: server.url, admin, server, sim, dataDir, databaseUrl: db?.url,
+    url: server.url, adminToken, admin, server, sim, dataDir, databaseUrl: db?.url,
     async close() {
       await server.close();
       await sim.close();
