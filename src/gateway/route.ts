@@ -1,8 +1,11 @@
 /**
- * @module Routing across a model's deployments: weighted least-in-flight,
- * skipping deployments at their max-in-flight or whose circuit is open.
- * A circuit opens after consecutive failures and lets one probe through
- * after a cool-down. State is keyed by deployment id and survives reloads.
+ * @module Routing across a model's deployments: smooth weighted round robin
+ * over effective weights weight / (in-flight + 1), so idle deployments share
+ * traffic in proportion to their weights and busy ones are avoided (Envoy's
+ * least-request idea); deployments at their max-in-flight or whose circuit
+ * is open are skipped. A circuit opens after consecutive failures and lets one
+ * probe through after a cool-down. State is keyed by deployment id and
+ * survives snapshot reloads.
  */
 import type { DeploymentConfig } from './snapshot.js';
 
@@ -15,38 +18,52 @@ export interface DeploymentState {
   failures: number;
   openUntil: number;
   probing: boolean;
+  /** Smooth-WRR accumulator. */
+  current: number;
 }
 
 export class Router {
   private readonly states = new Map<string, DeploymentState>();
-  private rr = 0;
 
   state(id: string): DeploymentState {
     let s = this.states.get(id);
-    if (!s) this.states.set(id, (s = { id, inFlight: 0, failures: 0, openUntil: 0, probing: false }));
+    if (!s) this.states.set(id, (s = { id, inFlight: 0, failures: 0, openUntil: 0, probing: false, current: 0 }));
     return s;
   }
 
-  /** The best deployment not in `tried`, or null when none can take the request. */
+  /** The deployment to try next, not in `tried`, or null when none can take the request. */
   pick(deployments: readonly DeploymentConfig[], tried: ReadonlySet<string>, now = Date.now()): DeploymentConfig | null {
+    if (deployments.length === 1) {
+      const d = deployments[0]!;
+      return this.usable(d, tried, now) ? this.take(d) : null;
+    }
     let best: DeploymentConfig | null = null;
-    let bestScore = Infinity;
-    const n = deployments.length;
-    const start = n > 1 ? this.rr++ % n : 0; // rotate the start so ties spread
-    for (let i = 0; i < n; i++) {
-      const d = deployments[(start + i) % n]!;
-      if (tried.has(d.id)) continue;
+    let bestState: DeploymentState | null = null;
+    let total = 0;
+    for (const d of deployments) {
+      if (!this.usable(d, tried, now)) continue;
       const s = this.state(d.id);
-      if (s.openUntil > now || (s.openUntil !== 0 && s.probing)) continue;
-      if (d.maxInFlight !== null && s.inFlight >= d.maxInFlight) continue;
-      const score = (s.inFlight + 1) / Math.max(d.weight, 1);
-      if (score < bestScore) { best = d; bestScore = score; }
+      const eff = Math.max(d.weight, 1) / (s.inFlight + 1);
+      s.current += eff;
+      total += eff;
+      if (!bestState || s.current > bestState.current) { best = d; bestState = s; }
     }
-    if (best) {
-      const s = this.state(best.id);
-      if (s.openUntil !== 0) s.probing = true; // half-open: this request is the probe
-    }
-    return best;
+    if (!best) return null;
+    bestState!.current -= total;
+    return this.take(best);
+  }
+
+  private usable(d: DeploymentConfig, tried: ReadonlySet<string>, now: number): boolean {
+    if (tried.has(d.id)) return false;
+    const s = this.state(d.id);
+    if (s.openUntil > now || (s.openUntil !== 0 && s.probing)) return false;
+    return d.maxInFlight === null || s.inFlight < d.maxInFlight;
+  }
+
+  private take(d: DeploymentConfig): DeploymentConfig {
+    const s = this.state(d.id);
+    if (s.openUntil !== 0) s.probing = true; // half-open: this request is the probe
+    return d;
   }
 
   begin(id: string): void { this.state(id).inFlight++; }
