@@ -42,10 +42,13 @@ export class Ledger {
     if (this.pending.length >= (this.opts.maxBatch ?? 2000)) void this.flush();
   }
 
-  get lag(): number { return this.pending.length; }
+  /** Events not yet known to be in the database: queued, or in a write that has not returned. */
+  get lag(): number { return this.pending.length + this.writing.length; }
 
   /** Events not yet in the database (the spend tracker adds them to what it loads). */
-  unwritten(): readonly UsageEvent[] { return this.pending; }
+  unwritten(): readonly UsageEvent[] { return this.writing.concat(this.pending); }
+
+  private writing: UsageEvent[] = [];
 
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
@@ -60,15 +63,18 @@ export class Ledger {
   private async flushOnce(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
+    this.writing = batch;
     const files = this.journal.seal();
     try {
       await writeUsage(this.db, batch);
+      this.writing = [];
       this.journal.remove(files);
       this.written += batch.length;
       this.hasSealed = false;
       this.backoffMs = 0;
       this.lastError = null;
     } catch (err) {
+      this.writing = [];
       this.pending = batch.concat(this.pending);
       this.journal.unseal(files);
       this.hasSealed = files.length > 0;
