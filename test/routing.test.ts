@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { provision, startSystem, type System } from './helpers/system.js';
 
@@ -61,6 +62,31 @@ describe('routing across deployments', () => {
     expect(r.status).toBe(502);
     expect(r.body.error.code).toBe('upstream_error');
     expect(JSON.stringify(r.body)).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  });
+
+  it('relays and bills a pretty-printed (non-vLLM) JSON answer', async () => {
+    const pretty = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const body = JSON.stringify({ id: 'x', object: 'chat.completion', model: 'upstream-name', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi "usage":{ there' }, finish_reason: 'stop' }], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }, null, 2);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((r) => pretty.listen(0, '127.0.0.1', r));
+    try {
+      const p = await modelWith('pretty-model', [{ url: `http://127.0.0.1:${(pretty.address() as { port: number }).port}/v1`, upstreamModel: 'upstream-name' }]);
+      const r = await call(p.key, 'pretty-model');
+      expect(r.status).toBe(200);
+      expect(r.body.model).toBe('pretty-model');
+      expect(r.body.usage).toEqual({ prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
+      expect(r.body.choices[0].message.content).toBe('Hi "usage":{ there');
+      await sys.server.ledger.drain();
+      const s = await sys.admin('GET', `/admin/usage/summary?groupBy=key&keys=${p.keyId}`);
+      expect(s.body.totals).toMatchObject({ requests: 1, promptTokens: 11, completionTokens: 7 });
+    } finally {
+      await new Promise((r) => pretty.close(r));
+    }
   });
 
   it('answers 504 when a deployment exceeds its timeout', async () => {

@@ -126,15 +126,25 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): P
     return fail(ctx, classify(err), d.id);
   }
   const ttftMs = performance.now() - ctx.t0;
-  let obj: Record<string, unknown>;
-  try {
-    obj = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return fail(ctx, new GatewayError('upstream_error', 'The model server sent a malformed response.'), d.id);
+  const text = raw.toString('utf8');
+  // Fast path for compact JSON (vLLM's): read only the usage object and rename the model in place.
+  // Anything else (pretty-printed, no usage) takes the full parse.
+  const from = `"model":${JSON.stringify(d.upstreamModel)}`;
+  let usage = text.includes(from) ? usageOf(text) : undefined;
+  let out: string;
+  if (usage !== undefined) {
+    out = text.replace(from, `"model":${JSON.stringify(ctx.model.id)}`);
+  } else {
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return fail(ctx, new GatewayError('upstream_error', 'The model server sent a malformed response.'), d.id);
+    }
+    usage = readUsage(obj.usage);
+    if ('model' in obj) obj.model = ctx.model.id;
+    out = JSON.stringify(obj);
   }
-  const usage = readUsage(obj.usage);
-  if ('model' in obj) obj.model = ctx.model.id;
-  const out = JSON.stringify(obj);
   ctx.finish({ status: x.status, usage, streamedTokens: 0, errorCode: null, deploymentId: d.id, ttftMs }, () => {
     ctx.res.writeHead(x.status, {
       'content-type': 'application/json',
@@ -143,6 +153,27 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): P
     });
     ctx.res.end(out);
   });
+}
+
+/** The top-level `usage` of a compact JSON body (found by its key; escaped quotes inside strings cannot match), or undefined. */
+function usageOf(text: string): Usage | null | undefined {
+  const at = text.lastIndexOf('"usage":{');
+  if (at < 0) return undefined;
+  const start = at + 8;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) {
+      try { return readUsage(JSON.parse(text.slice(start, i + 1))); } catch { return undefined; }
+    }
+  }
+  return undefined;
 }
 
 function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<void> {
