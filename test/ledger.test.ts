@@ -61,7 +61,7 @@ describe('budget periods', () => {
 });
 
 describe('journal', () => {
-  it('recovers events and skips a torn last line', () => {
+  it('recovers events and skips a torn last line', async () => {
     const dir = join(tmp, 'j1');
     const j = new Journal(dir);
     const e1 = event(), e2 = event();
@@ -72,6 +72,7 @@ describe('journal', () => {
     const again = new Journal(dir);
     expect(again.recover().map((e) => e.id)).toEqual([e1.id, e2.id]);
     again.remove(again.seal());
+    await again.removed();
     expect(readdirSync(dir)).toEqual([]);
     again.close();
   });

@@ -7,7 +7,7 @@
  * its last byte) runs after it. Segments are sealed at each flush and deleted
  * once the database holds their events.
  */
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlink, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageEvent } from './event.js';
 
@@ -79,8 +79,10 @@ export class Journal {
   seal(): string[] {
     this.commit();
     if (this.fd >= 0) {
-      if (this.dirty) fdatasyncSync(this.fd);
-      closeSync(this.fd);
+      // fsync and close off the event loop: until the database has its events, the file stays on disk either way.
+      const fd = this.fd;
+      if (this.dirty) fdatasync(fd, () => close(fd, () => {}));
+      else close(fd, () => {});
       this.fd = -1;
       this.dirty = false;
       this.sealed.push(this.currentPath);
@@ -95,10 +97,19 @@ export class Journal {
     this.sealed = files.concat(this.sealed);
   }
 
+  private removing = new Set<Promise<void>>();
+
   remove(files: string[]): void {
     for (const f of files) {
-      try { unlinkSync(f); } catch { /* already gone */ }
+      const p: Promise<void> = new Promise((resolve) => unlink(f, () => resolve())); // already gone is fine
+      this.removing.add(p);
+      void p.then(() => this.removing.delete(p));
     }
+  }
+
+  /** Resolves when deletions started so far are done (before exit, so a clean stop leaves no segment behind). */
+  async removed(): Promise<void> {
+    await Promise.all([...this.removing]);
   }
 
   close(): void {

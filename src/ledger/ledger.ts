@@ -102,6 +102,7 @@ export class Ledger {
     if (this.timer) clearInterval(this.timer);
     const ok = await this.drain();
     this.journal.close();
+    await this.journal.removed();
     return ok;
   }
 }
