@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,14 +13,8 @@ import { Agent, request } from 'undici';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { freshDatabase } from './helpers/pg.js';
 import { MODEL } from './helpers/system.js';
+import { freePort } from './helpers/net.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('crash safety', () => {
   let sim: RunningSimulator;

@@ -3,18 +3,11 @@
  * timeouts, and upstream errors mapped to 502/504 in OpenAI format.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { provision, startSystem, type System } from './helpers/system.js';
+import { freePort as closedPort } from './helpers/net.js';
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('routing across deployments', () => {
   let sys: System;
