@@ -132,7 +132,7 @@ export class Gateway {
       if (slot) this.limiter.releaseSlot(key.id);
       return refuse(e as GatewayError, model.id);
     }
-    const link: ClientLink = { gone: false, exchange: null };
+    const link: ClientLink = { gone: req.socket.destroyed, exchange: null }; // it may have left while we read its body
     res.once('close', () => {
       if (res.writableFinished) return;
       link.gone = true;

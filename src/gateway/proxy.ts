@@ -56,6 +56,7 @@ export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
   const tried = new Set<string>();
   let last: GatewayError | null = null;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (ctx.link.gone) return disconnected(ctx, null); // left while its body was read, or between attempts
     const d = up.router.pick(ctx.model.deployments, tried);
     if (!d) break;
     tried.add(d.id);
