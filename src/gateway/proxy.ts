@@ -9,7 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { readUsage, type Usage } from '../ledger/meter.js';
-import { GatewayError } from './errors.js';
+import { errorBody, GatewayError } from './errors.js';
 import { UPSTREAM_PATH, upstreamBody, type ClientRequest } from './request.js';
 import type { Router } from './route.js';
 import type { DeploymentConfig, ModelEntry } from './snapshot.js';
@@ -187,6 +187,7 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
   let tokens = 0;
   let sawDone = false;
   let ttftMs: number | null = null;
+  let paused = false;
 
   const processEvent = (ev: string): string => {
     if (ev.startsWith('data: [DONE]')) { sawDone = true; return ''; }
@@ -221,9 +222,10 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
           carry = carry.slice(i + 2);
         }
         // Backpressure: a slow client pauses the upstream instead of growing our buffers.
-        if (out && !res.write(out)) {
+        if (out && !res.write(out) && !paused) {
+          paused = true;
           x.pause();
-          res.once('drain', () => x.resume());
+          res.once('drain', () => { paused = false; x.resume(); });
         }
       },
       end() {
@@ -239,7 +241,7 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
         else {
           ctx.finish({ status: 502, usage: null, streamedTokens: tokens, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs });
           const e = classify(err);
-          if (!res.destroyed) res.end(`data: ${JSON.stringify({ error: { message: e.message, type: 'api_error', param: null, code: e.code } })}\n\n`);
+          if (!res.destroyed) res.end(`data: ${errorBody(e.code, e.message)}\n\n`);
         }
         resolve();
       },
