@@ -59,6 +59,10 @@ describe('admin API', () => {
     expect(m.status).toBe(201);
     expect(JSON.stringify(m.body)).not.toContain('upstream-token-xyz');
     expect(m.body.deployments[0].hasToken).toBe(true);
+    const edited = await sys.admin('PUT', '/admin/models/secret-model', { inputPricePer1M: 2, outputPricePer1M: 3, deployments: [{ url: `${sys.sim.url}/v1/`, upstreamModel: 'llama32-fp8' }] });
+    expect(edited.status).toBe(200);
+    expect(edited.body.inputPricePer1M).toBe(2);
+    expect(edited.body.deployments[0].hasToken).toBe(true); // an edit without the token keeps it
     const p = await provision(sys);
     const audit = await sys.admin('GET', '/admin/audit');
     const text = JSON.stringify(audit.body);

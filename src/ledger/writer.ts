@@ -23,6 +23,7 @@ export async function writeUsage(db: Kysely<Database>, events: UsageEvent[]): Pr
 async function writeChunk(db: Kysely<Database>, ev: UsageEvent[]): Promise<number> {
   const col = <T>(f: (e: UsageEvent) => T): T[] => ev.map(f);
   // The api_keys trigger ignores updates of last_used_at alone, so stamping it does not make gateways reload.
+  // PostgreSQL runs every data-modifying CTE to completion whether or not the final select reads it.
   const r = await sql<{ inserted: number }>`
     with ev as (
       insert into usage_events (id, at, key_id, user_id, model_id, deployment_id, status, prompt_tokens, completion_tokens,
@@ -47,12 +48,10 @@ async function writeChunk(db: Kysely<Database>, ev: UsageEvent[]): Promise<numbe
         prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
         completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
         cost = usage_daily.cost + excluded.cost
-      returning 1
     ), used as (
       update api_keys k set last_used_at = greatest(k.last_used_at, u.at)
       from (select key_id, max(at) as at from ev group by key_id) u where k.id = u.key_id
-      returning 1
     )
-    select (select count(*) from ev)::int as inserted, (select count(*) from daily) as d, (select count(*) from used) as u`.execute(db);
+    select count(*)::int as inserted from ev`.execute(db);
   return r.rows[0]!.inserted;
 }

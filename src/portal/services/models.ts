@@ -99,19 +99,19 @@ export class ModelService {
         for (const d of await tx.selectFrom('deployments').select(['url', 'upstream_model', 'token_enc']).where('model_id', '=', input.id).execute()) {
           kept.set(`${d.url}|${d.upstream_model}`, d.token_enc);
         }
-      }
-      if (replace) {
         await tx.updateTable('models').set(row).where('id', '=', input.id).execute();
         await tx.deleteFrom('deployments').where('model_id', '=', input.id).execute();
       } else {
         await tx.insertInto('models').values({ id: input.id, ...row }).execute();
       }
-      await tx.insertInto('deployments').values(input.deployments.map((d) => ({
-        id: randomUUID(), model_id: input.id, url: d.url.replace(/\/+$/, ''), upstream_model: d.upstreamModel,
-        token_enc: d.token ? this.cipher.encrypt(d.token)
-          : d.token === undefined ? kept.get(`${d.url.replace(/\/+$/, '')}|${d.upstreamModel}`) ?? null : null, weight: d.weight ?? 1, max_in_flight: d.maxInFlight ?? null,
-        timeout_ms: d.timeoutMs ?? 120_000, enabled: d.enabled ?? true,
-      }))).execute();
+      await tx.insertInto('deployments').values(input.deployments.map((d) => {
+        const url = d.url.replace(/\/+$/, '');
+        const token_enc = d.token ? this.cipher.encrypt(d.token) : d.token === undefined ? kept.get(`${url}|${d.upstreamModel}`) ?? null : null;
+        return {
+          id: randomUUID(), model_id: input.id, url, upstream_model: d.upstreamModel, token_enc, weight: d.weight ?? 1,
+          max_in_flight: d.maxInFlight ?? null, timeout_ms: d.timeoutMs ?? 120_000, enabled: d.enabled ?? true,
+        };
+      })).execute();
     });
   }
 }
