@@ -17,6 +17,51 @@ export interface Config {
   maxBodyBytes: number;
   flushIntervalMs: number;
   reconcileIntervalMs: number;
+  /** Password of the `admin` account created on a fresh start (generated and printed once when unset). */
+  adminPassword?: string;
+  sessionTtlHours: number;
+  /** Revealing a key needs a sign-in at most this old. */
+  revealMaxAgeMinutes: number;
+  /** Behind a router or ingress: trust X-Forwarded-* for protocol (Secure cookies) and client address (login limits). */
+  trustProxy: boolean;
+  /** Usernames or emails that are always admin, whichever way they sign in. */
+  initialAdmins: string[];
+  oidc?: OidcConfig;
+  /** The built web UI (default: dist/web of this install). */
+  webDir?: string;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** Where the issuer sends the browser back; defaults to <public URL>/api/auth/oidc/callback. */
+  redirectUrl?: string;
+  label: string;
+  scopes: string;
+  groupsClaim: string;
+  adminGroups: string[];
+  readonlyGroups: string[];
+}
+
+const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
+  const issuer = env.LITEMAAS_OIDC_ISSUER;
+  if (!issuer) return undefined;
+  const clientId = env.LITEMAAS_OIDC_CLIENT_ID;
+  if (!clientId) throw new Error('LITEMAAS_OIDC_CLIENT_ID is required when LITEMAAS_OIDC_ISSUER is set');
+  return {
+    issuer,
+    clientId,
+    clientSecret: env.LITEMAAS_OIDC_CLIENT_SECRET || undefined,
+    redirectUrl: env.LITEMAAS_OIDC_REDIRECT_URL || undefined,
+    label: env.LITEMAAS_OIDC_LABEL || 'single sign-on',
+    scopes: env.LITEMAAS_OIDC_SCOPES || 'openid profile email',
+    groupsClaim: env.LITEMAAS_OIDC_GROUPS_CLAIM || 'groups',
+    adminGroups: list(env.LITEMAAS_OIDC_ADMIN_GROUPS ?? 'litemaas-admins'),
+    readonlyGroups: list(env.LITEMAAS_OIDC_READONLY_GROUPS ?? 'litemaas-readonly'),
+  };
 }
 
 function int(name: string, dflt: number): number {
@@ -40,6 +85,12 @@ export function loadConfig(env = process.env): Config {
     maxBodyBytes: int('LITEMAAS_MAX_BODY_BYTES', 4 * 1024 * 1024),
     flushIntervalMs: int('LITEMAAS_FLUSH_INTERVAL_MS', 100),
     reconcileIntervalMs: int('LITEMAAS_RECONCILE_INTERVAL_MS', 30_000),
+    adminPassword: env.LITEMAAS_ADMIN_PASSWORD || undefined,
+    sessionTtlHours: int('LITEMAAS_SESSION_TTL_HOURS', 12),
+    revealMaxAgeMinutes: int('LITEMAAS_REVEAL_MAX_AGE_MINUTES', 15),
+    trustProxy: env.LITEMAAS_TRUST_PROXY === 'true' || env.LITEMAAS_TRUST_PROXY === '1',
+    initialAdmins: list(env.LITEMAAS_INITIAL_ADMINS),
+    oidc: oidcConfig(env),
   };
 }
 

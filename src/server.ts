@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
@@ -18,6 +19,9 @@ import { Gateway } from './gateway/gateway.js';
 import { GatewayMetrics } from './gateway/metrics.js';
 import { createServices, type PortalServices } from './portal/context.js';
 import { registerPortal } from './portal/portal.js';
+
+// The built UI: dist/web beside dist/src (this file runs as dist/src/server.js).
+const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
 
 export interface Running {
   app: FastifyInstance;
@@ -38,6 +42,7 @@ export async function startServer(cfg: Config): Promise<Running> {
   const app = Fastify({
     logger: { level: cfg.logLevel, redact: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers.cookie'] },
     bodyLimit: 1024 * 1024,
+    trustProxy: cfg.trustProxy,
     // No type coercion: ajv would turn 0 or "" into null and quietly accept a wrong value.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     serverFactory: (fastifyHandler) => createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000 }, (req, res) => {
@@ -62,14 +67,16 @@ export async function startServer(cfg: Config): Promise<Running> {
   await gateway.start();
   gatewayHandler = (req, res) => gateway.handle(req, res);
 
-  const services = createServices(store.db, cipher);
+  const services = createServices(store.db, cipher, {
+    sessionTtlHours: cfg.sessionTtlHours, revealMaxAgeMinutes: cfg.revealMaxAgeMinutes, initialAdmins: cfg.initialAdmins, oidc: cfg.oidc,
+  });
   // A change made through this server is visible to its gateway before the response goes out
   // (a key works as soon as its creation returns); other replicas learn of it by NOTIFY.
   app.addHook('onSend', async (req, reply, payload) => {
     if (req.method !== 'GET' && req.url.startsWith('/api/') && reply.statusCode < 400) await gateway.reload();
     return payload;
   });
-  await registerPortal(app, { services, adminToken: cfg.adminToken });
+  await registerPortal(app, { services, adminToken: cfg.adminToken, publicUrl: cfg.publicUrl, webDir: cfg.webDir ?? WEB_DIR });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const db = await store.db.selectNoFrom((eb) => eb.val(1).as('one')).execute().then(() => 'up', () => 'down');

@@ -1,33 +1,71 @@
 /**
- * @module Who is calling /api: `Authorization: Bearer $LITEMAAS_ADMIN_TOKEN`
- * acts as admin for automation (compared in constant time). Sessions for
- * people arrive with the portal's sign-in.
+ * @module Who is calling /api. Two ways in:
+ * - a session cookie from the portal's sign-in (people), whose state-changing
+ *   requests must echo the CSRF cookie in `x-csrf-token` (double submit);
+ * - `Authorization: Bearer $LITEMAAS_ADMIN_TOKEN` (automation), compared in
+ *   constant time, acting as admin, needing no CSRF token (no ambient cookie).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
+import type { PortalServices } from './context.js';
+
+export const SESSION_COOKIE = 'litemaas_session';
+export const CSRF_COOKIE = 'litemaas_csrf';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Sign-in itself runs before a session exists; the OIDC callback is a top-level GET.
+const CSRF_EXEMPT = new Set(['/api/auth/login']);
 
-export function installAuth(app: FastifyInstance, adminToken: string | undefined): void {
+export function installAuth(app: FastifyInstance, adminToken: string | undefined, { sessions }: Pick<PortalServices, 'sessions'>): void {
   const expected = adminToken ? digest(adminToken) : null;
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
     const h = req.headers.authorization;
-    if (!h || !expected) return;
-    const m = /^Bearer\s+(\S+)$/i.exec(h);
-    if (m && timingSafeEqual(digest(m[1]!), expected)) {
-      req.principal = { kind: 'admin-token', userId: null, username: 'admin-token', roles: ['admin'] };
+    if (h) {
+      const m = /^Bearer\s+(\S+)$/i.exec(h);
+      if (m && expected && timingSafeEqual(digest(m[1]!), expected)) {
+        req.principal = { kind: 'admin-token', userId: null, username: 'admin-token', roles: ['admin'] };
+      }
+      return;
+    }
+    const token = req.cookies[SESSION_COOKIE];
+    if (!token) return;
+    const s = await sessions.lookup(token);
+    if (!s) return;
+    req.principal = { kind: 'session', userId: s.userId, username: s.username, roles: s.roles, csrf: s.csrf, authMethod: s.authMethod, authenticatedAt: s.authenticatedAt };
+    if (UNSAFE.has(req.method) && !CSRF_EXEMPT.has(req.url.split('?')[0]!)) {
+      const sent = req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !safeEqual(sent, s.csrf)) {
+        throw new ApiError('csrf_failed', 'Missing or wrong x-csrf-token header: send the value of the litemaas_csrf cookie.');
+      }
     }
   });
 }
 
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a), y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const SIGN_IN = 'Sign in, or send Authorization: Bearer <LITEMAAS_ADMIN_TOKEN>.';
+
+/** A signed-in person (routes that act on "my" keys, subscriptions and usage). */
+export async function requireUser(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (!req.principal) throw new ApiError('unauthorized', 'Sign in to use this.');
+  if (!req.principal.userId) throw new ApiError('forbidden', 'The admin token acts for no user: use the /api/v1/admin/users/:id/… routes.');
+}
+
 export async function requireAdmin(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
-  if (!req.principal) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <LITEMAAS_ADMIN_TOKEN>.');
+  if (!req.principal) throw new ApiError('unauthorized', SIGN_IN);
   if (!req.principal.roles.includes('admin')) throw new ApiError('forbidden', 'This needs the admin role.');
 }
 
 export async function requireAdminRead(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
-  if (!req.principal) throw new ApiError('unauthorized', 'Sign in, or send Authorization: Bearer <LITEMAAS_ADMIN_TOKEN>.');
+  if (!req.principal) throw new ApiError('unauthorized', SIGN_IN);
   if (!req.principal.roles.some((r) => r === 'admin' || r === 'admin-readonly')) throw new ApiError('forbidden', 'This needs the admin or admin-readonly role.');
 }
+
+/** The signed-in user's id (after requireUser). */
+export const me = (req: FastifyRequest): string => req.principal!.userId!;

@@ -5,13 +5,27 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Cipher } from '../shared/secrets.js';
+import type { OidcConfig } from '../config.js';
 import { ApiKeyService } from './services/api-keys.js';
 import { ModelService } from './services/models.js';
 import { SubscriptionService } from './services/subscriptions.js';
 import { UsageService } from './services/usage.js';
 import { UserService } from './services/users.js';
+import { SessionService } from './services/sessions.js';
+import { SettingsService } from './services/settings.js';
+import { LoginThrottle } from './services/login-throttle.js';
+import { OidcSignIn } from './oidc.js';
 
-export interface Principal { kind: 'admin-token' | 'session'; userId: string | null; username: string; roles: string[] }
+export interface Principal {
+  kind: 'admin-token' | 'session';
+  userId: string | null;
+  username: string;
+  roles: string[];
+  /** Session only: the CSRF value, how and when the person signed in (revealing a key needs a recent sign-in). */
+  csrf?: string;
+  authMethod?: 'password' | 'oidc';
+  authenticatedAt?: Date;
+}
 
 declare module 'fastify' {
   interface FastifyRequest { principal: Principal | null }
@@ -24,9 +38,17 @@ export interface PortalServices {
   subscriptions: SubscriptionService;
   keys: ApiKeyService;
   usage: UsageService;
+  sessions: SessionService;
+  settings: SettingsService;
+  throttle: LoginThrottle;
+  oidc: OidcSignIn | null;
+  initialAdmins: string[];
+  revealMaxAgeMs: number;
 }
 
-export function createServices(db: Kysely<Database>, cipher: Cipher): PortalServices {
+export interface ServiceOptions { sessionTtlHours?: number; revealMaxAgeMinutes?: number; initialAdmins?: string[]; oidc?: OidcConfig }
+
+export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceOptions = {}): PortalServices {
   return {
     db,
     models: new ModelService(db, cipher),
@@ -34,5 +56,11 @@ export function createServices(db: Kysely<Database>, cipher: Cipher): PortalServ
     subscriptions: new SubscriptionService(db),
     keys: new ApiKeyService(db, cipher),
     usage: new UsageService(db),
+    sessions: new SessionService(db, o.sessionTtlHours ?? 12),
+    settings: new SettingsService(db),
+    throttle: new LoginThrottle(),
+    oidc: o.oidc ? new OidcSignIn(o.oidc, cipher) : null,
+    initialAdmins: o.initialAdmins ?? [],
+    revealMaxAgeMs: (o.revealMaxAgeMinutes ?? 15) * 60_000,
   };
 }

@@ -10,6 +10,7 @@ export const API_ERRORS = {
   unauthorized: 401,
   forbidden: 403,
   csrf_failed: 403,
+  reauth_required: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -29,9 +30,16 @@ export class ApiError extends Error {
 export const invalid = (field: string, message: string) => new ApiError('validation_error', `${field}: ${message}`, field);
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
 
-export function installErrorHandler(app: FastifyInstance): void {
+const API_PATH = /^\/(api|v1|docs|metrics|healthz|readyz)(\/|$)/;
+
+/** `webDir`: where the built UI is; any other GET of a page answers its index.html (client-side routes). */
+export function installErrorHandler(app: FastifyInstance, webDir?: string): void {
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
+    const path = req.url.split('?')[0]!;
+    if (webDir && (req.method === 'GET' || req.method === 'HEAD') && !API_PATH.test(path) && !/\.[a-z0-9]+$/i.test(path)) {
+      return reply.header('cache-control', 'no-cache').sendFile('index.html', webDir);
+    }
+    reply.code(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${path}` } });
   });
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {

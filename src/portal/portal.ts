@@ -1,26 +1,82 @@
 /**
- * @module The portal as one Fastify plugin tree under /api/v1, plus health,
- * readiness and metrics. It is never on the /v1 request path.
+ * @module The portal: sign-in under /api/auth, the JSON API under /api/v1
+ * (OpenAPI at /docs), and the web UI at `/`. It is never on the /v1 request
+ * path: the gateway gets /v1 before Fastify sees it.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
 import type { PortalServices } from './context.js';
 import { installAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
+import { authRoutes, meRoutes } from './routes/auth.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { usageRoutes, adminUsageReportRoutes } from './routes/usage.js';
 import { adminModelRoutes } from './routes/admin-models.js';
 import { adminUserRoutes } from './routes/admin-users.js';
 import { adminKeyRoutes } from './routes/admin-api-keys.js';
-import { adminUsageRoutes } from './routes/admin-usage.js';
+import { adminAuditRoutes } from './routes/admin-usage.js';
 
-export interface PortalOptions { services: PortalServices; adminToken?: string }
+export interface PortalOptions { services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string }
 
 export async function registerPortal(app: FastifyInstance, o: PortalOptions): Promise<void> {
-  installErrorHandler(app);
-  installAuth(app, o.adminToken);
+  installErrorHandler(app, o.webDir && existsSync(join(o.webDir, 'index.html')) ? o.webDir : undefined);
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'], fontSrc: ["'self'", 'data:'], connectSrc: ["'self'"], frameAncestors: ["'none'"],
+        formAction: ["'self'"], objectSrc: ["'none'"], baseUri: ["'self'"],
+        // Behind plain http (npm start) upgrading would break the page.
+        upgradeInsecureRequests: null,
+      },
+    },
+    // The OIDC flow and the UI live on one origin; the default would block the issuer's redirect back.
+    crossOriginOpenerPolicy: false,
+  });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'LiteMaaS portal API', version: '1', description: 'Models, subscriptions, API keys, usage and administration. The OpenAI-compatible gateway is at /v1.' },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'LITEMAAS_ADMIN_TOKEN (automation, acts as admin)' },
+          session: { type: 'apiKey', in: 'cookie', name: 'litemaas_session', description: 'Portal sign-in; state-changing calls also need x-csrf-token' },
+        },
+      },
+      security: [{ adminToken: [] }, { session: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  installAuth(app, o.adminToken, o.services);
+
+  await app.register(authRoutes(o.services, o.publicUrl));
   await app.register(async (api) => {
-    const opts = { s: o.services };
+    const opts = { s: o.services, publicUrl: o.publicUrl };
+    await api.register(meRoutes, opts);
+    await api.register(catalogRoutes, opts);
+    await api.register(apiKeyRoutes, opts);
+    await api.register(usageRoutes, opts);
+    await api.register(adminUsageReportRoutes, opts);
     await api.register(adminModelRoutes, opts);
     await api.register(adminUserRoutes, opts);
     await api.register(adminKeyRoutes, opts);
-    await api.register(adminUsageRoutes, opts);
+    await api.register(adminAuditRoutes, opts);
   }, { prefix: '/api/v1' });
+
+  if (o.webDir && existsSync(o.webDir)) {
+    // Hashed assets are immutable; index.html must always be revalidated so a new build is picked up.
+    await app.register(fastifyStatic, {
+      root: o.webDir, wildcard: false, index: false,
+      setHeaders: (res, path) => res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
+    });
+  }
 }

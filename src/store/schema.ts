@@ -135,6 +135,16 @@ export interface SettingsTable {
   value: Json;
 }
 
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  csrf: string;
+  auth_method: 'password' | 'oidc';
+  authenticated_at: Timestamp;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   models: ModelsTable;
@@ -145,6 +155,7 @@ export interface Database {
   usage_daily: UsageDailyTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
+  sessions: SessionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

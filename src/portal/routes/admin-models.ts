@@ -6,6 +6,9 @@ import { requireAdmin, requireAdminRead } from '../auth.js';
 import type { PortalServices } from '../context.js';
 import { Id, ModelCreateBody, ModelUpdateBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
+import { testDeployment } from '../services/model-test.js';
+import { invalid } from '../errors.js';
+import { Type } from '@sinclair/typebox';
 
 const safe = (b: { deployments: Array<{ url: string; upstreamModel: string; token?: string | null }> } & Record<string, unknown>) =>
   ({ ...b, deployments: b.deployments.map((d) => ({ url: d.url, upstreamModel: d.upstreamModel, hasToken: !!d.token })) });
@@ -22,6 +25,24 @@ export const adminModelRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> 
     const m = await s.models.update(req.params.id, req.body);
     await audit(s.db, req.principal!.username, 'model.update', m.id, safe(req.body));
     return m;
+  });
+  app.post('/admin/models/test', {
+    preHandler: requireAdmin,
+    schema: { body: Type.Object({
+      url: Type.String({ minLength: 1, maxLength: 2000 }),
+      upstreamModel: Type.String({ minLength: 1, maxLength: 500 }),
+      token: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
+      modelId: Type.Optional(Type.String({ maxLength: 200 })),
+      kind: Type.Optional(Type.Union([Type.Literal('chat'), Type.Literal('completion'), Type.Literal('embedding')])),
+    }, { additionalProperties: false }) },
+  }, async (req) => {
+    const b = req.body;
+    try { const u = new URL(b.url); if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(); } catch { throw invalid('url', 'must be an absolute http(s) URL such as http://host:8000/v1'); }
+    // A blank token on an existing model means "the one stored", as in the edit form.
+    const token = b.token ? b.token : b.token === undefined && b.modelId ? await s.models.storedToken(b.modelId, b.url, b.upstreamModel) : null;
+    const r = await testDeployment({ url: b.url, upstreamModel: b.upstreamModel, token, kind: b.kind ?? 'chat' });
+    await audit(s.db, req.principal!.username, 'model.test', b.modelId ?? null, { url: b.url, upstreamModel: b.upstreamModel, ok: r.ok, status: r.status });
+    return r;
   });
   app.delete('/admin/models/:id', { preHandler: requireAdmin, schema: { params: Id } }, async (req, reply) => {
     await s.models.remove(req.params.id);

@@ -1,20 +1,50 @@
 /**
- * @module Admin: usage of everyone, grouped by key, model, user or day.
+ * @module Admin: the audit log (newest first, filtered, paged by id) and
+ * platform settings.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireAdminRead } from '../auth.js';
+import { Type } from '@sinclair/typebox';
+import { requireAdmin, requireAdminRead } from '../auth.js';
 import type { PortalServices } from '../context.js';
-import { UsageQuerystring } from '../schemas.js';
+import { BudgetPeriod } from '../schemas.js';
+import { audit } from '../services/audit.js';
 
-const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+const AuditQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+  action: Type.Optional(Type.String({ maxLength: 100 })),
+  actor: Type.Optional(Type.String({ maxLength: 200 })),
+  target: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
 
-export const adminUsageRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
-  app.get('/admin/usage/summary', { preHandler: requireAdminRead, schema: { querystring: UsageQuerystring } }, async (req) => {
+const intOrNull = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]);
+const moneyOrNull = Type.Union([Type.Number({ minimum: 0 }), Type.Null()]);
+const SettingsBody = Type.Object({
+  currency: Type.String({ minLength: 3, maxLength: 3 }),
+  keyDefaults: Type.Object({ budgetPeriod: BudgetPeriod, maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: intOrNull }, { additionalProperties: false }),
+  keyMaximums: Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: intOrNull }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
+  const tags = ['admin'];
+  app.get('/admin/audit', { preHandler: requireAdminRead, schema: { querystring: AuditQuery, tags } }, async (req) => {
     const q = req.query;
-    return s.usage.summary({ from: q.from, to: q.to, groupBy: q.groupBy, userId: q.userId, models: list(q.models), keys: list(q.keys) });
+    const limit = Math.min(Math.max(Number(q.limit ?? 100), 1), 1000);
+    let sel = s.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit);
+    if (q.before) sel = sel.where('id', '<', q.before);
+    if (q.action) sel = sel.where('action', '=', q.action);
+    if (q.actor) sel = sel.where('actor', '=', q.actor);
+    if (q.target) sel = sel.where('target', '=', q.target);
+    const rows = await sel.execute();
+    return {
+      entries: rows.map((r) => ({ id: String(r.id), at: new Date(r.at).toISOString(), actor: r.actor, action: r.action, target: r.target, details: r.details })),
+      next: rows.length === limit ? String(rows[rows.length - 1]!.id) : null,
+    };
   });
-  app.get('/admin/audit', { preHandler: requireAdminRead }, async () => {
-    const rows = await s.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(500).execute();
-    return { entries: rows.map((r) => ({ id: String(r.id), at: new Date(r.at).toISOString(), actor: r.actor, action: r.action, target: r.target, details: r.details })) };
+  app.get('/admin/settings', { preHandler: requireAdminRead, schema: { tags } }, async () => s.settings.get());
+  app.put('/admin/settings', { preHandler: requireAdmin, schema: { body: SettingsBody, tags } }, async (req) => {
+    const out = await s.settings.put(req.body);
+    await audit(s.db, req.principal!.username, 'settings.update', null, req.body);
+    return out;
   });
 };

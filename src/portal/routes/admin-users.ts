@@ -8,6 +8,7 @@ import { requireAdmin, requireAdminRead } from '../auth.js';
 import type { PortalServices } from '../context.js';
 import { Id, KeyCreateBody, SubscriptionBody, SubscriptionPatchBody, UserCreateBody, UserPatchBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
+import { applyKeyDefaults } from '../services/key-policy.js';
 
 const withoutPassword = <T extends { password?: string }>(b: T) => { const { password, ...rest } = b; return { ...rest, passwordSet: password !== undefined }; };
 
@@ -21,6 +22,7 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> =
   });
   app.patch('/admin/users/:id', { preHandler: requireAdmin, schema: { params: Id, body: UserPatchBody } }, async (req) => {
     const u = await s.users.update(req.params.id, req.body);
+    if (req.body.disabled || req.body.password !== undefined) await s.sessions.destroyForUser(u.id);
     await audit(s.db, req.principal!.username, 'user.update', u.id, withoutPassword(req.body));
     return u;
   });
@@ -45,12 +47,27 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> =
     return sub;
   });
 
+  const Decision = Type.Object({ reason: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])) }, { additionalProperties: false });
+  app.post('/admin/subscriptions/:id/approve', { preHandler: requireAdmin, schema: { params: Id, body: Type.Optional(Decision) } }, async (req) => {
+    const sub = await s.subscriptions.decide(req.params.id, true, req.body?.reason ?? null, req.principal!.username);
+    await audit(s.db, req.principal!.username, 'subscription.approve', sub.id, { userId: sub.userId, modelId: sub.modelId, reason: req.body?.reason ?? null });
+    return sub;
+  });
+  app.post('/admin/subscriptions/:id/deny', {
+    preHandler: requireAdmin,
+    schema: { params: Id, body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }) },
+  }, async (req) => {
+    const sub = await s.subscriptions.decide(req.params.id, false, req.body.reason, req.principal!.username);
+    await audit(s.db, req.principal!.username, 'subscription.deny', sub.id, { userId: sub.userId, modelId: sub.modelId, reason: req.body.reason });
+    return sub;
+  });
+
   app.get('/admin/users/:id/api-keys', { preHandler: requireAdminRead, schema: { params: Id } }, async (req) => {
     await s.users.row(req.params.id);
     return { apiKeys: await s.keys.listForUser(req.params.id) };
   });
   app.post('/admin/users/:id/api-keys', { preHandler: requireAdmin, schema: { params: Id, body: KeyCreateBody } }, async (req, reply) => {
-    const k = await s.keys.create(req.params.id, req.body);
+    const k = await s.keys.create(req.params.id, applyKeyDefaults(req.body, await s.settings.get()));
     await audit(s.db, req.principal!.username, 'api_key.create', k.id, { userId: req.params.id, ...req.body });
     reply.header('cache-control', 'no-store');
     return reply.code(201).send(k);

@@ -73,6 +73,13 @@ export class ApiKeyService {
     return k;
   }
 
+  /** A key of this user, else not found (another user's key id is not even confirmed to exist). */
+  async owned(id: string, userId: string): Promise<ApiKeyRow> {
+    const k = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    if (!k) throw notFound(`API key '${id}'`);
+    return k;
+  }
+
   /** Spend in the key's current budget period (all time when it has none), exact, from the daily rollups. */
   async spend(k: ApiKeyRow): Promise<string> {
     const start = periodStart(k.budget_period, new Date());

@@ -64,6 +64,23 @@ export class ModelService {
     return modelView(m, deps, true);
   }
 
+  /** The catalog as a person sees it: no deployments, and their own subscription to each model. */
+  async catalog(userId: string | null) {
+    const [models, subs] = await Promise.all([
+      this.db.selectFrom('models').selectAll().orderBy('id').execute(),
+      userId ? this.db.selectFrom('subscriptions').select(['id', 'model_id', 'status', 'reason']).where('user_id', '=', userId).execute() : [],
+    ]);
+    const byModel = new Map(subs.map((x) => [x.model_id, { id: x.id, status: x.status, reason: x.reason }]));
+    return models.map((m) => ({ ...modelView(m, [], false), subscription: byModel.get(m.id) ?? null }));
+  }
+
+  /** The decrypted token of a stored deployment (for "test configuration" without re-typing it). */
+  async storedToken(modelId: string, url: string, upstreamModel: string): Promise<string | null> {
+    const d = await this.db.selectFrom('deployments').select('token_enc').where('model_id', '=', modelId)
+      .where('url', '=', url.replace(/\/+$/, '')).where('upstream_model', '=', upstreamModel).executeTakeFirst();
+    return d?.token_enc ? this.cipher.decrypt(d.token_enc) : null;
+  }
+
   async create(input: ModelInput) {
     const exists = await this.db.selectFrom('models').select('id').where('id', '=', input.id).executeTakeFirst();
     if (exists) throw new ApiError('conflict', `Model '${input.id}' already exists`, 'id');

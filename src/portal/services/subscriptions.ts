@@ -7,9 +7,9 @@ import type { Kysely } from 'kysely';
 import type { Database, SubscriptionRow, SubscriptionStatus } from '../../store/schema.js';
 import { invalid, notFound } from '../errors.js';
 
-export function subscriptionView(s: SubscriptionRow) {
+export function subscriptionView(s: SubscriptionRow & { username?: string | null }) {
   return {
-    id: s.id, userId: s.user_id, modelId: s.model_id, status: s.status, quotaRequests: s.quota_requests,
+    id: s.id, userId: s.user_id, ...(s.username !== undefined ? { username: s.username } : {}), modelId: s.model_id, status: s.status, quotaRequests: s.quota_requests,
     quotaTokens: s.quota_tokens, reason: s.reason, decidedBy: s.decided_by,
     createdAt: new Date(s.created_at).toISOString(), updatedAt: new Date(s.updated_at).toISOString(),
   };
@@ -21,10 +21,44 @@ export class SubscriptionService {
   constructor(private readonly db: Kysely<Database>) {}
 
   async list(filter: { userId?: string; status?: SubscriptionStatus } = {}) {
-    let q = this.db.selectFrom('subscriptions').selectAll().orderBy('created_at');
-    if (filter.userId) q = q.where('user_id', '=', filter.userId);
-    if (filter.status) q = q.where('status', '=', filter.status);
+    let q = this.db.selectFrom('subscriptions as s').leftJoin('users as u', 'u.id', 's.user_id')
+      .selectAll('s').select('u.username').orderBy('s.created_at');
+    if (filter.userId) q = q.where('s.user_id', '=', filter.userId);
+    if (filter.status) q = q.where('s.status', '=', filter.status);
     return (await q.execute()).map(subscriptionView);
+  }
+
+  /** A subscription of this user, else not found (another user's id is not even confirmed to exist). */
+  async owned(id: string, userId: string): Promise<SubscriptionRow> {
+    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    if (!row) throw notFound(`Subscription '${id}'`);
+    return row;
+  }
+
+  /**
+   * A person asks for a model: active at once, or pending an admin's approval when the model is restricted.
+   * Asking again keeps an active or pending subscription as it is; a denied, cancelled or suspended one asks anew
+   * (suspended stays suspended: only an admin lifts it).
+   */
+  async request(userId: string, modelId: string, actor: string) {
+    const model = await this.db.selectFrom('models').select(['id', 'status', 'restricted']).where('id', '=', modelId).executeTakeFirst();
+    if (!model) throw invalid('modelId', `model '${modelId}' does not exist`);
+    const existing = await this.db.selectFrom('subscriptions').selectAll().where('user_id', '=', userId).where('model_id', '=', modelId).executeTakeFirst();
+    if (existing && (existing.status === 'active' || existing.status === 'pending' || existing.status === 'suspended')) {
+      return { changed: false, subscription: subscriptionView(existing) };
+    }
+    if (model.status !== 'active') throw invalid('modelId', `model '${modelId}' is deprecated`);
+    const status: SubscriptionStatus = model.restricted ? 'pending' : 'active';
+    const r = await this.subscribe(userId, { modelId }, status, actor);
+    if (!r.created) await this.db.updateTable('subscriptions').set({ reason: null }).where('id', '=', r.subscription.id).execute();
+    return { changed: true, subscription: { ...r.subscription, reason: r.created ? r.subscription.reason : null } };
+  }
+
+  async decide(id: string, approve: boolean, reason: string | null, actor: string) {
+    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound(`Subscription '${id}'`);
+    if (row.status === 'cancelled') throw invalid('id', 'the subscription was cancelled by its user');
+    return this.update(id, { status: approve ? 'active' : 'denied', reason }, actor);
   }
 
   /** Subscribes a user; `status` is what the caller may grant (admins: active; users: pending for restricted models). */

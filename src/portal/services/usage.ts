@@ -12,6 +12,7 @@ export type GroupBy = 'day' | 'model' | 'key' | 'user';
 export interface UsageQuery { from?: string; to?: string; groupBy?: GroupBy; userId?: string; models?: string[]; keys?: string[] }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_RANGE_DAYS = 3660;
 
 export function dateRange(q: UsageQuery): { from: string; to: string } {
   const today = new Date().toISOString().slice(0, 10);
@@ -21,10 +22,11 @@ export function dateRange(q: UsageQuery): { from: string; to: string } {
     if (!DAY.test(v) || Number.isNaN(Date.parse(v + 'T00:00:00Z'))) throw invalid(field, 'must be a date YYYY-MM-DD');
   }
   if (from > to) throw invalid('from', 'must not be after to');
+  if ((Date.parse(to) - Date.parse(from)) / 86_400_000 > MAX_RANGE_DAYS) throw invalid('from', `the range must be at most ${MAX_RANGE_DAYS} days`);
   return { from, to };
 }
 
-interface Totals { requests: number; errors: number; promptTokens: number; completionTokens: number; cost: number; costExact: string }
+export interface Totals { requests: number; errors: number; promptTokens: number; completionTokens: number; totalTokens: number; cost: number; costExact: string }
 
 export class UsageService {
   constructor(private readonly db: Kysely<Database>) {}
@@ -43,7 +45,8 @@ export class UsageService {
       sql<number>`coalesce(sum(d.completion_tokens), 0)::int8`.as('completionTokens'),
       sql<string>`coalesce(sum(d.cost), 0)::numeric(28,12)::text`.as('costExact'),
     ] as const;
-    const withCost = <T extends { costExact: string }>(r: T) => ({ ...r, cost: Number(r.costExact) });
+    const withCost = <T extends { costExact: string; promptTokens: number; completionTokens: number }>(r: T) =>
+      ({ ...r, totalTokens: r.promptTokens + r.completionTokens, cost: Number(r.costExact) });
     let rows: Array<Record<string, unknown> & Totals>;
     if (groupBy === 'day') {
       rows = (await base.select([sql<string>`to_char(d.day, 'YYYY-MM-DD')`.as('day'), ...sums]).groupBy('d.day').orderBy('d.day').execute()).map(withCost);
@@ -61,4 +64,42 @@ export class UsageService {
     const t = await base.select(sums).executeTakeFirstOrThrow();
     return { from, to, groupBy, rows, totals: withCost(t) };
   }
+
+  /** One point per day of the range, zeros included, so a chart's x axis is the calendar. */
+  async timeseries(q: Omit<UsageQuery, 'groupBy'>) {
+    const r = await this.summary({ ...q, groupBy: 'day' });
+    const byDay = new Map(r.rows.map((x) => [x.day as string, x]));
+    const points: Array<Totals & { day: string }> = [];
+    for (let t = Date.parse(r.from + 'T00:00:00Z'); t <= Date.parse(r.to + 'T00:00:00Z'); t += 86_400_000) {
+      const day = new Date(t).toISOString().slice(0, 10);
+      const x = byDay.get(day);
+      points.push(x ? { ...x, day } as Totals & { day: string } : { day, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, cost: 0, costExact: '0.000000000000' });
+    }
+    return { from: r.from, to: r.to, points, totals: r.totals };
+  }
+
+  /** Exact spend of a user in the current budget period (all time when none). */
+  async userSpend(userId: string, since: string | null): Promise<string> {
+    let q = this.db.selectFrom('usage_daily').select(sql<string>`coalesce(sum(cost), 0)::numeric(28,12)::text`.as('spend')).where('user_id', '=', userId);
+    if (since) q = q.where('day', '>=', since);
+    return (await q.executeTakeFirstOrThrow()).spend;
+  }
+}
+
+const CSV_COLUMNS: Record<GroupBy, string[]> = {
+  day: ['day'], model: ['modelId'], key: ['keyId', 'keyName', 'userId'], user: ['userId', 'username'],
+};
+const METRICS = ['requests', 'errors', 'promptTokens', 'completionTokens', 'totalTokens', 'costExact'];
+
+/** RFC 4180 CSV of a summary: group columns, then the counters; cost exact to the pico-unit. */
+export function toCsv(groupBy: GroupBy, rows: Array<Record<string, unknown>>): string {
+  const cols = [...CSV_COLUMNS[groupBy], ...METRICS];
+  const cell = (v: unknown) => {
+    const t = v === null || v === undefined ? '' : String(v);
+    // A leading = + - @ would be a formula in a spreadsheet; quote-prefix it.
+    const safe = /^[=+\-@]/.test(t) && !/^-?\d/.test(t) ? `'${t}` : t;
+    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  };
+  const header = cols.map((c) => (c === 'costExact' ? 'cost' : c)).join(',');
+  return [header, ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
 }

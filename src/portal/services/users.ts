@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { BudgetPeriod, Database, Role, UserRow } from '../../store/schema.js';
 import { ApiError, invalid, notFound } from '../errors.js';
-import { hashPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import type { OidcIdentity } from '../oidc.js';
 
 export interface UserInput {
   username: string; password?: string; email?: string | null; displayName?: string | null; roles?: Role[];
@@ -21,6 +22,9 @@ export function userView(u: UserRow) {
     lastLoginAt: u.last_login_at ? new Date(u.last_login_at).toISOString() : null,
   };
 }
+
+// A valid hash of a random password: verifying against it takes as long as a real check.
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 function checkPassword(pw: string | undefined): void {
   if (pw !== undefined && pw.length < 8) throw invalid('password', 'must be at least 8 characters');
@@ -53,6 +57,51 @@ export class UserService {
       rpm: input.rpm ?? null, tpm: input.tpm ?? null, disabled_at: null, last_login_at: null,
     }).execute();
     return this.get(id);
+  }
+
+  /** The user whose password this is, or null. Unknown names cost a hash too, so timing does not reveal them. */
+  async verifyLogin(username: string, password: string): Promise<UserRow | null> {
+    const u = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    const ok = await verifyPassword(password, u?.password_hash ?? DUMMY_HASH);
+    return u && u.password_hash && ok ? u : null;
+  }
+
+  /**
+   * The account of an OIDC identity: found by (issuer, subject), else created. A local account of the same
+   * name is linked only when it has neither a password nor another identity (pre-provisioned by an admin);
+   * otherwise the new account gets a distinct name, so an issuer cannot take over a local account.
+   */
+  async fromOidc(id: OidcIdentity, roles: Role[]): Promise<UserRow> {
+    const found = await this.db.selectFrom('users').selectAll().where('oidc_issuer', '=', id.issuer).where('oidc_subject', '=', id.subject).executeTakeFirst();
+    const common = { email: id.email, display_name: id.displayName, roles };
+    if (found) {
+      return this.db.updateTable('users').set(common).where('id', '=', found.id).returningAll().executeTakeFirstOrThrow();
+    }
+    const same = await this.db.selectFrom('users').selectAll().where('username', '=', id.username).executeTakeFirst();
+    if (same && !same.password_hash && !same.oidc_subject) {
+      return this.db.updateTable('users').set({ ...common, oidc_issuer: id.issuer, oidc_subject: id.subject }).where('id', '=', same.id).returningAll().executeTakeFirstOrThrow();
+    }
+    const username = same ? `${id.username}@${new URL(id.issuer).host}` : id.username;
+    return this.db.insertInto('users').values({
+      id: randomUUID(), username, password_hash: null, oidc_issuer: id.issuer, oidc_subject: id.subject, ...common,
+      max_budget: null, budget_period: 'none', rpm: null, tpm: null, disabled_at: null, last_login_at: null,
+    }).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** Adds the admin role to a listed initial admin (by username or email) at sign-in. */
+  async promoteIfInitialAdmin(u: UserRow, initialAdmins: string[]): Promise<UserRow> {
+    const listed = initialAdmins.includes(u.username) || (u.email !== null && initialAdmins.includes(u.email));
+    if (!listed || u.roles.includes('admin')) return u;
+    return this.db.updateTable('users').set({ roles: [...new Set(['admin', ...u.roles])] }).where('id', '=', u.id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** The `admin` account of a fresh install; returns the password when this call created it. */
+  async ensureAdmin(password: string | undefined, generate: () => string): Promise<{ created: boolean; password?: string }> {
+    const u = await this.db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst();
+    if (u) return { created: false };
+    const pw = password ?? generate();
+    await this.create({ username: 'admin', password: pw, roles: ['admin', 'user'], displayName: 'Administrator' });
+    return { created: true, password: password ? undefined : pw };
   }
 
   async update(id: string, p: UserPatch) {

@@ -1,0 +1,124 @@
+/**
+ * @module Sign-in and who am I: local accounts (scrypt), OIDC, logout, the
+ * signed-in user with their budget, and the public client config.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { CSRF_COOKIE, SESSION_COOKIE, requireUser, me } from '../auth.js';
+import type { PortalServices } from '../context.js';
+import { ApiError } from '../errors.js';
+import { OIDC_COOKIE, safeReturnTo } from '../oidc.js';
+import { audit } from '../services/audit.js';
+import { userView } from '../services/users.js';
+import { periodStart } from '../../ledger/budgets.js';
+import type { UserRow } from '../../store/schema.js';
+
+const LoginBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 100 }),
+  password: Type.String({ minLength: 1, maxLength: 200 }),
+}, { additionalProperties: false });
+
+/** Where this site is, as the browser sees it (behind a proxy: LITEMAAS_PUBLIC_URL or X-Forwarded-* with trustProxy). */
+export function siteOrigin(req: FastifyRequest, publicUrl: string | undefined): string {
+  return publicUrl ? publicUrl.replace(/\/+$/, '') : `${req.protocol}://${req.host}`;
+}
+
+async function signIn(s: PortalServices, reply: FastifyReply, user: UserRow, method: 'password' | 'oidc'): Promise<void> {
+  const { token, csrf, expiresAt } = await s.sessions.create(user.id, method);
+  const base = { path: '/', sameSite: 'lax' as const, secure: 'auto' as const, expires: expiresAt };
+  reply.setCookie(SESSION_COOKIE, token, { ...base, httpOnly: true });
+  // Readable by the UI's script, which echoes it in x-csrf-token (double submit).
+  reply.setCookie(CSRF_COOKIE, csrf, { ...base, httpOnly: false });
+  await audit(s.db, user.username, 'auth.login', user.id, { method });
+}
+
+export async function meView(s: PortalServices, userId: string, authMethod: string | undefined) {
+  const u = await s.users.row(userId);
+  const since = periodStart(u.budget_period, new Date());
+  const spend = await s.usage.userSpend(u.id, since);
+  return {
+    ...userView(u), authMethod: authMethod ?? null,
+    budget: { maxBudget: u.max_budget === null ? null : Number(u.max_budget), budgetPeriod: u.budget_period, spend: Number(spend), spendExact: spend },
+  };
+}
+
+/** /api/auth/* — outside /api/v1 because browsers navigate to the OIDC paths. */
+export function authRoutes(s: PortalServices, publicUrl: string | undefined): (app: FastifyInstance) => Promise<void> {
+  return async (root) => {
+    const app = root.withTypeProvider<import('@fastify/type-provider-typebox').TypeBoxTypeProvider>();
+    app.post('/api/auth/login', {
+      schema: { body: LoginBody, tags: ['auth'] },
+      config: { rateLimit: { max: 20, timeWindow: 60_000 } },
+    }, async (req, reply) => {
+      const { username, password } = req.body;
+      const wait = s.throttle.retryAfter(username);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new ApiError('rate_limited', `Too many failed sign-ins for '${username}'; try again in ${Math.ceil(wait / 60)} min.`);
+      }
+      let user = await s.users.verifyLogin(username, password);
+      if (!user) {
+        s.throttle.fail(username);
+        throw new ApiError('unauthorized', 'Wrong username or password.');
+      }
+      if (user.disabled_at) throw new ApiError('forbidden', 'This account is disabled; ask an administrator.');
+      s.throttle.succeed(username);
+      user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins);
+      await signIn(s, reply, user, 'password');
+      return { user: await meView(s, user.id, 'password') };
+    });
+
+    app.post('/api/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
+      const token = req.cookies[SESSION_COOKIE];
+      if (token) await s.sessions.destroy(token);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
+      return reply.code(204).send();
+    });
+
+    app.get('/api/auth/oidc/login', {
+      schema: { querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2000 })) }), tags: ['auth'] },
+    }, async (req, reply) => {
+      if (!s.oidc) throw new ApiError('not_found', 'OIDC sign-in is not configured (LITEMAAS_OIDC_ISSUER).');
+      const redirectUri = s.oidc.cfg.redirectUrl ?? `${siteOrigin(req, publicUrl)}/api/auth/oidc/callback`;
+      let started;
+      try { started = await s.oidc.start(redirectUri, safeReturnTo(req.query.returnTo)); } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'OIDC discovery failed');
+        throw new ApiError('upstream_failed', 'The sign-in provider cannot be reached; try again later or sign in with a password.');
+      }
+      reply.setCookie(OIDC_COOKIE, started.cookie, { path: '/api/auth/oidc', httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: 600 });
+      return reply.redirect(started.url, 302);
+    });
+
+    app.get('/api/auth/oidc/callback', { schema: { tags: ['auth'] } }, async (req, reply) => {
+      if (!s.oidc) throw new ApiError('not_found', 'OIDC sign-in is not configured (LITEMAAS_OIDC_ISSUER).');
+      reply.clearCookie(OIDC_COOKIE, { path: '/api/auth/oidc' });
+      const fail = (message: string) => reply.redirect(`/login?error=${encodeURIComponent(message)}`, 302);
+      const q = req.query as Record<string, string | undefined>;
+      if (q.error) return fail(`The sign-in provider said: ${q.error_description ?? q.error}`);
+      try {
+        const { identity, returnTo } = await s.oidc.finish(new URL(req.url, 'http://callback'), req.cookies[OIDC_COOKIE]);
+        let user = await s.users.fromOidc(identity, s.oidc.roles(identity.groups));
+        if (user.disabled_at) return fail('This account is disabled; ask an administrator.');
+        user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins);
+        await signIn(s, reply, user, 'oidc');
+        return reply.redirect(returnTo, 302);
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'OIDC sign-in failed');
+        return fail(`Sign-in failed: ${(err as Error).message}`);
+      }
+    });
+  };
+}
+
+/** /api/v1/config and /api/v1/auth/me. */
+export const meRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices; publicUrl?: string }> = async (app, { s, publicUrl }) => {
+  app.get('/config', { schema: { tags: ['auth'] } }, async (req) => {
+    const settings = await s.settings.get();
+    return {
+      gatewayUrl: `${siteOrigin(req, publicUrl)}/v1`, currency: settings.currency,
+      oidc: { enabled: !!s.oidc, label: s.oidc?.cfg.label ?? null }, passwordLogin: true,
+    };
+  });
+  app.get('/auth/me', { preHandler: requireUser, schema: { tags: ['auth'] } }, async (req) => meView(s, me(req), req.principal!.authMethod));
+};

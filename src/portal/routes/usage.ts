@@ -1,0 +1,42 @@
+/**
+ * @module Usage reports: summary, daily time series and CSV/JSON export,
+ * for a person (always their own usage) and for admins (everyone, or one
+ * user). Both read only the daily rollups.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { me, requireAdminRead, requireUser } from '../auth.js';
+import type { PortalServices } from '../context.js';
+import { UsageQuerystring } from '../schemas.js';
+import { toCsv, type UsageQuery } from '../services/usage.js';
+import { invalid } from '../errors.js';
+
+const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+type Q = { from?: string; to?: string; groupBy?: UsageQuery['groupBy']; models?: string; keys?: string; userId?: string };
+
+const ExportQuerystring = Type.Composite([UsageQuerystring, Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])) })], { additionalProperties: false });
+
+/** `scope` decides whose usage a caller may see; a person's own routes ignore any userId they send. */
+function reports(prefix: '' | '/admin', guard: typeof requireUser, scope: (req: FastifyRequest, q: Q) => string | undefined): FastifyPluginAsyncTypebox<{ s: PortalServices }> {
+  return async (app, { s }) => {
+    const tags = [prefix ? 'admin' : 'usage'];
+    const query = (req: FastifyRequest, q: Q): UsageQuery => {
+      if (!prefix && q.groupBy === 'user') throw invalid('groupBy', "must be day, model or key ('user' is for admins)");
+      return { from: q.from, to: q.to, groupBy: q.groupBy, userId: scope(req, q), models: list(q.models), keys: list(q.keys) };
+    };
+    app.get(`${prefix}/usage/summary`, { preHandler: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.summary(query(req, req.query)));
+    app.get(`${prefix}/usage/timeseries`, { preHandler: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.timeseries(query(req, req.query)));
+    app.get(`${prefix}/usage/export`, { preHandler: guard, schema: { querystring: ExportQuerystring, tags } }, async (req, reply) => {
+      const { format = 'csv', ...q } = req.query as Q & { format?: 'csv' | 'json' };
+      const r = await s.usage.summary(query(req, q));
+      const name = `litemaas-usage-${r.groupBy}-${r.from}-to-${r.to}.${format}`;
+      reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
+      if (format === 'json') return reply.type('application/json').send(JSON.stringify(r, null, 2));
+      return reply.type('text/csv; charset=utf-8').send(toCsv(r.groupBy, r.rows));
+    });
+  };
+}
+
+export const usageRoutes = reports('', requireUser, (req) => me(req));
+export const adminUsageReportRoutes = reports('/admin', requireAdminRead, (_req, q) => q.userId);

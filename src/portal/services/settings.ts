@@ -1,0 +1,55 @@
+/**
+ * @module Platform settings (one jsonb row per section): the currency costs
+ * are shown in, the defaults a new key gets, and the maximums a user may ask
+ * for on their own keys. Admins creating keys on a user's behalf are not
+ * held to the maximums.
+ */
+import type { Kysely } from 'kysely';
+import type { BudgetPeriod, Database } from '../../store/schema.js';
+import { invalid } from '../errors.js';
+
+export interface KeyDefaults { budgetPeriod: BudgetPeriod; maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }
+export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }
+export interface Settings { currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums }
+
+export const DEFAULT_SETTINGS: Settings = {
+  currency: 'USD',
+  keyDefaults: { budgetPeriod: 'monthly', maxBudget: null, rpm: null, tpm: null, expiresInDays: null },
+  keyMaximums: { maxBudget: null, rpm: null, tpm: null, expiresInDays: null },
+};
+
+export class SettingsService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(): Promise<Settings> {
+    const rows = await this.db.selectFrom('settings').select(['key', 'value']).where('key', 'in', ['currency', 'keyDefaults', 'keyMaximums']).execute();
+    const s: Settings = structuredClone(DEFAULT_SETTINGS);
+    for (const r of rows) {
+      if (r.key === 'currency' && typeof r.value === 'string') s.currency = r.value;
+      if (r.key === 'keyDefaults') Object.assign(s.keyDefaults, r.value);
+      if (r.key === 'keyMaximums') Object.assign(s.keyMaximums, r.value);
+    }
+    return s;
+  }
+
+  async put(next: Settings): Promise<Settings> {
+    if (!isCurrency(next.currency)) throw invalid('currency', `'${next.currency}' is not an ISO 4217 currency code`);
+    const d = next.keyDefaults, m = next.keyMaximums;
+    for (const f of ['maxBudget', 'rpm', 'tpm', 'expiresInDays'] as const) {
+      const dv = d[f], mv = m[f];
+      if (mv !== null && dv !== null && dv > mv) throw invalid(`keyDefaults.${f}`, `must not exceed keyMaximums.${f} (${mv})`);
+    }
+    await this.db.transaction().execute(async (tx) => {
+      for (const [key, value] of Object.entries(next)) {
+        await tx.insertInto('settings').values({ key, value: JSON.stringify(value) })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value) })).execute();
+      }
+    });
+    return this.get();
+  }
+}
+
+function isCurrency(c: string): boolean {
+  if (!/^[A-Z]{3}$/.test(c)) return false;
+  try { new Intl.NumberFormat('en', { style: 'currency', currency: c }); return true; } catch { return false; }
+}
