@@ -1,0 +1,22 @@
+/**
+ * @module Copy text to the clipboard. The async Clipboard API exists only in secure contexts, and a
+ * workshop cluster is often plain http, so fall back to a hidden textarea and execCommand there.
+ */
+export async function copyText(text: string): Promise<void> {
+  if (window.isSecureContext && navigator.clipboard) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.appendChild(area);
+  area.select();
+  try {
+    if (!document.execCommand('copy')) throw new Error('The browser refused to copy. Select the text and copy it by hand.');
+  } finally {
+    area.remove();
+  }
+}

@@ -1,0 +1,55 @@
+/** @module The top bar: sidebar toggle, product name, and the signed-in person's menu. */
+import type { ComponentProps } from 'react';
+import { Link } from 'react-router';
+import {
+  Masthead,
+  MastheadBrand,
+  MastheadContent,
+  MastheadLogo,
+  MastheadMain,
+  MastheadToggle,
+  PageToggleButton,
+  Toolbar,
+  ToolbarContent,
+  ToolbarGroup,
+  ToolbarItem,
+} from '@patternfly/react-core';
+import type { Me } from '../types';
+import { UserMenu } from './UserMenu';
+
+function HomeLink(props: ComponentProps<'a'>) {
+  return <Link {...props} to="/models" />;
+}
+
+export function AppMasthead({ me, isSidebarOpen, onToggleSidebar }: { me: Me; isSidebarOpen: boolean; onToggleSidebar: () => void }) {
+  return (
+    <Masthead>
+      <MastheadMain>
+        <MastheadToggle>
+          <PageToggleButton
+            isHamburgerButton
+            aria-label="Toggle navigation"
+            isSidebarOpen={isSidebarOpen}
+            onSidebarToggle={onToggleSidebar}
+          />
+        </MastheadToggle>
+        <MastheadBrand>
+          <MastheadLogo component={HomeLink} className="lm-brand">
+            LiteMaaS
+          </MastheadLogo>
+        </MastheadBrand>
+      </MastheadMain>
+      <MastheadContent>
+        <Toolbar isFullHeight isStatic>
+          <ToolbarContent>
+            <ToolbarGroup align={{ default: 'alignEnd' }}>
+              <ToolbarItem>
+                <UserMenu me={me} />
+              </ToolbarItem>
+            </ToolbarGroup>
+          </ToolbarContent>
+        </Toolbar>
+      </MastheadContent>
+    </Masthead>
+  );
+}

@@ -1,0 +1,52 @@
+/** @module The loading, error and empty states every page shows the same way. */
+import type { ComponentType, ReactNode } from 'react';
+import {
+  Alert,
+  Bullseye,
+  EmptyState,
+  EmptyStateActions,
+  EmptyStateBody,
+  EmptyStateFooter,
+  Spinner,
+} from '@patternfly/react-core';
+import type { SVGIconProps } from '@patternfly/react-icons/dist/esm/createIcon';
+import { errorMessage } from '../hooks/toast';
+
+export function Loading({ label = 'Loading' }: { label?: string }) {
+  return (
+    <Bullseye style={{ minHeight: 160 }}>
+      <Spinner aria-label={label} />
+    </Bullseye>
+  );
+}
+
+export function ErrorAlert({ error, title = 'Something went wrong' }: { error: unknown; title?: string }) {
+  return (
+    <Alert variant="danger" isInline title={title}>
+      {errorMessage(error)}
+    </Alert>
+  );
+}
+
+export function Empty({
+  title,
+  children,
+  action,
+  icon,
+}: {
+  title: string;
+  children?: ReactNode;
+  action?: ReactNode;
+  icon?: ComponentType<SVGIconProps>;
+}) {
+  return (
+    <EmptyState titleText={title} headingLevel="h2" icon={icon} variant="sm">
+      {children && <EmptyStateBody>{children}</EmptyStateBody>}
+      {action && (
+        <EmptyStateFooter>
+          <EmptyStateActions>{action}</EmptyStateActions>
+        </EmptyStateFooter>
+      )}
+    </EmptyState>
+  );
+}

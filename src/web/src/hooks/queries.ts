@@ -1,0 +1,36 @@
+/**
+ * @module Query hooks for the signed-in person's own resources. Query keys live here so the
+ * mutations that change a resource invalidate the same keys the pages read.
+ */
+import { useQuery } from '@tanstack/react-query';
+import { api } from '../api';
+import type { ApiKey, Model, Subscription } from '../types';
+
+export const keys = {
+  models: ['models'] as const,
+  subscriptions: ['subscriptions'] as const,
+  apiKeys: ['api-keys'] as const,
+  usage: ['usage'] as const,
+  me: ['me'] as const,
+};
+
+export function useModels() {
+  return useQuery({
+    queryKey: keys.models,
+    queryFn: async () => (await api<{ models: Model[] }>('GET', '/models')).models,
+  });
+}
+
+export function useSubscriptions() {
+  return useQuery({
+    queryKey: keys.subscriptions,
+    queryFn: async () => (await api<{ subscriptions: Subscription[] }>('GET', '/subscriptions')).subscriptions,
+  });
+}
+
+export function useApiKeys() {
+  return useQuery({
+    queryKey: keys.apiKeys,
+    queryFn: async () => (await api<{ apiKeys: ApiKey[] }>('GET', '/api-keys')).apiKeys,
+  });
+}
