@@ -1,7 +1,7 @@
 /**
  * @module `litemaas serve`, and the signal handling every long-running role shares.
  */
-import type { Config } from '../config.js';
+import { randomToken, type Config } from '../config.js';
 import { startServer, type Running } from '../server.js';
 
 export function onShutdown(close: () => Promise<void>): void {
@@ -23,6 +23,8 @@ export async function serveCommand(cfg: Config): Promise<Running> {
   if (!cfg.adminToken) process.stderr.write('note: LITEMAAS_ADMIN_TOKEN is not set; the admin API accepts no bearer token.\n');
   const running = await startServer(cfg);
   onShutdown(running.close);
+  const admin = await running.services.users.ensureAdmin(cfg.adminPassword, () => randomToken(12));
+  if (admin.password) process.stdout.write(`created the portal account 'admin' with password ${admin.password} (shown once; set LITEMAAS_ADMIN_PASSWORD to choose it)\n`);
   process.stdout.write(`litemaas listening on ${running.url} (store: ${running.store.kind}); gateway at ${running.url}/v1\n`);
   return running;
 }

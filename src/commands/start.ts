@@ -43,14 +43,17 @@ export async function startCommand(cfg: Config): Promise<void> {
     const { id: _id, createdAt: _c, deployments: _d, ...rest } = existing;
     await models.update(DEMO_MODEL, { ...rest, deployments });
   }
+  const admin = await running.services.users.ensureAdmin(cfg.adminPassword, () => randomToken(12));
   await running.gateway.reload();
   onShutdown(async () => { await running.close(); await sim.close(); });
   const u = running.url;
   process.stdout.write(`
 LiteMaaS is running (store: ${running.store.kind}, data: ${cfg.dataDir})
   simulator  ${sim.url}/v1   (serves ${DEMO_UPSTREAM})
-  LiteMaaS   ${u}            (gateway ${u}/v1, admin API ${u}/api/v1)
+  LiteMaaS   ${u}            (portal ${u}/, gateway ${u}/v1, API ${u}/api/v1, docs ${u}/docs)
   model      ${DEMO_MODEL}
+
+Sign in at ${u}/ as admin with ${admin.password ? `the password ${admin.password}  (shown once: note it; set LITEMAAS_ADMIN_PASSWORD to choose it)` : cfg.adminPassword ? '$LITEMAAS_ADMIN_PASSWORD' : 'the password printed at the first start'}.
 
 Provision a user and a key (admin token: ${cfg.adminToken ? '$LITEMAAS_ADMIN_TOKEN' : `stored in ${join(cfg.dataDir, 'admin-token')}`}):
   export T=${cfg.adminToken ? '$LITEMAAS_ADMIN_TOKEN' : `$(cat ${join(cfg.dataDir, 'admin-token')})`}
