@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { startServer, type Running } from '../../src/server.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { freshDatabase } from './pg.js';
 
 export const MODEL = 'Llama-3.2-3B-Instruct-FP8';
@@ -27,14 +27,14 @@ export interface System {
 
 export type StoreKind = 'postgres' | 'pglite';
 
-export async function startSystem(kind: StoreKind, simOpts: SimulatorOptions = {}): Promise<System> {
+export async function startSystem(kind: StoreKind, simOpts: SimulatorOptions = {}, cfg: Partial<Config> = {}): Promise<System> {
   const sim = await startSimulator({ port: 0, host: '127.0.0.1', servedModelName: 'llama32-fp8', quiet: true, ...simOpts });
   const dataDir = mkdtempSync(join(tmpdir(), 'litemaas-test-'));
   const db = kind === 'postgres' ? await freshDatabase() : null;
   const adminToken = randomBytes(16).toString('hex');
   const server = await startServer({
     ...loadConfig({}), port: 0, host: '127.0.0.1', dataDir, databaseUrl: db?.url, adminToken,
-    logLevel: 'silent', flushIntervalMs: 50, reconcileIntervalMs: 30_000,
+    logLevel: 'silent', flushIntervalMs: 50, reconcileIntervalMs: 30_000, ...cfg,
   });
   const admin = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(server.url + '/api/v1' + path, {
