@@ -6,6 +6,7 @@
  * requests and flushes the ledger.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -20,8 +21,9 @@ import { GatewayMetrics } from './gateway/metrics.js';
 import { createServices, type PortalServices } from './portal/context.js';
 import { registerPortal } from './portal/portal.js';
 
-// The built UI: dist/web beside dist/src (this file runs as dist/src/server.js).
-const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
+// The built UI: dist/web beside dist/src when this runs as dist/src/server.js, or ../dist/web from the sources (tests).
+const WEB_DIR = [new URL('../web', import.meta.url), new URL('../dist/web', import.meta.url)]
+  .map((u) => fileURLToPath(u)).find((d) => existsSync(join(d, 'index.html')));
 
 export interface Running {
   app: FastifyInstance;
