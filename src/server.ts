@@ -75,7 +75,8 @@ export async function startServer(cfg: Config): Promise<Running> {
   // A change made through this server is visible to its gateway before the response goes out
   // (a key works as soon as its creation returns); other replicas learn of it by NOTIFY.
   app.addHook('onSend', async (req, reply, payload) => {
-    if (req.method !== 'GET' && req.url.startsWith('/api/') && reply.statusCode < 400) await gateway.reload();
+    // Sign-in, reveal and tests change nothing the gateway reads.
+    if (req.method !== 'GET' && req.url.startsWith('/api/v1/') && reply.statusCode < 400 && !/\/(reveal|test)$/.test(req.url)) await gateway.reload();
     return payload;
   });
   await registerPortal(app, { services, adminToken: cfg.adminToken, publicUrl: cfg.publicUrl, webDir: cfg.webDir ?? WEB_DIR });
