@@ -28,9 +28,10 @@ export function useSubscriptions() {
   });
 }
 
-export function useApiKeys() {
+export function useApiKeys(refetchInterval: number | false = false) {
   return useQuery({
     queryKey: keys.apiKeys,
     queryFn: async () => (await api<{ apiKeys: ApiKey[] }>('GET', '/api-keys')).apiKeys,
+    refetchInterval,
   });
 }

@@ -3,12 +3,13 @@ import { useQuery } from '@tanstack/react-query';
 import { api } from '../api';
 import type { Me } from '../types';
 
-export function useMe() {
+export function useMe(refetchInterval: number | false = false) {
   return useQuery({
     queryKey: ['me'],
     queryFn: () => api<Me>('GET', '/auth/me'),
     retry: false,
     staleTime: 30_000,
+    refetchInterval,
   });
 }
 

@@ -39,7 +39,7 @@ export function SubscriptionsPage() {
       <PageHeader
         title="Subscriptions"
         description="The models you can use. Restricted models wait for an administrator's approval."
-        actions={<LinkButton to="/models" variant="secondary">Browse models</LinkButton>}
+        actions={subscriptions.data?.length === 0 ? undefined : <LinkButton to="/models" variant="secondary">Browse models</LinkButton>}
       />
       <PageSection isFilled>
         {subscriptions.isPending && <Loading label="Loading subscriptions" />}

@@ -1,0 +1,63 @@
+/** @module The playground conversation: each turn, and under each reply its TTFT, speed, tokens and cost. */
+import { Content, Flex, Label } from '@patternfly/react-core';
+import { formatDecimal, formatNumber } from '../format';
+import { useMoney } from '../hooks/useMoney';
+
+export interface ReplyStats {
+  ttftMs?: number;
+  tokensPerSecond?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  cost?: number;
+}
+
+export interface Turn {
+  role: 'user' | 'assistant';
+  content: string;
+  stats?: ReplyStats;
+  /** Set while the reply is still streaming. */
+  isStreaming?: boolean;
+  stopped?: boolean;
+}
+
+function Stats({ stats }: { stats: ReplyStats }) {
+  const money = useMoney();
+  return (
+    <Flex gap={{ default: 'gapMd' }} className="lm-muted" style={{ marginTop: 4 }}>
+      <span>
+        TTFT <span data-testid="playground-ttft">{stats.ttftMs === undefined ? '—' : `${Math.round(stats.ttftMs)} ms`}</span>
+      </span>
+      <span>
+        <span data-testid="playground-tps">{stats.tokensPerSecond === undefined ? '—' : formatDecimal(stats.tokensPerSecond)}</span> tokens/s
+      </span>
+      {stats.promptTokens !== undefined && (
+        <span>
+          {formatNumber(stats.promptTokens)} in · {formatNumber(stats.completionTokens)} out tokens
+        </span>
+      )}
+      <span>
+        Cost <span data-testid="playground-cost">{stats.cost === undefined ? '—' : money(stats.cost)}</span>
+      </span>
+    </Flex>
+  );
+}
+
+export function ChatTranscript({ turns }: { turns: Turn[] }) {
+  return (
+    <div className="lm-chat" aria-live="polite" aria-label="Conversation" role="log">
+      {turns.map((turn, index) => (
+        <div key={index}>
+          <Label isCompact color={turn.role === 'user' ? 'blue' : 'purple'}>
+            {turn.role === 'user' ? 'You' : 'Model'}
+          </Label>
+          <Content component="p" className="lm-chat-message" data-testid={turn.role === 'assistant' ? 'assistant-message' : 'user-message'}>
+            {turn.content}
+            {turn.isStreaming && '▍'}
+          </Content>
+          {turn.stopped && <span className="lm-muted">Stopped.</span>}
+          {turn.stats && <Stats stats={turn.stats} />}
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+/** @module The facts about one key: models, budget, limits, dates. Used in View key. */
+import type { ReactNode } from 'react';
+import {
+  DescriptionList,
+  DescriptionListDescription,
+  DescriptionListGroup,
+  DescriptionListTerm,
+  Label,
+  LabelGroup,
+} from '@patternfly/react-core';
+import { formatDate, formatDateTime, formatLimit } from '../format';
+import type { ApiKey } from '../types';
+import { BudgetText } from './BudgetText';
+import { KeyStatusLabel } from './StatusLabel';
+
+export function KeyDetails({ apiKey }: { apiKey: ApiKey }) {
+  const rows: [string, ReactNode][] = [
+    ['Status', <KeyStatusLabel status={apiKey.status} />],
+    ['Description', apiKey.description || '—'],
+    [
+      'Models',
+      <LabelGroup numLabels={5}>
+        {apiKey.models.map((model) => (
+          <Label key={model} isCompact>
+            {model}
+          </Label>
+        ))}
+      </LabelGroup>,
+    ],
+    ['Budget', <BudgetText spend={apiKey.spend} maxBudget={apiKey.maxBudget} period={apiKey.budgetPeriod} />],
+    ['Limits', `${formatLimit(apiKey.rpm, 'RPM')} · ${formatLimit(apiKey.tpm, 'TPM')}`],
+    ['Created', formatDateTime(apiKey.createdAt)],
+    ['Expires', apiKey.expiresAt ? formatDate(apiKey.expiresAt) : 'Never'],
+    ['Last used', apiKey.lastUsedAt ? formatDateTime(apiKey.lastUsedAt) : 'Never'],
+  ];
+  return (
+    <DescriptionList isHorizontal isCompact horizontalTermWidthModifier={{ default: '10ch' }}>
+      {rows.map(([term, value]) => (
+        <DescriptionListGroup key={term}>
+          <DescriptionListTerm>{term}</DescriptionListTerm>
+          <DescriptionListDescription>{value}</DescriptionListDescription>
+        </DescriptionListGroup>
+      ))}
+    </DescriptionList>
+  );
+}

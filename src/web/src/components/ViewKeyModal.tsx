@@ -1,0 +1,25 @@
+/** @module "View key: <name>": the key's details and how to call the gateway with it. */
+import { Button, Modal, ModalBody, ModalFooter, ModalHeader, Title } from '@patternfly/react-core';
+import type { ApiKey } from '../types';
+import { KeyDetails } from './KeyDetails';
+import { KeyUsageExamples } from './KeyUsageExamples';
+
+export function ViewKeyModal({ apiKey, onClose }: { apiKey: ApiKey; onClose: () => void }) {
+  return (
+    <Modal isOpen onClose={onClose} variant="large" aria-labelledby="view-key-title">
+      <ModalHeader title={`View key: ${apiKey.name}`} labelId="view-key-title" />
+      <ModalBody>
+        <KeyDetails apiKey={apiKey} />
+        <Title headingLevel="h3" style={{ margin: '24px 0 12px' }}>
+          Use this key
+        </Title>
+        <KeyUsageExamples apiKey={apiKey} returnTo={`/api-keys?view=${encodeURIComponent(apiKey.id)}`} />
+      </ModalBody>
+      <ModalFooter>
+        <Button variant="primary" onClick={onClose}>
+          Close
+        </Button>
+      </ModalFooter>
+    </Modal>
+  );
+}

@@ -1,0 +1,106 @@
+/**
+ * @module The API key form's state and its translation to a request body. Numbers stay strings
+ * while typed (so "" means "no limit") and become numbers or null on submit.
+ */
+import type { ApiKey, BudgetPeriod, KeyPolicy } from './types';
+
+export type Expiry = 'keep' | 'never' | '30' | '60' | '90' | '180' | '365' | 'custom';
+
+export interface KeyFormState {
+  name: string;
+  description: string;
+  models: string[];
+  maxBudget: string;
+  budgetPeriod: BudgetPeriod;
+  rpm: string;
+  tpm: string;
+  expiry: Expiry;
+  expiryDate: string;
+}
+
+export interface KeyBody {
+  name: string;
+  description: string | null;
+  models: string[];
+  maxBudget: number | null;
+  budgetPeriod: BudgetPeriod;
+  rpm: number | null;
+  tpm: number | null;
+  expiresAt?: string | null;
+}
+
+export class FieldError extends Error {
+  constructor(readonly field: keyof KeyFormState, message: string) {
+    super(message);
+  }
+}
+
+const text = (value: number | null | undefined) => (value === null || value === undefined ? '' : String(value));
+
+export function initialKeyForm(key: ApiKey | undefined, defaults: KeyPolicy | undefined, models: string[] = []): KeyFormState {
+  if (key) {
+    return {
+      name: key.name,
+      description: key.description ?? '',
+      models: key.models,
+      maxBudget: text(key.maxBudget),
+      budgetPeriod: key.budgetPeriod,
+      rpm: text(key.rpm),
+      tpm: text(key.tpm),
+      expiry: key.expiresAt ? 'keep' : 'never',
+      expiryDate: '',
+    };
+  }
+  const days = defaults?.expiresInDays;
+  const preset = days && ['30', '60', '90', '180', '365'].includes(String(days)) ? (String(days) as Expiry) : days ? 'custom' : 'never';
+  return {
+    name: '',
+    description: '',
+    models,
+    maxBudget: text(defaults?.maxBudget),
+    budgetPeriod: defaults?.budgetPeriod ?? 'monthly',
+    rpm: text(defaults?.rpm),
+    tpm: text(defaults?.tpm),
+    expiry: preset,
+    expiryDate: preset === 'custom' && days ? new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10) : '',
+  };
+}
+
+function number(field: keyof KeyFormState, value: string, integer: boolean): number | null {
+  if (value.trim() === '') return null;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new FieldError(field, 'Enter a positive number, or leave it empty for no limit.');
+  if (integer && (!Number.isInteger(parsed) || parsed < 1)) throw new FieldError(field, 'Enter a whole number of at least 1, or leave it empty.');
+  return parsed;
+}
+
+function expiresAt(state: KeyFormState): string | null | undefined {
+  if (state.expiry === 'keep') return undefined;
+  if (state.expiry === 'never') return null;
+  if (state.expiry === 'custom') {
+    const end = new Date(`${state.expiryDate}T23:59:59Z`);
+    if (!state.expiryDate || Number.isNaN(end.getTime())) throw new FieldError('expiryDate', 'Pick the last day the key works.');
+    if (end.getTime() < Date.now()) throw new FieldError('expiryDate', 'Pick a date in the future.');
+    return end.toISOString();
+  }
+  return new Date(Date.now() + Number(state.expiry) * 86_400_000).toISOString();
+}
+
+/** Throws FieldError naming the first field that is not right. */
+export function keyBody(state: KeyFormState): KeyBody {
+  const name = state.name.trim();
+  if (!name) throw new FieldError('name', 'Give the key a name, such as the application that will use it.');
+  if (state.models.length === 0) throw new FieldError('models', 'Choose at least one model.');
+  const body: KeyBody = {
+    name,
+    description: state.description.trim() || null,
+    models: state.models,
+    maxBudget: number('maxBudget', state.maxBudget, false),
+    budgetPeriod: state.budgetPeriod,
+    rpm: number('rpm', state.rpm, true),
+    tpm: number('tpm', state.tpm, true),
+  };
+  const expiry = expiresAt(state);
+  if (expiry !== undefined) body.expiresAt = expiry;
+  return body;
+}

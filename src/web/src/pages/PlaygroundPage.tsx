@@ -1,0 +1,216 @@
+/**
+ * @module Chat with a model through one of your keys, streaming, to see what the gateway does:
+ * time to first token, tokens per second, and what the reply cost. The key is revealed (with the
+ * same recent-sign-in rule as View key) because the browser calls the gateway with it.
+ */
+import { useRef, useState, type KeyboardEvent } from 'react';
+import {
+  ActionGroup,
+  Alert,
+  Button,
+  Card,
+  CardBody,
+  CardTitle,
+  Form,
+  FormSelect,
+  FormSelectOption,
+  Grid,
+  GridItem,
+  PageSection,
+  TextArea,
+  TextInput,
+} from '@patternfly/react-core';
+import KeyIcon from '@patternfly/react-icons/dist/esm/icons/key-icon';
+import { streamChat, type ChatMessage, type ChatResult } from '../chat';
+import { ChatTranscript, type ReplyStats, type Turn } from '../components/ChatTranscript';
+import { Field } from '../components/Field';
+import { LinkButton } from '../components/LinkButton';
+import { PageHeader } from '../components/PageHeader';
+import { RevealError } from '../components/RevealError';
+import { Empty, ErrorAlert, Loading } from '../components/States';
+import { useApiKeys, useModels } from '../hooks/queries';
+import { errorMessage } from '../hooks/toast';
+import { useKeySecret } from '../hooks/useKeySecret';
+import type { Model } from '../types';
+
+function replyStats(result: ChatResult, model: Model | undefined): ReplyStats {
+  const usage = result.usage;
+  // Speed of generation: tokens after the first one, over the time after the first one.
+  const generatingMs = result.firstTokenMs === undefined ? undefined : result.totalMs - result.firstTokenMs;
+  const tokensPerSecond =
+    usage && generatingMs && generatingMs > 0 && usage.completion_tokens > 1 ? ((usage.completion_tokens - 1) * 1000) / generatingMs : undefined;
+  const cost =
+    usage && model ? (usage.prompt_tokens * model.inputPricePer1M + usage.completion_tokens * model.outputPricePer1M) / 1_000_000 : undefined;
+  return { ttftMs: result.firstTokenMs, tokensPerSecond, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens, cost };
+}
+
+export function PlaygroundPage() {
+  const apiKeys = useApiKeys();
+  const models = useModels();
+  const active = (apiKeys.data ?? []).filter((key) => key.status === 'active');
+  const [keyId, setKeyId] = useState('');
+  const apiKey = active.find((key) => key.id === keyId) ?? active[0];
+  const [modelId, setModelId] = useState('');
+  const model = apiKey?.models.includes(modelId) ? modelId : apiKey?.models[0];
+  const [system, setSystem] = useState('');
+  const [temperature, setTemperature] = useState('0.7');
+  const [maxTokens, setMaxTokens] = useState('512');
+  const [draft, setDraft] = useState('');
+  const [turns, setTurns] = useState<Turn[]>([]);
+  const [gatewayError, setGatewayError] = useState<string | null>(null);
+  const [isStreaming, setStreaming] = useState(false);
+  const abort = useRef<AbortController | null>(null);
+  const secret = useKeySecret(apiKey?.id ?? '');
+
+  const updateLast = (change: (turn: Turn) => Turn) => setTurns((all) => [...all.slice(0, -1), change(all[all.length - 1])]);
+
+  const send = async () => {
+    const text = draft.trim();
+    if (!text || !apiKey || !model || isStreaming) return;
+    setGatewayError(null);
+    const key = await secret.fetchSecret();
+    if (!key) return; // RevealError says why
+    const history: ChatMessage[] = [
+      ...(system.trim() ? [{ role: 'system' as const, content: system.trim() }] : []),
+      ...turns.map(({ role, content }) => ({ role, content })),
+      { role: 'user', content: text },
+    ];
+    setTurns((all) => [...all, { role: 'user', content: text }, { role: 'assistant', content: '', isStreaming: true }]);
+    setDraft('');
+    setStreaming(true);
+    const controller = new AbortController();
+    abort.current = controller;
+    try {
+      const result = await streamChat({
+        apiKey: key,
+        model,
+        messages: history,
+        temperature: temperature.trim() === '' ? undefined : Number(temperature),
+        maxTokens: maxTokens.trim() === '' ? undefined : Number(maxTokens),
+        signal: controller.signal,
+        onDelta: (delta) => updateLast((turn) => ({ ...turn, content: turn.content + delta })),
+      });
+      updateLast((turn) => ({ ...turn, isStreaming: false, stats: replyStats(result, models.data?.find((m) => m.id === model)) }));
+    } catch (error) {
+      if (controller.signal.aborted) {
+        updateLast((turn) => ({ ...turn, isStreaming: false, stopped: true }));
+      } else {
+        setGatewayError(errorMessage(error));
+        // Drop the empty reply, and the question too, so it can be sent again.
+        setTurns((all) => (all[all.length - 1]?.content ? all.map((t, i) => (i === all.length - 1 ? { ...t, isStreaming: false } : t)) : all.slice(0, -2)));
+        setDraft((current) => current || text);
+      }
+    } finally {
+      abort.current = null;
+      setStreaming(false);
+    }
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === 'Enter' && !event.shiftKey) {
+      event.preventDefault();
+      void send();
+    }
+  };
+
+  const header = <PageHeader title="Playground" description="Try a model with one of your keys. Replies stream in; each shows its speed and cost." />;
+  if (apiKeys.isPending) return <>{header}<PageSection><Loading label="Loading your keys" /></PageSection></>;
+  if (apiKeys.isError) return <>{header}<PageSection><ErrorAlert error={apiKeys.error} title="Could not load your keys" /></PageSection></>;
+  if (!apiKey) {
+    return (
+      <>
+        {header}
+        <PageSection>
+          <Empty title="Create an API key first" icon={KeyIcon} action={<LinkButton to="/api-keys">Go to API keys</LinkButton>}>
+            The playground calls the gateway with one of your active keys. No key yet? Subscribe to a model, then create a key for it.
+          </Empty>
+        </PageSection>
+      </>
+    );
+  }
+
+  return (
+    <>
+      {header}
+      <PageSection isFilled>
+        <Grid hasGutter>
+          <GridItem lg={4}>
+            <Card>
+              <CardTitle>Settings</CardTitle>
+              <CardBody>
+                <Form onSubmit={(event) => event.preventDefault()}>
+                  <Field label="API key" fieldId="pg-key">
+                    <FormSelect id="pg-key" value={apiKey.id} onChange={(_e, v) => setKeyId(v)} isDisabled={isStreaming}>
+                      {active.map((key) => (
+                        <FormSelectOption key={key.id} value={key.id} label={`${key.name} (${key.prefix})`} />
+                      ))}
+                    </FormSelect>
+                  </Field>
+                  <Field label="Model" fieldId="pg-model">
+                    <FormSelect id="pg-model" value={model} onChange={(_e, v) => setModelId(v)} isDisabled={isStreaming}>
+                      {apiKey.models.map((id) => (
+                        <FormSelectOption key={id} value={id} label={id} />
+                      ))}
+                    </FormSelect>
+                  </Field>
+                  <Field label="System prompt" fieldId="pg-system" hint="Optional instructions sent before the conversation.">
+                    <TextArea id="pg-system" value={system} onChange={(_e, v) => setSystem(v)} rows={3} resizeOrientation="vertical" />
+                  </Field>
+                  <Grid hasGutter sm={6}>
+                    <GridItem>
+                      <Field label="Temperature" fieldId="pg-temperature">
+                        <TextInput id="pg-temperature" type="number" min={0} max={2} step={0.1} value={temperature} onChange={(_e, v) => setTemperature(v)} />
+                      </Field>
+                    </GridItem>
+                    <GridItem>
+                      <Field label="Max tokens" fieldId="pg-max-tokens">
+                        <TextInput id="pg-max-tokens" type="number" min={1} step={1} value={maxTokens} onChange={(_e, v) => setMaxTokens(v)} />
+                      </Field>
+                    </GridItem>
+                  </Grid>
+                </Form>
+              </CardBody>
+            </Card>
+          </GridItem>
+          <GridItem lg={8}>
+            <Card>
+              <CardTitle>Conversation</CardTitle>
+              <CardBody>
+                {secret.error != null && <RevealError error={secret.error} returnTo="/playground" />}
+                {gatewayError && (
+                  <Alert variant="danger" isInline title="The gateway refused the request" style={{ marginBottom: 16 }}>
+                    {gatewayError}
+                  </Alert>
+                )}
+                {turns.length === 0 ? (
+                  <p className="lm-muted">Ask something to start. Enter sends; Shift+Enter adds a line.</p>
+                ) : (
+                  <ChatTranscript turns={turns} />
+                )}
+                <Form onSubmit={(event) => { event.preventDefault(); void send(); }} style={{ marginTop: 16 }}>
+                  <Field label="Message" fieldId="pg-message">
+                    <TextArea id="pg-message" value={draft} onChange={(_e, v) => setDraft(v)} onKeyDown={onKeyDown} rows={3} resizeOrientation="vertical" />
+                  </Field>
+                  <ActionGroup>
+                    {isStreaming ? (
+                      <Button variant="secondary" onClick={() => abort.current?.abort()}>
+                        Stop
+                      </Button>
+                    ) : (
+                      <Button type="submit" variant="primary" isDisabled={!draft.trim()} isLoading={secret.isFetching}>
+                        Send
+                      </Button>
+                    )}
+                    <Button variant="link" onClick={() => setTurns([])} isDisabled={isStreaming || turns.length === 0}>
+                      Clear conversation
+                    </Button>
+                  </ActionGroup>
+                </Form>
+              </CardBody>
+            </Card>
+          </GridItem>
+        </Grid>
+      </PageSection>
+    </>
+  );
+}

@@ -1,0 +1,174 @@
+/**
+ * @module Portal settings: the currency prices and costs are shown in, the defaults that pre-fill
+ * a new key, and the maximums the server enforces on every key.
+ */
+import { useEffect, useState, type FormEvent } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import {
+  ActionGroup,
+  Alert,
+  Button,
+  Card,
+  CardBody,
+  Form,
+  FormSection,
+  FormSelect,
+  FormSelectOption,
+  Grid,
+  GridItem,
+  PageSection,
+  TextInput,
+} from '@patternfly/react-core';
+import { api, isApiError } from '../../api';
+import { Field, serverField } from '../../components/Field';
+import { PageHeader } from '../../components/PageHeader';
+import { ErrorAlert, Loading } from '../../components/States';
+import { adminKeys, useAdminSettings } from '../../hooks/adminQueries';
+import { useToast } from '../../hooks/toast';
+import { canAdminister, useMe } from '../../hooks/useMe';
+import type { BudgetPeriod, Settings } from '../../types';
+
+type Limits = 'maxBudget' | 'rpm' | 'tpm' | 'expiresInDays';
+interface FormState {
+  currency: string;
+  budgetPeriod: BudgetPeriod;
+  defaults: Record<Limits, string>;
+  maximums: Record<Limits, string>;
+}
+
+const limitFields: { name: Limits; label: string; integer: boolean }[] = [
+  { name: 'maxBudget', label: 'Max budget', integer: false },
+  { name: 'rpm', label: 'Requests per minute', integer: true },
+  { name: 'tpm', label: 'Tokens per minute', integer: true },
+  { name: 'expiresInDays', label: 'Expires in (days)', integer: true },
+];
+
+const text = (value: number | null) => (value === null ? '' : String(value));
+const toForm = (s: Settings): FormState => ({
+  currency: s.currency,
+  budgetPeriod: s.keyDefaults.budgetPeriod,
+  defaults: { maxBudget: text(s.keyDefaults.maxBudget), rpm: text(s.keyDefaults.rpm), tpm: text(s.keyDefaults.tpm), expiresInDays: text(s.keyDefaults.expiresInDays) },
+  maximums: { maxBudget: text(s.keyMaximums.maxBudget), rpm: text(s.keyMaximums.rpm), tpm: text(s.keyMaximums.tpm), expiresInDays: text(s.keyMaximums.expiresInDays) },
+});
+
+function numbers(values: Record<Limits, string>, where: string): Record<Limits, number | null> {
+  const out = {} as Record<Limits, number | null>;
+  for (const { name, label, integer } of limitFields) {
+    const raw = values[name].trim();
+    const value = raw === '' ? null : Number(raw);
+    if (value !== null && (!Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value)))) {
+      throw new Error(`${where}: ${label} must be ${integer ? 'a whole number' : 'a positive number'}, or empty.`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+export function SettingsPage() {
+  const settings = useAdminSettings();
+  const canChange = canAdminister(useMe().data);
+  const toast = useToast();
+  const queryClient = useQueryClient();
+  const [form, setForm] = useState<FormState | null>(null);
+  const [formError, setFormError] = useState<string | null>(null);
+  useEffect(() => {
+    if (settings.data) setForm(toForm(settings.data));
+  }, [settings.data]);
+
+  const save = useMutation({
+    mutationFn: (body: Settings) => api<Settings>('PUT', '/admin/settings', body),
+    onSuccess: (saved) => {
+      queryClient.setQueryData(adminKeys.settings, saved);
+      void queryClient.invalidateQueries({ queryKey: ['config'] }); // the currency lives there too
+      toast.success('Settings saved');
+    },
+    onError: (error) => {
+      const field = serverField(isApiError(error) ? error.field : undefined);
+      setFormError(field ? `${error.message} (${field})` : error.message);
+    },
+  });
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!form) return;
+    setFormError(null);
+    try {
+      const defaults = numbers(form.defaults, 'Key defaults');
+      const maximums = numbers(form.maximums, 'Key maximums');
+      save.mutate({ currency: form.currency.trim().toUpperCase(), keyDefaults: { budgetPeriod: form.budgetPeriod, ...defaults }, keyMaximums: maximums });
+    } catch (error) {
+      setFormError((error as Error).message);
+    }
+  };
+
+  const setLimit = (group: 'defaults' | 'maximums', name: Limits, value: string) =>
+    setForm((f) => (f ? { ...f, [group]: { ...f[group], [name]: value } } : f));
+
+  const limitInputs = (group: 'defaults' | 'maximums') =>
+    limitFields.map(({ name, label }) => (
+      <GridItem key={name}>
+        <Field label={label} fieldId={`${group}-${name}`} hint="Empty: none.">
+          <TextInput id={`${group}-${name}`} type="number" min={0} value={form?.[group][name] ?? ''} onChange={(_e, v) => setLimit(group, name, v)} isDisabled={!canChange} />
+        </Field>
+      </GridItem>
+    ));
+
+  return (
+    <>
+      <PageHeader title="Settings" description="Currency, and the defaults and limits for API keys." />
+      <PageSection isFilled>
+        {settings.isPending && <Loading label="Loading settings" />}
+        {settings.isError && <ErrorAlert error={settings.error} title="Could not load settings" />}
+        {form && (
+          <Card>
+            <CardBody>
+              {!canChange && (
+                <Alert variant="info" isInline isPlain title="Read-only: your role can view settings but not change them." style={{ marginBottom: 16 }} />
+              )}
+              {formError && (
+                <Alert variant="danger" isInline title="Could not save the settings" style={{ marginBottom: 16 }}>
+                  {formError}
+                </Alert>
+              )}
+              <Form onSubmit={submit} style={{ maxWidth: 900 }}>
+                <Field label="Currency" fieldId="settings-currency" hint="ISO 4217 code, such as USD or EUR. Prices are entered in this currency.">
+                  <TextInput id="settings-currency" value={form.currency} maxLength={3} onChange={(_e, v) => setForm({ ...form, currency: v })} isDisabled={!canChange} style={{ maxWidth: '8ch' }} />
+                </Field>
+                <FormSection title="Key defaults" titleElement="h2">
+                  <p className="lm-muted">Pre-filled when someone creates a key.</p>
+                  <Grid hasGutter md={6} xl={3}>
+                    {limitInputs('defaults')}
+                  </Grid>
+                  <Field label="Budget period" fieldId="defaults-period">
+                    <FormSelect id="defaults-period" value={form.budgetPeriod} onChange={(_e, v) => setForm({ ...form, budgetPeriod: v as BudgetPeriod })} isDisabled={!canChange} style={{ maxWidth: 240 }}>
+                      <FormSelectOption value="monthly" label="Monthly" />
+                      <FormSelectOption value="weekly" label="Weekly" />
+                      <FormSelectOption value="daily" label="Daily" />
+                      <FormSelectOption value="none" label="Total (never resets)" />
+                    </FormSelect>
+                  </Field>
+                </FormSection>
+                <FormSection title="Key maximums" titleElement="h2">
+                  <p className="lm-muted">The most any key may have; the server refuses keys above these.</p>
+                  <Grid hasGutter md={6} xl={3}>
+                    {limitInputs('maximums')}
+                  </Grid>
+                </FormSection>
+                {canChange && (
+                  <ActionGroup>
+                    <Button type="submit" variant="primary" isLoading={save.isPending} isDisabled={save.isPending}>
+                      Save settings
+                    </Button>
+                    <Button variant="link" onClick={() => settings.data && setForm(toForm(settings.data))}>
+                      Reset
+                    </Button>
+                  </ActionGroup>
+                )}
+              </Form>
+            </CardBody>
+          </Card>
+        )}
+      </PageSection>
+    </>
+  );
+}

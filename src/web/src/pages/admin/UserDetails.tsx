@@ -1,0 +1,92 @@
+/** @module One user's keys and subscriptions, shown when their row in the users table is expanded. */
+import { Content, Grid, GridItem, Label, LabelGroup } from '@patternfly/react-core';
+import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { BudgetText } from '../../components/BudgetText';
+import { ErrorAlert, Loading } from '../../components/States';
+import { KeyStatusLabel, SubscriptionStatusLabel } from '../../components/StatusLabel';
+import { formatDate, formatDateTime } from '../../format';
+import { useUserApiKeys, useUserSubscriptions } from '../../hooks/adminQueries';
+import type { User } from '../../types';
+
+export function UserDetails({ user }: { user: User }) {
+  const apiKeys = useUserApiKeys(user.id);
+  const subscriptions = useUserSubscriptions(user.id);
+  return (
+    <Grid hasGutter>
+      <GridItem xl={7}>
+        <Content component="h3">API keys</Content>
+        {apiKeys.isPending && <Loading label={`Loading ${user.username}'s keys`} />}
+        {apiKeys.isError && <ErrorAlert error={apiKeys.error} title="Could not load keys" />}
+        {apiKeys.data?.length === 0 && <p className="lm-muted">No keys.</p>}
+        {!!apiKeys.data?.length && (
+          <Table aria-label={`API keys of ${user.username}`} variant="compact">
+            <Thead>
+              <Tr>
+                <Th>Name</Th>
+                <Th>Key</Th>
+                <Th>Models</Th>
+                <Th>Budget</Th>
+                <Th>Last used</Th>
+                <Th>Status</Th>
+              </Tr>
+            </Thead>
+            <Tbody>
+              {apiKeys.data.map((key) => (
+                <Tr key={key.id}>
+                  <Td dataLabel="Name">{key.name}</Td>
+                  <Td dataLabel="Key">
+                    <span className="lm-mono">{key.prefix}</span>
+                  </Td>
+                  <Td dataLabel="Models">
+                    <LabelGroup numLabels={2}>
+                      {key.models.map((m) => (
+                        <Label key={m} isCompact>
+                          {m}
+                        </Label>
+                      ))}
+                    </LabelGroup>
+                  </Td>
+                  <Td dataLabel="Budget">
+                    <BudgetText spend={key.spend} maxBudget={key.maxBudget} period={key.budgetPeriod} />
+                  </Td>
+                  <Td dataLabel="Last used">{key.lastUsedAt ? formatDateTime(key.lastUsedAt) : 'Never'}</Td>
+                  <Td dataLabel="Status">
+                    <KeyStatusLabel status={key.status} />
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        )}
+      </GridItem>
+      <GridItem xl={5}>
+        <Content component="h3">Subscriptions</Content>
+        {subscriptions.isPending && <Loading label={`Loading ${user.username}'s subscriptions`} />}
+        {subscriptions.isError && <ErrorAlert error={subscriptions.error} title="Could not load subscriptions" />}
+        {subscriptions.data?.length === 0 && <p className="lm-muted">No subscriptions.</p>}
+        {!!subscriptions.data?.length && (
+          <Table aria-label={`Subscriptions of ${user.username}`} variant="compact">
+            <Thead>
+              <Tr>
+                <Th>Model</Th>
+                <Th>Status</Th>
+                <Th>Since</Th>
+              </Tr>
+            </Thead>
+            <Tbody>
+              {subscriptions.data.map((s) => (
+                <Tr key={s.id}>
+                  <Td dataLabel="Model">{s.modelId}</Td>
+                  <Td dataLabel="Status">
+                    <SubscriptionStatusLabel status={s.status} />
+                  </Td>
+                  <Td dataLabel="Since">{formatDate(s.createdAt)}</Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        )}
+      </GridItem>
+    </Grid>
+  );
+}

@@ -1,0 +1,79 @@
+/** @module Requests, tokens or cost per day (from /usage/timeseries), as stacked bars. */
+import { useState } from 'react';
+import { Card, CardBody, CardHeader, CardTitle, ToggleGroup, ToggleGroupItem } from '@patternfly/react-core';
+import { Chart, ChartAxis, ChartBar, ChartStack, ChartThemeColor, ChartVoronoiContainer } from '@patternfly/react-charts/victory';
+import { formatDay, formatNumber } from '../format';
+import { useMoney } from '../hooks/useMoney';
+import { useWidth } from '../hooks/useWidth';
+import type { UsageTimeseries } from '../types';
+
+type Metric = 'requests' | 'tokens' | 'cost';
+type Point = UsageTimeseries['points'][number];
+
+const series: Record<Metric, { name: string; value: (p: Point) => number }[]> = {
+  requests: [
+    { name: 'Answered', value: (p) => p.requests },
+    { name: 'Refused or failed', value: (p) => p.errors },
+  ],
+  tokens: [
+    { name: 'Prompt', value: (p) => p.promptTokens },
+    { name: 'Completion', value: (p) => p.completionTokens },
+  ],
+  cost: [{ name: 'Cost', value: (p) => p.cost }],
+};
+
+export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
+  const [metric, setMetric] = useState<Metric>('requests');
+  const money = useMoney();
+  const { ref, width } = useWidth<HTMLDivElement>();
+  const points = data?.points ?? [];
+  const format = (value: number) => (metric === 'cost' ? money(value) : formatNumber(value));
+  const height = 260;
+
+  return (
+    <Card isFullHeight>
+      <CardHeader
+        actions={{
+          actions: (
+            <ToggleGroup aria-label="Metric over time" isCompact>
+              <ToggleGroupItem text="Requests" isSelected={metric === 'requests'} onChange={() => setMetric('requests')} />
+              <ToggleGroupItem text="Tokens" isSelected={metric === 'tokens'} onChange={() => setMetric('tokens')} />
+              <ToggleGroupItem text="Cost" isSelected={metric === 'cost'} onChange={() => setMetric('cost')} />
+            </ToggleGroup>
+          ),
+          hasNoOffset: true,
+        }}
+      >
+        <CardTitle>Over time</CardTitle>
+      </CardHeader>
+      <CardBody>
+        <div ref={ref} className="lm-chart" style={{ height }}>
+          <Chart
+            ariaTitle={`${metric} per day`}
+            width={width}
+            height={height}
+            padding={{ top: 20, bottom: 80, left: metric === 'cost' ? 80 : 60, right: 20 }}
+            domainPadding={{ x: [10, 10] }}
+            themeColor={ChartThemeColor.multiOrdered}
+            legendData={series[metric].map((s) => ({ name: s.name }))}
+            legendPosition="bottom-left"
+            containerComponent={
+              <ChartVoronoiContainer
+                labels={({ datum }: { datum: { name: string; x: string; y: number } }) => `${datum.name} on ${formatDay(datum.x)}: ${format(datum.y)}`}
+                constrainToVisibleArea
+              />
+            }
+          >
+            <ChartAxis tickFormat={(day: string) => formatDay(day)} fixLabelOverlap />
+            <ChartAxis dependentAxis showGrid tickFormat={(value: number) => format(value)} />
+            <ChartStack>
+              {series[metric].map((s) => (
+                <ChartBar key={s.name} name={s.name} data={points.map((p) => ({ name: s.name, x: p.day, y: s.value(p) }))} />
+              ))}
+            </ChartStack>
+          </Chart>
+        </div>
+      </CardBody>
+    </Card>
+  );
+}
