@@ -23,7 +23,7 @@ function HomeLink(props: ComponentProps<'a'>) {
 
 export function AppMasthead({ me, isSidebarOpen, onToggleSidebar }: { me: Me; isSidebarOpen: boolean; onToggleSidebar: () => void }) {
   return (
-    <Masthead>
+    <Masthead display={{ default: 'inline' }}>
       <MastheadMain>
         <MastheadToggle>
           <PageToggleButton

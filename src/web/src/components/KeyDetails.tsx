@@ -34,7 +34,7 @@ export function KeyDetails({ apiKey }: { apiKey: ApiKey }) {
     ['Last used', apiKey.lastUsedAt ? formatDateTime(apiKey.lastUsedAt) : 'Never'],
   ];
   return (
-    <DescriptionList isHorizontal isCompact horizontalTermWidthModifier={{ default: '10ch' }}>
+    <DescriptionList isCompact columnModifier={{ default: '1Col', md: '2Col', xl: '3Col' }}>
       {rows.map(([term, value]) => (
         <DescriptionListGroup key={term}>
           <DescriptionListTerm>{term}</DescriptionListTerm>

@@ -125,7 +125,7 @@ export function ModelDetailModal({ model, onClose }: { model: Model; onClose: ()
           <LinkButton to={`/api-keys?create=1&model=${encodeURIComponent(model.id)}`}>Create API key</LinkButton>
         )}
         <Button variant="link" onClick={onClose}>
-          Close
+          Done
         </Button>
       </ModalFooter>
     </Modal>

@@ -18,7 +18,7 @@ export function NewKeyModal({ apiKey, title, onClose }: { apiKey: ApiKeyWithSecr
       </ModalBody>
       <ModalFooter>
         <Button variant="primary" onClick={onClose}>
-          Close
+          Done
         </Button>
       </ModalFooter>
     </Modal>

@@ -9,15 +9,16 @@ export function ViewKeyModal({ apiKey, onClose }: { apiKey: ApiKey; onClose: () 
     <Modal isOpen onClose={onClose} variant="large" aria-labelledby="view-key-title">
       <ModalHeader title={`View key: ${apiKey.name}`} labelId="view-key-title" />
       <ModalBody>
-        <KeyDetails apiKey={apiKey} />
-        <Title headingLevel="h3" style={{ margin: '24px 0 12px' }}>
-          Use this key
-        </Title>
+        {/* How to use the key comes first: it is what people open this for. */}
         <KeyUsageExamples apiKey={apiKey} returnTo={`/api-keys?view=${encodeURIComponent(apiKey.id)}`} />
+        <Title headingLevel="h3" style={{ margin: '24px 0 12px' }}>
+          Details
+        </Title>
+        <KeyDetails apiKey={apiKey} />
       </ModalBody>
       <ModalFooter>
         <Button variant="primary" onClick={onClose}>
-          Close
+          Done
         </Button>
       </ModalFooter>
     </Modal>

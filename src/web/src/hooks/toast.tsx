@@ -47,7 +47,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
             key={toast.id}
             variant={toast.variant}
             title={toast.title}
-            timeout={toast.variant === 'danger' ? 15000 : 6000}
+            timeout={toast.variant === 'danger' ? 12000 : 4000}
             onTimeout={() => remove(toast.id)}
             actionClose={<AlertActionCloseButton title={toast.title} onClose={() => remove(toast.id)} />}
           >

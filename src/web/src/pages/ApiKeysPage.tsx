@@ -113,14 +113,12 @@ export function ApiKeysPage() {
           <Table aria-label="API keys" variant="compact">
             <Thead>
               <Tr>
-                <Th>Name</Th>
-                <Th>Key</Th>
-                <Th>Models</Th>
-                <Th>Budget</Th>
-                <Th>Limits</Th>
-                <Th>Expires</Th>
-                <Th>Last used</Th>
-                <Th>Status</Th>
+                <Th modifier="wrap">Name</Th>
+                <Th modifier="wrap">Key</Th>
+                <Th modifier="wrap">Models</Th>
+                <Th modifier="wrap">Budget and limits</Th>
+                <Th modifier="wrap">Expires · last used</Th>
+                <Th modifier="wrap">Status</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>
@@ -131,7 +129,7 @@ export function ApiKeysPage() {
                     <strong>{key.name}</strong>
                     {key.description && <div className="lm-muted">{key.description}</div>}
                   </Td>
-                  <Td dataLabel="Key">
+                  <Td dataLabel="Key" modifier="nowrap">
                     <span className="lm-mono">{key.prefix}</span>
                   </Td>
                   <Td dataLabel="Models">
@@ -143,19 +141,21 @@ export function ApiKeysPage() {
                       ))}
                     </LabelGroup>
                   </Td>
-                  <Td dataLabel="Budget">
+                  <Td dataLabel="Budget and limits">
                     <BudgetText spend={key.spend} maxBudget={key.maxBudget} period={key.budgetPeriod} />
+                    <div className="lm-muted">
+                      {key.rpm === null && key.tpm === null ? 'No rate limits' : `${formatLimit(key.rpm, 'RPM')} · ${formatLimit(key.tpm, 'TPM')}`}
+                    </div>
                   </Td>
-                  <Td dataLabel="Limits">
-                    {key.rpm === null && key.tpm === null ? 'None' : `${formatLimit(key.rpm, 'RPM')} · ${formatLimit(key.tpm, 'TPM')}`}
+                  <Td dataLabel="Expires · last used">
+                    {key.expiresAt ? `Expires ${formatDate(key.expiresAt)}` : 'Never expires'}
+                    <div className="lm-muted">{key.lastUsedAt ? `Used ${formatDateTime(key.lastUsedAt)}` : 'Never used'}</div>
                   </Td>
-                  <Td dataLabel="Expires">{key.expiresAt ? formatDate(key.expiresAt) : 'Never'}</Td>
-                  <Td dataLabel="Last used">{key.lastUsedAt ? formatDateTime(key.lastUsedAt) : 'Never'}</Td>
                   <Td dataLabel="Status">
                     <KeyStatusLabel status={key.status} />
                   </Td>
-                  <Td dataLabel="Actions" isActionCell>
-                    <Flex gap={{ default: 'gapSm' }} flexWrap={{ default: 'nowrap' }}>
+                  <Td dataLabel="Actions">
+                    <Flex gap={{ default: 'gapXs' }}>
                       <Button variant="secondary" size="sm" onClick={() => setView(key.id)}>
                         View key
                       </Button>

@@ -75,6 +75,7 @@ export function LoginPage() {
     <PfLoginPage
       loginTitle="Sign in to LiteMaaS"
       loginSubtitle="Models as a Service: subscribe to models, create API keys, watch your usage."
+      textContent="LiteMaaS gives your team OpenAI-compatible access to shared models, with a key per application, budgets and limits, and usage you can see as it happens."
     >
       {error && (
         <Alert variant="danger" isInline title="Could not sign in" style={{ marginBottom: 16 }}>

@@ -53,11 +53,11 @@ export function SubscriptionsPage() {
           <Table aria-label="Subscriptions" variant="compact">
             <Thead>
               <Tr>
-                <Th>Model</Th>
-                <Th>Status</Th>
-                <Th>Reason</Th>
-                <Th>Requested</Th>
-                <Th>Updated</Th>
+                <Th modifier="wrap">Model</Th>
+                <Th modifier="wrap">Status</Th>
+                <Th modifier="wrap">Reason</Th>
+                <Th modifier="wrap">Requested</Th>
+                <Th modifier="wrap">Updated</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>

@@ -1,21 +1,23 @@
 /** @module The four headline numbers: requests, tokens, cost, success rate. */
 import type { ReactNode } from 'react';
-import { Card, CardBody, CardTitle, Gallery, Skeleton } from '@patternfly/react-core';
+import { Card, CardBody, CardTitle, Grid, GridItem, Skeleton } from '@patternfly/react-core';
 import { formatNumber, formatPercent } from '../format';
 import { useMoney } from '../hooks/useMoney';
 import type { UsageTotals } from '../types';
 
 function Metric({ title, testId, value, detail }: { title: string; testId: string; value: ReactNode; detail: ReactNode }) {
   return (
-    <Card isCompact isFullHeight>
-      <CardTitle>{title}</CardTitle>
-      <CardBody>
-        <div className="lm-big-number" data-testid={testId}>
-          {value}
-        </div>
-        <div className="lm-muted">{detail}</div>
-      </CardBody>
-    </Card>
+    <GridItem>
+      <Card isCompact isFullHeight>
+        <CardTitle>{title}</CardTitle>
+        <CardBody>
+          <div className="lm-big-number" data-testid={testId}>
+            {value}
+          </div>
+          <div className="lm-muted">{detail}</div>
+        </CardBody>
+      </Card>
+    </GridItem>
   );
 }
 
@@ -23,21 +25,23 @@ export function UsageCards({ totals }: { totals: UsageTotals | undefined }) {
   const money = useMoney();
   if (!totals) {
     return (
-      <Gallery hasGutter minWidths={{ default: '100%', sm: '220px' }}>
+      <Grid hasGutter sm={6} xl={3}>
         {['Requests', 'Tokens', 'Cost', 'Success rate'].map((title) => (
-          <Card key={title} isCompact>
-            <CardTitle>{title}</CardTitle>
-            <CardBody>
-              <Skeleton height="2.5em" screenreaderText={`Loading ${title.toLowerCase()}`} />
-            </CardBody>
-          </Card>
+          <GridItem key={title}>
+            <Card isCompact>
+              <CardTitle>{title}</CardTitle>
+              <CardBody>
+                <Skeleton height="2.5em" screenreaderText={`Loading ${title.toLowerCase()}`} />
+              </CardBody>
+            </Card>
+          </GridItem>
         ))}
-      </Gallery>
+      </Grid>
     );
   }
   const attempts = totals.requests + totals.errors;
   return (
-    <Gallery hasGutter minWidths={{ default: '100%', sm: '220px' }}>
+    <Grid hasGutter sm={6} xl={3}>
       <Metric
         title="Requests"
         testId="usage-requests"
@@ -57,6 +61,6 @@ export function UsageCards({ totals }: { totals: UsageTotals | undefined }) {
         value={formatPercent(totals.requests, attempts)}
         detail={attempts > 0 ? `${formatNumber(totals.requests)} of ${formatNumber(attempts)} requests` : 'no requests yet'}
       />
-    </Gallery>
+    </Grid>
   );
 }

@@ -18,13 +18,13 @@ export function UsageTable({ title, groupLabel, rows, name }: { title: string; g
           <Table aria-label={title} variant="compact">
             <Thead>
               <Tr>
-                <Th>{groupLabel}</Th>
-                <Th>Requests</Th>
-                <Th>Errors</Th>
-                <Th>Success rate</Th>
-                <Th>Prompt tokens</Th>
-                <Th>Completion tokens</Th>
-                <Th>Cost</Th>
+                <Th modifier="wrap">{groupLabel}</Th>
+                <Th modifier="wrap">Requests</Th>
+                <Th modifier="wrap">Errors</Th>
+                <Th modifier="wrap">Success rate</Th>
+                <Th modifier="wrap">Prompt tokens</Th>
+                <Th modifier="wrap">Completion tokens</Th>
+                <Th modifier="wrap">Cost</Th>
               </Tr>
             </Thead>
             <Tbody>

@@ -62,7 +62,7 @@ export function UsageToolbar({
   const exportHref = (format: 'csv' | 'json') => apiUrl(usagePath(scope, 'export', filters, { format, groupBy: exportGroup }));
 
   return (
-    <Toolbar>
+    <Toolbar className="lm-usage-toolbar">
       <ToolbarContent>
         <ToolbarGroup>
           <ToolbarItem>
@@ -99,11 +99,11 @@ export function UsageToolbar({
               </FormSelect>
             </ToolbarItem>
           )}
-          <ToolbarItem style={{ minWidth: 200 }}>
+          <ToolbarItem style={{ minWidth: 180 }}>
             <MultiSelect id={`${scope}-usage-models`} aria-label="Filter by model" placeholder="All models" options={modelOptions} selected={filters.models} onChange={(models) => set({ models })} />
           </ToolbarItem>
           {keyOptions && (
-            <ToolbarItem style={{ minWidth: 200 }}>
+            <ToolbarItem style={{ minWidth: 180 }}>
               <MultiSelect id={`${scope}-usage-keys`} aria-label="Filter by API key" placeholder="All API keys" options={keyOptions} selected={filters.keys} onChange={(keys) => set({ keys })} />
             </ToolbarItem>
           )}

@@ -100,10 +100,10 @@ export function UsageView({ scope }: { scope: Scope }) {
           </StackItem>
           <StackItem>
             <Grid hasGutter>
-              <GridItem xl={8}>
+              <GridItem xl2={8}>
                 <OverTimeChart data={timeseries.data} />
               </GridItem>
-              <GridItem xl={4}>
+              <GridItem xl2={4}>
                 <ByModelChart rows={byModel.data?.rows ?? []} />
               </GridItem>
             </Grid>

@@ -58,13 +58,13 @@ export function AdminModelsPage() {
           <Table aria-label="Models" variant="compact">
             <Thead>
               <Tr>
-                <Th>Model</Th>
-                <Th>Provider</Th>
-                <Th>Kind</Th>
-                <Th>Context</Th>
-                <Th>Price per 1M in / out</Th>
-                <Th>Access</Th>
-                <Th>Deployments</Th>
+                <Th modifier="wrap">Model</Th>
+                <Th modifier="wrap">Provider</Th>
+                <Th modifier="wrap">Kind</Th>
+                <Th modifier="wrap">Context</Th>
+                <Th modifier="wrap">Price per 1M in / out</Th>
+                <Th modifier="wrap">Access</Th>
+                <Th modifier="wrap">Deployments</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>
@@ -104,7 +104,7 @@ export function AdminModelsPage() {
                   </Td>
                   <Td dataLabel="Actions" isActionCell>
                     {canChange && (
-                      <Flex gap={{ default: 'gapSm' }} flexWrap={{ default: 'nowrap' }}>
+                      <Flex gap={{ default: 'gapSm' }}>
                         <Button variant="link" size="sm" onClick={() => setEditing(model)}>
                           Edit
                         </Button>

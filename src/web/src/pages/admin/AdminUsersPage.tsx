@@ -58,12 +58,12 @@ export function AdminUsersPage() {
             <Thead>
               <Tr>
                 <Th screenReaderText="Details" />
-                <Th>Username</Th>
-                <Th>Roles</Th>
-                <Th>Budget</Th>
-                <Th>Limits</Th>
-                <Th>Status</Th>
-                <Th>Last sign-in</Th>
+                <Th modifier="wrap">Username</Th>
+                <Th modifier="wrap">Roles</Th>
+                <Th modifier="wrap">Budget</Th>
+                <Th modifier="wrap">Limits</Th>
+                <Th modifier="wrap">Status</Th>
+                <Th modifier="wrap">Last sign-in</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>

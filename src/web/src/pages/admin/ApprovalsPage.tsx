@@ -94,12 +94,12 @@ export function ApprovalsPage() {
           <Table aria-label="Subscriptions" variant="compact">
             <Thead>
               <Tr>
-                <Th>User</Th>
-                <Th>Model</Th>
-                <Th>Status</Th>
-                <Th>Requested</Th>
-                <Th>Reason</Th>
-                <Th>Decided by</Th>
+                <Th modifier="wrap">User</Th>
+                <Th modifier="wrap">Model</Th>
+                <Th modifier="wrap">Status</Th>
+                <Th modifier="wrap">Requested</Th>
+                <Th modifier="wrap">Reason</Th>
+                <Th modifier="wrap">Decided by</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>
@@ -116,7 +116,7 @@ export function ApprovalsPage() {
                   <Td dataLabel="Decided by">{subscription.decidedBy || '—'}</Td>
                   <Td dataLabel="Actions" isActionCell>
                     {canChange && (
-                      <Flex gap={{ default: 'gapSm' }} flexWrap={{ default: 'nowrap' }}>
+                      <Flex gap={{ default: 'gapSm' }}>
                         {subscription.status !== 'active' && (
                           <Button
                             variant="primary"

@@ -85,11 +85,11 @@ export function AuditLogPage() {
             <Table aria-label="Audit log" variant="compact">
               <Thead>
                 <Tr>
-                  <Th>Time</Th>
-                  <Th>Actor</Th>
-                  <Th>Action</Th>
-                  <Th>Target</Th>
-                  <Th>Details</Th>
+                  <Th modifier="wrap">Time</Th>
+                  <Th modifier="wrap">Actor</Th>
+                  <Th modifier="wrap">Action</Th>
+                  <Th modifier="wrap">Target</Th>
+                  <Th modifier="wrap">Details</Th>
                 </Tr>
               </Thead>
               <Tbody>

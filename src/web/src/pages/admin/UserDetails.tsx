@@ -22,12 +22,12 @@ export function UserDetails({ user }: { user: User }) {
           <Table aria-label={`API keys of ${user.username}`} variant="compact">
             <Thead>
               <Tr>
-                <Th>Name</Th>
-                <Th>Key</Th>
-                <Th>Models</Th>
-                <Th>Budget</Th>
-                <Th>Last used</Th>
-                <Th>Status</Th>
+                <Th modifier="wrap">Name</Th>
+                <Th modifier="wrap">Key</Th>
+                <Th modifier="wrap">Models</Th>
+                <Th modifier="wrap">Budget</Th>
+                <Th modifier="wrap">Last used</Th>
+                <Th modifier="wrap">Status</Th>
               </Tr>
             </Thead>
             <Tbody>
@@ -68,9 +68,9 @@ export function UserDetails({ user }: { user: User }) {
           <Table aria-label={`Subscriptions of ${user.username}`} variant="compact">
             <Thead>
               <Tr>
-                <Th>Model</Th>
-                <Th>Status</Th>
-                <Th>Since</Th>
+                <Th modifier="wrap">Model</Th>
+                <Th modifier="wrap">Status</Th>
+                <Th modifier="wrap">Since</Th>
               </Tr>
             </Thead>
             <Tbody>
