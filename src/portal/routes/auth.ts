@@ -118,6 +118,8 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices; publicUrl?
     return {
       gatewayUrl: `${siteOrigin(req, publicUrl)}/v1`, currency: settings.currency,
       oidc: { enabled: !!s.oidc, label: s.oidc?.cfg.label ?? null }, passwordLogin: true,
+      // Not secret, and the key form shows them as hints before the server would refuse a value.
+      keyDefaults: settings.keyDefaults, keyMaximums: settings.keyMaximums,
     };
   });
   app.get('/auth/me', { preHandler: requireUser, schema: { tags: ['auth'] } }, async (req) => meView(s, me(req), req.principal!.authMethod));
