@@ -82,7 +82,7 @@ export function DeploymentFields({
           </GridItem>
         </Grid>
         {result && (
-          <div style={{ marginTop: 12 }}>
+          <div id={`${id}-result`} style={{ marginTop: 12 }}>
             <TestResult result={result} />
           </div>
         )}

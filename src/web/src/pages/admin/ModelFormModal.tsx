@@ -93,6 +93,8 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
       setResults([...next]);
     }
     setTesting(false);
+    // The results sit under each deployment, usually below the fold of the dialog.
+    requestAnimationFrame(() => document.getElementById('deployment-0-result')?.scrollIntoView({ block: 'nearest', behavior: 'smooth' }));
   };
 
   return (

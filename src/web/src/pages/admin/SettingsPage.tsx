@@ -130,23 +130,29 @@ export function SettingsPage() {
                   {formError}
                 </Alert>
               )}
-              <Form onSubmit={submit} style={{ maxWidth: 900 }}>
-                <Field label="Currency" fieldId="settings-currency" hint="ISO 4217 code, such as USD or EUR. Prices are entered in this currency.">
-                  <TextInput id="settings-currency" value={form.currency} maxLength={3} onChange={(_e, v) => setForm({ ...form, currency: v })} isDisabled={!canChange} style={{ maxWidth: '8ch' }} />
-                </Field>
+              <Form onSubmit={submit}>
+                <Grid hasGutter md={6} xl={3}>
+                  <GridItem>
+                    <Field label="Currency" fieldId="settings-currency" hint="ISO 4217 code, such as USD or EUR.">
+                      <TextInput id="settings-currency" value={form.currency} maxLength={3} onChange={(_e, v) => setForm({ ...form, currency: v })} isDisabled={!canChange} />
+                    </Field>
+                  </GridItem>
+                </Grid>
                 <FormSection title="Key defaults" titleElement="h2">
                   <p className="lm-muted">Pre-filled when someone creates a key.</p>
                   <Grid hasGutter md={6} xl={3}>
                     {limitInputs('defaults')}
+                    <GridItem>
+                      <Field label="Budget period" fieldId="defaults-period">
+                        <FormSelect id="defaults-period" value={form.budgetPeriod} onChange={(_e, v) => setForm({ ...form, budgetPeriod: v as BudgetPeriod })} isDisabled={!canChange}>
+                          <FormSelectOption value="monthly" label="Monthly" />
+                          <FormSelectOption value="weekly" label="Weekly" />
+                          <FormSelectOption value="daily" label="Daily" />
+                          <FormSelectOption value="none" label="Total (never resets)" />
+                        </FormSelect>
+                      </Field>
+                    </GridItem>
                   </Grid>
-                  <Field label="Budget period" fieldId="defaults-period">
-                    <FormSelect id="defaults-period" value={form.budgetPeriod} onChange={(_e, v) => setForm({ ...form, budgetPeriod: v as BudgetPeriod })} isDisabled={!canChange} style={{ maxWidth: 240 }}>
-                      <FormSelectOption value="monthly" label="Monthly" />
-                      <FormSelectOption value="weekly" label="Weekly" />
-                      <FormSelectOption value="daily" label="Daily" />
-                      <FormSelectOption value="none" label="Total (never resets)" />
-                    </FormSelect>
-                  </Field>
                 </FormSection>
                 <FormSection title="Key maximums" titleElement="h2">
                   <p className="lm-muted">The most any key may have; the server refuses keys above these.</p>
