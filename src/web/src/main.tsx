@@ -1,6 +1,5 @@
 /** @module Entry point: global styles, the query client, the router and the toast host. */
 import '@patternfly/react-core/dist/styles/base.css';
-import './app.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
@@ -8,6 +7,8 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { ApiError } from './api';
 import { App } from './App';
 import { ToastProvider } from './hooks/toast';
+// After the components, whose own CSS comes in with them, so these few overrides win.
+import './app.css';
 
 const queryClient = new QueryClient({
   defaultOptions: {

@@ -1,19 +1,32 @@
-/** @module One model in the gallery; the whole card opens the model's details. */
-import { Card, CardBody, CardFooter, CardHeader, CardTitle, Content, Flex, Label, LabelGroup } from '@patternfly/react-core';
+/**
+ * @module One model in the gallery. Its name is the button that opens the details (what keyboards
+ * and tests reach); a click anywhere else on the card does the same for mice.
+ */
+import { Button, Card, CardBody, CardFooter, CardHeader, CardTitle, Content, Flex, Label, LabelGroup } from '@patternfly/react-core';
 import LockIcon from '@patternfly/react-icons/dist/esm/icons/lock-icon';
 import { formatNumber } from '../format';
-import { useDomId } from '../hooks/useDomId';
 import { useMoney } from '../hooks/useMoney';
 import type { Model } from '../types';
 import { SubscriptionStatusLabel } from './StatusLabel';
 
 export function ModelCard({ model, onOpen }: { model: Model; onOpen: () => void }) {
-  const titleId = useDomId('model-title');
   const money = useMoney();
   return (
-    <Card isClickable isFullHeight>
-      <CardHeader selectableActions={{ onClickAction: onOpen, selectableActionAriaLabelledby: titleId }}>
-        <CardTitle id={titleId} style={{ overflowWrap: 'anywhere' }}>{model.id}</CardTitle>
+    <Card isFullHeight className="lm-card-clickable" onClick={onOpen}>
+      <CardHeader>
+        <CardTitle>
+          <Button
+            variant="link"
+            isInline
+            className="lm-card-title-button"
+            onClick={(event) => {
+              event.stopPropagation(); // the card's own click would open it a second time
+              onOpen();
+            }}
+          >
+            {model.id}
+          </Button>
+        </CardTitle>
       </CardHeader>
       <CardBody>
         <Content component="p" className="lm-muted">
