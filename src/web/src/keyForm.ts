@@ -37,7 +37,27 @@ export class FieldError extends Error {
 
 const text = (value: number | null | undefined) => (value === null || value === undefined ? '' : String(value));
 
-export function initialKeyForm(key: ApiKey | undefined, defaults: KeyPolicy | undefined, models: string[] = []): KeyFormState {
+const presetDays = ['30', '60', '90', '180', '365'] as const;
+
+/** Expiry choices allowed under the admin's maximum lifetime (none: all of them, "never" included). */
+export function allowedExpiries(maxDays: number | null | undefined): Expiry[] {
+  if (!maxDays) return ['never', ...presetDays, 'custom'];
+  return [...presetDays.filter((days) => Number(days) <= maxDays), 'custom'];
+}
+
+function expiryFor(days: number | null | undefined): Pick<KeyFormState, 'expiry' | 'expiryDate'> {
+  if (!days) return { expiry: 'never', expiryDate: '' };
+  const preset = presetDays.find((p) => Number(p) === days);
+  if (preset) return { expiry: preset, expiryDate: '' };
+  return { expiry: 'custom', expiryDate: new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10) };
+}
+
+export function initialKeyForm(
+  key: ApiKey | undefined,
+  defaults: KeyPolicy | undefined,
+  models: string[] = [],
+  maxDays?: number | null,
+): KeyFormState {
   if (key) {
     return {
       name: key.name,
@@ -51,8 +71,8 @@ export function initialKeyForm(key: ApiKey | undefined, defaults: KeyPolicy | un
       expiryDate: '',
     };
   }
-  const days = defaults?.expiresInDays;
-  const preset = days && ['30', '60', '90', '180', '365'].includes(String(days)) ? (String(days) as Expiry) : days ? 'custom' : 'never';
+  // The default lifetime, but never longer than the maximum (a key without expiry would be refused).
+  const days = maxDays ? Math.min(defaults?.expiresInDays ?? maxDays, maxDays) : defaults?.expiresInDays;
   return {
     name: '',
     description: '',
@@ -61,8 +81,7 @@ export function initialKeyForm(key: ApiKey | undefined, defaults: KeyPolicy | un
     budgetPeriod: defaults?.budgetPeriod ?? 'monthly',
     rpm: text(defaults?.rpm),
     tpm: text(defaults?.tpm),
-    expiry: preset,
-    expiryDate: preset === 'custom' && days ? new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10) : '',
+    ...expiryFor(days),
   };
 }
 

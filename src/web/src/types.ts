@@ -19,11 +19,11 @@ export interface KeyPolicy {
 export interface Config {
   gatewayUrl: string;
   currency: string;
-  oidc: { enabled: boolean; label: string };
+  oidc: { enabled: boolean; label: string | null };
   passwordLogin: boolean;
-  /** Not in the contract yet; used to pre-fill and bound the key form when the server sends them. */
-  keyDefaults?: KeyPolicy;
-  keyMaximums?: KeyPolicy;
+  /** Pre-fill the key form and show its limits as hints (optional so an older server still works). */
+  keyDefaults?: Settings['keyDefaults'];
+  keyMaximums?: Settings['keyMaximums'];
 }
 
 export interface Me {

@@ -21,7 +21,7 @@ import {
 } from '@patternfly/react-core';
 import { api, isApiError } from '../api';
 import { formatDate } from '../format';
-import { FieldError, initialKeyForm, keyBody, type Expiry, type KeyBody, type KeyFormState } from '../keyForm';
+import { allowedExpiries, FieldError, initialKeyForm, keyBody, type Expiry, type KeyBody, type KeyFormState } from '../keyForm';
 import { keys, useSubscriptions } from '../hooks/queries';
 import { useConfig } from '../hooks/useConfig';
 import { useToast } from '../hooks/toast';
@@ -64,7 +64,9 @@ export function ApiKeyFormModal({
   const subscriptions = useSubscriptions();
   const queryClient = useQueryClient();
   const toast = useToast();
-  const [form, setForm] = useState<KeyFormState>(() => initialKeyForm(apiKey, config.data?.keyDefaults, initialModels));
+  const [form, setForm] = useState<KeyFormState>(() =>
+    initialKeyForm(apiKey, config.data?.keyDefaults, initialModels, config.data?.keyMaximums?.expiresInDays),
+  );
   const [errors, setErrors] = useState<Partial<Record<keyof KeyFormState, string>>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const isEdit = !!apiKey;
@@ -113,6 +115,7 @@ export function ApiKeyFormModal({
   const modelOptions = [...new Set([...active, ...form.models])].map((value) => ({ value }));
   const noSubscriptions = subscriptions.isSuccess && active.length === 0 && !isEdit;
   const maximums = config.data?.keyMaximums;
+  const allowed = allowedExpiries(maximums?.expiresInDays);
 
   return (
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="key-form-title">
@@ -172,12 +175,19 @@ export function ApiKeyFormModal({
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Expires" fieldId="key-expiry" error={errors.expiry}>
+              <Field
+                label="Expires"
+                fieldId="key-expiry"
+                error={errors.expiry}
+                hint={maximums?.expiresInDays ? `Keys last at most ${maximums.expiresInDays} days.` : undefined}
+              >
                 <FormSelect id="key-expiry" value={form.expiry} onChange={(_e, v) => set('expiry', v as Expiry)}>
                   {isEdit && apiKey.expiresAt && <FormSelectOption value="keep" label={`Keep (${formatDate(apiKey.expiresAt)})`} />}
-                  {expiryChoices.map((c) => (
-                    <FormSelectOption key={c.value} value={c.value} label={c.label} />
-                  ))}
+                  {expiryChoices
+                    .filter((c) => allowed.includes(c.value) || c.value === form.expiry)
+                    .map((c) => (
+                      <FormSelectOption key={c.value} value={c.value} label={c.label} />
+                    ))}
                 </FormSelect>
               </Field>
             </GridItem>

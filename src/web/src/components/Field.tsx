@@ -31,7 +31,7 @@ export function Field({
   );
 }
 
-/** The server names fields as `models`, `/models` or `body.models`; forms want the last part. */
+/** The server names a field by its path (`models`, `models.0`, `keyDefaults.rpm`); forms want the top-level field. */
 export function serverField(field: string | undefined): string | undefined {
-  return field?.split(/[./]/).filter(Boolean).pop();
+  return field?.split(/[./]/).filter(Boolean)[0];
 }
