@@ -22,6 +22,11 @@ import type { AuditEntry } from '../../types';
 
 const PAGE = 100;
 
+interface AuditPage {
+  entries: AuditEntry[];
+  next?: string | number | null;
+}
+
 function Details({ details }: { details: unknown }) {
   const [isOpen, setOpen] = useState(false);
   if (details === null || details === undefined || (typeof details === 'object' && Object.keys(details).length === 0)) return <>—</>;
@@ -41,11 +46,12 @@ export function AuditLogPage() {
   const entries = useInfiniteQuery({
     queryKey: ['admin', 'audit', applied],
     initialPageParam: undefined as string | number | undefined,
-    queryFn: async ({ pageParam }) =>
-      (await api<{ entries: AuditEntry[] }>('GET', `/admin/audit${query({ limit: PAGE, before: pageParam, ...applied })}`)).entries,
-    getNextPageParam: (last) => (last.length < PAGE ? undefined : last[last.length - 1]?.id),
+    queryFn: ({ pageParam }) => api<AuditPage>('GET', `/admin/audit${query({ limit: PAGE, before: pageParam, ...applied })}`),
+    // The server may say where the next page starts; otherwise a full page means there may be more.
+    getNextPageParam: (last) =>
+      last.next !== undefined ? last.next ?? undefined : last.entries.length < PAGE ? undefined : last.entries[last.entries.length - 1]?.id,
   });
-  const rows = entries.data?.pages.flat() ?? [];
+  const rows = entries.data?.pages.flatMap((page) => page.entries) ?? [];
 
   const apply = (event: FormEvent) => {
     event.preventDefault();
