@@ -9,6 +9,7 @@ import { isApiError, loginUrl } from '../api';
 import { useMe } from '../hooks/useMe';
 import { AppMasthead } from './AppMasthead';
 import { AppSidebar } from './AppSidebar';
+import { PageErrorBoundary } from './PageErrorBoundary';
 import { ErrorAlert, Loading } from './States';
 
 /** PatternFly's Page switches to its mobile layout below this width. */
@@ -46,7 +47,9 @@ export function AppShell() {
       onPageResize={onPageResize}
       isContentFilled
     >
-      <Outlet />
+      <PageErrorBoundary key={location.pathname}>
+        <Outlet />
+      </PageErrorBoundary>
     </Page>
   );
 }

@@ -1,4 +1,5 @@
 /** @module The playground conversation: each turn, and under each reply its TTFT, speed, tokens and cost. */
+import { useEffect, useRef } from 'react';
 import { Content, Flex, Label } from '@patternfly/react-core';
 import { formatDecimal, formatNumber } from '../format';
 import { useMoney } from '../hooks/useMoney';
@@ -43,8 +44,13 @@ function Stats({ stats }: { stats: ReplyStats }) {
 }
 
 export function ChatTranscript({ turns }: { turns: Turn[] }) {
+  const log = useRef<HTMLDivElement>(null);
+  // Follow the reply as it streams in.
+  useEffect(() => {
+    log.current?.scrollTo({ top: log.current.scrollHeight });
+  }, [turns]);
   return (
-    <div className="lm-chat" aria-live="polite" aria-label="Conversation" role="log">
+    <div ref={log} className="lm-chat" aria-live="polite" aria-label="Conversation" role="log">
       {turns.map((turn, index) => (
         <div key={index}>
           <Label isCompact color={turn.role === 'user' ? 'blue' : 'purple'}>
