@@ -1,4 +1,8 @@
-/** @module The route table. Everything except /login lives inside the signed-in shell. */
+/**
+ * @module The route table. Everything except /login lives inside the signed-in shell. The usage
+ * charts and the admin pages load on first visit, so signing in and the key pages stay light.
+ */
+import { lazy } from 'react';
 import { Navigate, Route, Routes } from 'react-router';
 import { AppShell } from './components/AppShell';
 import { AdminOnly } from './components/AdminOnly';
@@ -6,15 +10,16 @@ import { LoginPage } from './pages/LoginPage';
 import { ModelsPage } from './pages/ModelsPage';
 import { SubscriptionsPage } from './pages/SubscriptionsPage';
 import { ApiKeysPage } from './pages/ApiKeysPage';
-import { UsagePage } from './pages/UsagePage';
 import { PlaygroundPage } from './pages/PlaygroundPage';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { AdminModelsPage } from './pages/admin/AdminModelsPage';
-import { AdminUsersPage } from './pages/admin/AdminUsersPage';
-import { ApprovalsPage } from './pages/admin/ApprovalsPage';
-import { AdminUsagePage } from './pages/admin/AdminUsagePage';
-import { AuditLogPage } from './pages/admin/AuditLogPage';
-import { SettingsPage } from './pages/admin/SettingsPage';
+
+const UsagePage = lazy(() => import('./pages/UsagePage').then((m) => ({ default: m.UsagePage })));
+const AdminModelsPage = lazy(() => import('./pages/admin/AdminModelsPage').then((m) => ({ default: m.AdminModelsPage })));
+const AdminUsersPage = lazy(() => import('./pages/admin/AdminUsersPage').then((m) => ({ default: m.AdminUsersPage })));
+const ApprovalsPage = lazy(() => import('./pages/admin/ApprovalsPage').then((m) => ({ default: m.ApprovalsPage })));
+const AdminUsagePage = lazy(() => import('./pages/admin/AdminUsagePage').then((m) => ({ default: m.AdminUsagePage })));
+const AuditLogPage = lazy(() => import('./pages/admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
+const SettingsPage = lazy(() => import('./pages/admin/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 
 export function App() {
   return (

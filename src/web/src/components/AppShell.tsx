@@ -2,7 +2,7 @@
  * @module The signed-in frame: masthead, sidebar navigation and the routed page. Sends people who
  * are not signed in to /login, keeping where they were going.
  */
-import { useRef, useState } from 'react';
+import { Suspense, useRef, useState } from 'react';
 import { Navigate, Outlet, useLocation } from 'react-router';
 import { Page } from '@patternfly/react-core';
 import { isApiError, loginUrl } from '../api';
@@ -48,7 +48,9 @@ export function AppShell() {
       isContentFilled
     >
       <PageErrorBoundary key={location.pathname}>
-        <Outlet />
+        <Suspense fallback={<Loading label="Loading the page" />}>
+          <Outlet />
+        </Suspense>
       </PageErrorBoundary>
     </Page>
   );

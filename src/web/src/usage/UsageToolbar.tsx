@@ -2,6 +2,7 @@
  * @module Usage filters and actions: date presets or a custom range, model / key / user filters,
  * refresh, auto-refresh and export.
  */
+import { useState } from 'react';
 import {
   Button,
   Content,
@@ -18,7 +19,6 @@ import {
 } from '@patternfly/react-core';
 import SyncIcon from '@patternfly/react-icons/dist/esm/icons/sync-icon';
 import DownloadIcon from '@patternfly/react-icons/dist/esm/icons/download-icon';
-import { useState } from 'react';
 import { apiUrl } from '../api';
 import { MultiSelect, type MultiSelectOption } from '../components/MultiSelect';
 import type { UsageGroupBy } from '../types';

@@ -13,7 +13,7 @@ import { useMe } from '../hooks/useMe';
 import type { UsageRow } from '../types';
 import { BudgetCard } from './BudgetCard';
 import { ByModelChart } from './ByModelChart';
-import { defaultFilters, type Scope, type UsageFilters } from './filters';
+import { initialFilters, type Scope, type UsageFilters } from './filters';
 import { OverTimeChart } from './OverTimeChart';
 import { UsageCards } from './UsageCards';
 import { UsageTable } from './UsageTable';
@@ -25,7 +25,7 @@ const modelName = (row: UsageRow) => row.modelId ?? 'unknown model';
 const userName = (row: UsageRow) => row.username ?? row.userId ?? 'unknown user';
 
 export function UsageView({ scope }: { scope: Scope }) {
-  const [filters, setFilters] = useState<UsageFilters>(defaultFilters);
+  const [filters, setFilters] = useState<UsageFilters>(initialFilters);
   const [autoRefresh, setAutoRefresh] = useState(true);
   const interval = autoRefresh ? REFRESH_MS : false;
   const isAdmin = scope === 'admin';

@@ -18,7 +18,10 @@ export interface UsageFilters {
   userId: string;
 }
 
-export const defaultFilters: UsageFilters = { preset: '30', customFrom: daysAgo(29), customTo: utcDay(new Date()), models: [], keys: [], userId: '' };
+/** A function, not a constant: "today" is whenever the page opens. */
+export function initialFilters(): UsageFilters {
+  return { preset: '30', customFrom: daysAgo(29), customTo: utcDay(new Date()), models: [], keys: [], userId: '' };
+}
 
 export function range(filters: UsageFilters): { from: string; to: string } {
   if (filters.preset === 'custom') return { from: filters.customFrom, to: filters.customTo };
