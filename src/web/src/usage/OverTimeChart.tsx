@@ -1,7 +1,7 @@
 /** @module Requests, tokens or cost per day (from /usage/timeseries), as stacked bars. */
 import { useState } from 'react';
 import { Card, CardBody, CardHeader, CardTitle, ToggleGroup, ToggleGroupItem } from '@patternfly/react-core';
-import { Chart, ChartAxis, ChartBar, ChartStack, ChartThemeColor, ChartVoronoiContainer } from '@patternfly/react-charts/victory';
+import { Chart, ChartAxis, ChartBar, ChartStack, ChartVoronoiContainer } from '@patternfly/react-charts/victory';
 import { formatDay, formatNumber } from '../format';
 import { useMoney } from '../hooks/useMoney';
 import { useWidth } from '../hooks/useWidth';
@@ -10,16 +10,24 @@ import type { UsageTimeseries } from '../types';
 type Metric = 'requests' | 'tokens' | 'cost';
 type Point = UsageTimeseries['points'][number];
 
-const series: Record<Metric, { name: string; value: (p: Point) => number }[]> = {
+// Chart palette tokens, with their values as fallbacks; failures in red so they never read as success.
+const colors = {
+  blue: 'var(--pf-t--chart--color--blue--200, #0066cc)',
+  red: 'var(--pf-t--chart--color--red-orange--300, #b1380b)',
+  purple: 'var(--pf-t--chart--color--purple--300, #3d2785)',
+  green: 'var(--pf-t--chart--color--green--300, #3d7317)',
+};
+
+const series: Record<Metric, { name: string; color: string; value: (p: Point) => number }[]> = {
   requests: [
-    { name: 'Answered', value: (p) => p.requests },
-    { name: 'Refused or failed', value: (p) => p.errors },
+    { name: 'Answered', color: colors.blue, value: (p) => p.requests },
+    { name: 'Refused or failed', color: colors.red, value: (p) => p.errors },
   ],
   tokens: [
-    { name: 'Prompt', value: (p) => p.promptTokens },
-    { name: 'Completion', value: (p) => p.completionTokens },
+    { name: 'Prompt', color: colors.blue, value: (p) => p.promptTokens },
+    { name: 'Completion', color: colors.purple, value: (p) => p.completionTokens },
   ],
-  cost: [{ name: 'Cost', value: (p) => p.cost }],
+  cost: [{ name: 'Cost', color: colors.green, value: (p) => p.cost }],
 };
 
 export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
@@ -54,8 +62,7 @@ export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
             height={height}
             padding={{ top: 20, bottom: 80, left: metric === 'cost' ? 80 : 60, right: 20 }}
             domainPadding={{ x: [10, 10] }}
-            themeColor={ChartThemeColor.multiOrdered}
-            legendData={series[metric].map((s) => ({ name: s.name }))}
+            legendData={series[metric].map((s) => ({ name: s.name, symbol: { fill: s.color } }))}
             legendPosition="bottom-left"
             containerComponent={
               <ChartVoronoiContainer
@@ -68,7 +75,7 @@ export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
             <ChartAxis dependentAxis showGrid tickFormat={(value: number) => format(value)} />
             <ChartStack>
               {series[metric].map((s) => (
-                <ChartBar key={s.name} name={s.name} data={points.map((p) => ({ name: s.name, x: p.day, y: s.value(p) }))} />
+                <ChartBar key={s.name} name={s.name} style={{ data: { fill: s.color } }} data={points.map((p) => ({ name: s.name, x: p.day, y: s.value(p) }))} />
               ))}
             </ChartStack>
           </Chart>

@@ -90,7 +90,7 @@ export function UsageToolbar({
         </ToolbarGroup>
         <ToolbarGroup>
           {userOptions && (
-            <ToolbarItem>
+            <ToolbarItem style={{ minWidth: 160 }}>
               <FormSelect aria-label="User" value={filters.userId} onChange={(_e, v) => set({ userId: v, keys: [] })}>
                 <FormSelectOption value="" label="All users" />
                 {userOptions.map((user) => (
