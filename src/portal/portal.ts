@@ -75,7 +75,7 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
   if (o.webDir && existsSync(o.webDir)) {
     // Hashed assets are immutable; index.html must always be revalidated so a new build is picked up.
     await app.register(fastifyStatic, {
-      root: o.webDir, wildcard: false, index: false,
+      root: o.webDir, wildcard: true, index: false,
       setHeaders: (res, path) => res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
     });
   }

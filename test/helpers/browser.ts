@@ -32,6 +32,7 @@ export async function openBrowser(viewport = { width: 1280, height: 800 }): Prom
     permissions: ['clipboard-read', 'clipboard-write'],
   });
   const page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(10_000);
   mkdirSync(SHOTS, { recursive: true });
   return {
     context, page,

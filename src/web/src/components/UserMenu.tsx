@@ -31,8 +31,9 @@ export function UserMenu({ me }: { me: Me }) {
       popperProps={{ position: 'right' }}
       onSelect={() => setOpen(false)}
       toggle={(ref) => (
-        <MenuToggle ref={ref} variant="plainText" icon={<UserIcon />} isExpanded={isOpen} onClick={() => setOpen(!isOpen)}>
-          {me.displayName || me.username}
+        <MenuToggle ref={ref} variant="plainText" icon={<UserIcon />} isExpanded={isOpen} onClick={() => setOpen(!isOpen)} aria-label={me.displayName || me.username}>
+          {/* On a phone the name would push the bar off screen: the icon stays, the name is in the menu. */}
+          <span className="lm-user-name">{me.displayName || me.username}</span>
         </MenuToggle>
       )}
     >

@@ -1,0 +1,196 @@
+/**
+ * The portal in a real browser (Debian's Chromium via playwright-core),
+ * against a server this test starts on PostgreSQL: the workshop's path —
+ * sign in, subscribe, create `canopy-experiments`, View key, reveal it with
+ * the eye, call the gateway with the key read out of the curl example, watch
+ * Usage move — then an admin approves a restricted model and sees the usage.
+ * Every page is saved under test-results/screenshots/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import type { Page } from 'playwright-core';
+import { MODEL, PRICES, settle, startSystem, type System } from '../helpers/system.js';
+import { browserAvailable, openBrowser, type Browser } from '../helpers/browser.js';
+
+const RESTRICTED = 'Granite-34B-Research';
+const PW = 'workshop password 1';
+const run = browserAvailable();
+
+let sys: System;
+let user: Browser;
+let key = '';
+
+async function signIn(page: Page, username: string) {
+  await page.goto(`${sys.url}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PW);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+const number = async (page: Page, testId: string) => Number((await page.getByTestId(testId).innerText()).replace(/[^0-9.]/g, ''));
+
+describe.skipIf(!run)('portal in a browser', () => {
+  beforeAll(async () => {
+    sys = await startSystem('postgres');
+    const dep = [{ url: `${sys.sim.url}/v1`, upstreamModel: 'llama32-fp8' }];
+    await sys.admin('POST', '/admin/models', { id: MODEL, ...PRICES, provider: 'vllm', contextLength: 8192, features: ['chat', 'streaming'], description: 'Llama 3.2 3B Instruct, FP8', deployments: dep });
+    await sys.admin('POST', '/admin/models', { id: RESTRICTED, inputPricePer1M: 1, outputPricePer1M: 3, provider: 'vllm', contextLength: 32768, restricted: true, deployments: dep });
+    await sys.admin('POST', '/admin/users', { username: 'alice', password: PW, displayName: 'Alice Developer' });
+    await sys.admin('POST', '/admin/users', { username: 'root', password: PW, roles: ['admin', 'user'] });
+    user = await openBrowser();
+  });
+  afterAll(async () => {
+    await user?.close();
+    await sys?.close();
+  });
+
+  it('refuses a wrong password with a message a person understands', async () => {
+    const { page } = user;
+    await page.goto(`${sys.url}/models`);
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill('not my password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect.poll(() => page.getByText('Wrong username or password.').isVisible()).toBe(true);
+    await user.shot('01-login-error');
+  });
+
+  it('signs in and subscribes to the model', async () => {
+    const { page } = user;
+    await signIn(page, 'alice');
+    await page.goto(`${sys.url}/models`);
+    await page.getByText(MODEL, { exact: true }).first().click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.getByRole('button', { name: 'Subscribe' }).isVisible()).toBe(true);
+    await user.shot('02-model-detail');
+    await dialog.getByRole('button', { name: 'Subscribe' }).click();
+    await expect.poll(() => dialog.getByRole('button', { name: 'Create API key' }).or(dialog.getByRole('link', { name: 'Create API key' })).first().isVisible()).toBe(true);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    // The restricted one waits for an admin.
+    await page.getByText(RESTRICTED, { exact: true }).first().click();
+    await dialog.getByRole('button', { name: 'Request access' }).click();
+    await expect.poll(() => dialog.getByText('Waiting for approval').isVisible()).toBe(true);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await user.shot('03-models');
+    const subs = (await sys.admin('GET', '/admin/subscriptions')).body.subscriptions;
+    expect(subs.map((s: any) => [s.username, s.modelId, s.status]).sort()).toEqual([['alice', RESTRICTED, 'pending'], ['alice', MODEL, 'active']]);
+  });
+
+  it('creates canopy-experiments, opens View key, reveals it with the eye, and the key from the curl example works', async () => {
+    const { page } = user;
+    await page.goto(`${sys.url}/api-keys`);
+    await page.getByRole('button', { name: 'Create API key' }).first().click();
+    const form = page.getByRole('dialog');
+    await form.getByLabel('Name').fill('canopy-experiments');
+    await form.getByLabel('Description').fill('Canopy backend in my namespace');
+    await form.locator('#key-models').click();
+    await form.getByRole('option', { name: MODEL }).click();
+    await form.locator('#key-models').click();
+    await user.shot('04-create-key');
+    await form.getByRole('button', { name: 'Create', exact: true }).click();
+    await expect.poll(() => page.getByRole('dialog').getByText('API key created: canopy-experiments').isVisible()).toBe(true);
+    await user.shot('05-key-created');
+    await page.getByRole('dialog').getByRole('button', { name: /Done|Close/ }).first().click();
+
+    const row = page.getByRole('row').filter({ hasText: 'canopy-experiments' });
+    await row.getByRole('button', { name: 'View key' }).click();
+    const view = page.getByRole('dialog');
+    await expect.poll(() => view.getByText('View key: canopy-experiments').isVisible()).toBe(true);
+    const curl = view.getByTestId('curl-example');
+    const masked = await curl.innerText();
+    expect(masked).toContain(`${sys.url}/v1/chat/completions`);
+    expect(masked).not.toMatch(/Bearer sk-[A-Za-z0-9_-]{43}/);
+    await user.shot('06-view-key-masked');
+    await view.getByRole('button', { name: 'Show key' }).first().click();
+    await expect.poll(async () => /Bearer sk-[A-Za-z0-9_-]{43}/.test(await curl.innerText())).toBe(true);
+    await expect.poll(() => view.getByRole('button', { name: 'Hide key' }).first().isVisible()).toBe(true);
+    await user.shot('07-view-key-revealed');
+    key = /Bearer (sk-[A-Za-z0-9_-]+)/.exec(await curl.innerText())![1]!;
+    const endpoint = /curl (\S+)\/chat\/completions/.exec(await curl.innerText())![1]!;
+    expect(endpoint).toBe(`${sys.url}/v1`);
+
+    const client = new OpenAI({ baseURL: endpoint, apiKey: key });
+    for (let i = 0; i < 3; i++) {
+      const r = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `Summarise the workshop, part ${i}.` }], max_tokens: 30 });
+      expect(r.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    }
+    await view.getByRole('button', { name: 'Done' }).click();
+  });
+
+  it('shows the requests, tokens and cost on the Usage page', async () => {
+    const { page } = user;
+    await settle(sys);
+    await page.goto(`${sys.url}/usage`);
+    await expect.poll(() => number(page, 'usage-requests'), { timeout: 15_000 }).toBe(3);
+    const expected = (await sys.admin('GET', '/admin/usage/summary?groupBy=key')).body.totals;
+    expect(await number(page, 'usage-tokens')).toBe(expected.promptTokens + expected.completionTokens);
+    expect(await number(page, 'usage-cost')).toBeGreaterThan(0);
+    expect(await page.getByTestId('usage-success-rate').innerText()).toMatch(/100/);
+    await user.shot('08-usage');
+    // The page moves by itself as the app keeps sending requests.
+    await new OpenAI({ baseURL: `${sys.url}/v1`, apiKey: key }).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'One more.' }] });
+    await settle(sys);
+    await expect.poll(() => number(page, 'usage-requests'), { timeout: 20_000, interval: 1000 }).toBe(4);
+  });
+
+  it('streams a chat in the Playground with one of my keys', async () => {
+    const { page } = user;
+    await page.goto(`${sys.url}/playground`);
+    const input = page.getByRole('textbox').last();
+    await expect.poll(() => input.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await input.fill('Summarise: LiteMaaS meters every request to the cent.');
+    await page.getByRole('button', { name: /Send/ }).click();
+    await expect.poll(() => page.getByText(/tokens\/s/i).first().isVisible(), { timeout: 15_000 }).toBe(true);
+    await user.shot('09-playground');
+  });
+
+  it('lets an admin approve the restricted request and see the user\'s usage', async () => {
+    const admin = await openBrowser();
+    try {
+      const { page } = admin;
+      await signIn(page, 'root');
+      await page.goto(`${sys.url}/admin/subscriptions`);
+      const row = page.getByRole('row').filter({ hasText: RESTRICTED });
+      await expect.poll(() => row.getByText('alice').isVisible()).toBe(true);
+      await admin.shot('10-admin-approvals');
+      await row.getByRole('button', { name: 'Approve' }).click();
+      await expect.poll(async () => (await sys.admin('GET', '/admin/subscriptions?status=active')).body.subscriptions.some((s: any) => s.modelId === RESTRICTED)).toBe(true);
+
+      await page.goto(`${sys.url}/admin/usage`);
+      await expect.poll(() => number(page, 'usage-requests'), { timeout: 15_000 }).toBeGreaterThanOrEqual(4);
+      await expect.poll(() => page.getByRole('row').filter({ hasText: 'alice' }).first().isVisible()).toBe(true);
+      await admin.shot('11-admin-usage');
+      for (const [path, name] of [['/admin/models', '12-admin-models'], ['/admin/users', '13-admin-users'], ['/admin/audit', '14-admin-audit'], ['/admin/settings', '15-admin-settings']] as const) {
+        await page.goto(`${sys.url}${path}`);
+        await page.waitForLoadState('networkidle');
+        await expect.poll(() => page.locator('main').innerText().then((t) => t.length > 0)).toBe(true);
+        expect(await page.getByText(/Something went wrong|Could not load/).count()).toBe(0);
+        await admin.shot(name);
+      }
+    } finally {
+      await admin.close();
+    }
+    // The user now sees the model as active, and can put it on a key.
+    await user.page.goto(`${sys.url}/subscriptions`);
+    await expect.poll(() => user.page.getByRole('row').filter({ hasText: RESTRICTED }).getByText(/Active/i).isVisible()).toBe(true);
+    await user.shot('16-subscriptions');
+  });
+
+  it('works on a narrow screen', async () => {
+    const narrow = await openBrowser({ width: 390, height: 844 });
+    try {
+      await signIn(narrow.page, 'alice');
+      await narrow.page.goto(`${sys.url}/api-keys`);
+      await expect.poll(() => narrow.page.getByText('canopy-experiments').first().isVisible()).toBe(true);
+      await narrow.shot('17-narrow-api-keys');
+      const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(1);
+      await narrow.page.goto(`${sys.url}/usage`);
+      await expect.poll(() => number(narrow.page, 'usage-requests'), { timeout: 15_000 }).toBeGreaterThanOrEqual(4);
+      await narrow.shot('18-narrow-usage');
+    } finally {
+      await narrow.close();
+    }
+  });
+});
