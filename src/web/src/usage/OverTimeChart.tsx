@@ -30,6 +30,16 @@ const series: Record<Metric, { name: string; color: string; value: (p: Point) =>
   cost: [{ name: 'Cost', color: colors.green, value: (p) => p.cost }],
 };
 
+/** Whole-number ticks for counts (the default ticks repeat "1, 1, 2, 2" when the largest bar is small). */
+function countTicks(values: number[]): number[] | undefined {
+  const max = Math.max(0, ...values);
+  if (max === 0) return undefined;
+  const step = Math.max(1, Math.ceil(max / 5));
+  const ticks: number[] = [];
+  for (let t = step; t <= max + step - 1; t += step) ticks.push(t);
+  return ticks;
+}
+
 export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
   const [metric, setMetric] = useState<Metric>('requests');
   const money = useMoney();
@@ -72,7 +82,7 @@ export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
             }
           >
             <ChartAxis tickFormat={(day: string) => formatDay(day)} fixLabelOverlap />
-            <ChartAxis dependentAxis showGrid tickFormat={(value: number) => format(value)} />
+            <ChartAxis dependentAxis showGrid tickFormat={(value: number) => format(value)} tickValues={metric === 'cost' ? undefined : countTicks(points.map((p) => series[metric].reduce((sum, s) => sum + s.value(p), 0)))} />
             <ChartStack>
               {series[metric].map((s) => (
                 <ChartBar key={s.name} name={s.name} style={{ data: { fill: s.color } }} data={points.map((p) => ({ name: s.name, x: p.day, y: s.value(p) }))} />
