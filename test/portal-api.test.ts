@@ -171,6 +171,8 @@ describe('a person subscribes, creates a key, uses it and sees the usage', () =>
     expect(sum.body.totals.costExact).toBe(events.c);
     const key = await alice.call('GET', `/api-keys/${ids.key}`);
     expect(key.body.spendExact).toBe(events.c);
+    const list = await alice.call('GET', '/api-keys');
+    expect(list.body.apiKeys.find((k: any) => k.id === ids.key).spendExact).toBe(events.c);
   });
 
   it('gives a zero-filled daily series and exports CSV and JSON', async () => {

@@ -93,9 +93,21 @@ export class ApiKeyService {
     return keyView(k, await this.spend(k));
   }
 
+  /** A user's keys with each key's spend in its own period, from one grouped query (not one per key). */
   async listForUser(userId: string) {
     const rows = await this.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
-    return Promise.all(rows.map(async (k) => keyView(k, await this.spend(k))));
+    if (rows.length === 0) return [];
+    const now = new Date();
+    const since = (p: BudgetPeriod) => sql.lit(periodStart(p, now)!);
+    const sums = await this.db.selectFrom('usage_daily').where('user_id', '=', userId).groupBy('key_id').select([
+      'key_id',
+      sql<string>`coalesce(sum(cost), 0)::numeric(28,12)::text`.as('none'),
+      sql<string>`coalesce(sum(cost) filter (where day >= ${since('daily')}::date), 0)::numeric(28,12)::text`.as('daily'),
+      sql<string>`coalesce(sum(cost) filter (where day >= ${since('weekly')}::date), 0)::numeric(28,12)::text`.as('weekly'),
+      sql<string>`coalesce(sum(cost) filter (where day >= ${since('monthly')}::date), 0)::numeric(28,12)::text`.as('monthly'),
+    ]).execute();
+    const byKey = new Map(sums.map((r) => [r.key_id, r]));
+    return rows.map((k) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? '0.000000000000'));
   }
 
   async update(id: string, p: KeyPatch) {
