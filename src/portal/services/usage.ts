@@ -7,6 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { invalid } from '../errors.js';
+import { fromPico, toPico } from '../../shared/money.js';
 
 export type GroupBy = 'day' | 'model' | 'key' | 'user';
 export interface UsageQuery { from?: string; to?: string; groupBy?: GroupBy; userId?: string; models?: string[]; keys?: string[] }
@@ -61,8 +62,15 @@ export class UsageService {
         .select(['d.user_id as userId', sql<string | null>`max(u.username)`.as('username'), ...sums])
         .groupBy('d.user_id').orderBy('d.user_id').execute()).map(withCost);
     }
-    const t = await base.select(sums).executeTakeFirstOrThrow();
-    return { from, to, groupBy, rows, totals: withCost(t) };
+    // Every rollup row falls in exactly one group, so the totals are the sum of the groups: no second scan.
+    // Cost is summed as BigInt pico-units, exactly as PostgreSQL would.
+    let cost = 0n;
+    const t = { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0 };
+    for (const r of rows) {
+      t.requests += r.requests; t.errors += r.errors; t.promptTokens += r.promptTokens; t.completionTokens += r.completionTokens;
+      cost += toPico(r.costExact);
+    }
+    return { from, to, groupBy, rows, totals: withCost({ ...t, costExact: fromPico(cost) }) };
   }
 
   /** One point per day of the range, zeros included, so a chart's x axis is the calendar. */
