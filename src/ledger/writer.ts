@@ -48,6 +48,30 @@ async function writeChunk(db: Kysely<Database>, ev: UsageEvent[]): Promise<numbe
         prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
         completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
         cost = usage_daily.cost + excluded.cost
+    ), model_daily as (
+      insert into usage_model_daily (day, model_id, requests, errors, prompt_tokens, completion_tokens, cost)
+      select (at at time zone 'UTC')::date, model_id,
+             count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
+             sum(prompt_tokens), sum(completion_tokens), sum(cost)
+      from ev group by 1, model_id
+      on conflict (day, model_id) do update set
+        requests = usage_model_daily.requests + excluded.requests,
+        errors = usage_model_daily.errors + excluded.errors,
+        prompt_tokens = usage_model_daily.prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = usage_model_daily.completion_tokens + excluded.completion_tokens,
+        cost = usage_model_daily.cost + excluded.cost
+    ), monthly as (
+      insert into usage_monthly (month, key_id, user_id, model_id, requests, errors, prompt_tokens, completion_tokens, cost)
+      select date_trunc('month', at at time zone 'UTC')::date, key_id, max(user_id), model_id,
+             count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
+             sum(prompt_tokens), sum(completion_tokens), sum(cost)
+      from ev group by 1, key_id, model_id
+      on conflict (month, key_id, model_id) do update set
+        requests = usage_monthly.requests + excluded.requests,
+        errors = usage_monthly.errors + excluded.errors,
+        prompt_tokens = usage_monthly.prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = usage_monthly.completion_tokens + excluded.completion_tokens,
+        cost = usage_monthly.cost + excluded.cost
     ), used as (
       update api_keys k set last_used_at = greatest(k.last_used_at, u.at)
       from (select key_id, max(at) as at from ev group by key_id) u where k.id = u.key_id

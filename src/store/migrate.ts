@@ -5,10 +5,12 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_sessions.js';
+import * as m003 from './migrations/003_usage_rollups.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_sessions': m002,
+  '003_usage_rollups': m003,
 };
 
 export async function migrate(db: Kysely<any>): Promise<string[]> {

@@ -121,6 +121,30 @@ export interface UsageDailyTable {
   cost: Money;
 }
 
+/** usage_daily without the key: one row per (day, model). */
+export interface UsageModelDailyTable {
+  day: ColumnType<string, string, string>;
+  model_id: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: Money;
+}
+
+/** usage_daily by calendar month (UTC): `month` is its first day. */
+export interface UsageMonthlyTable {
+  month: ColumnType<string, string, string>;
+  key_id: string;
+  user_id: string;
+  model_id: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: Money;
+}
+
 export interface AuditLogTable {
   id: Generated<string>;
   at: Generated<Date>;
@@ -153,6 +177,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   usage_events: UsageEventsTable;
   usage_daily: UsageDailyTable;
+  usage_model_daily: UsageModelDailyTable;
+  usage_monthly: UsageMonthlyTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   sessions: SessionsTable;

@@ -9,6 +9,24 @@ import type { Database } from '../../store/schema.js';
 import { invalid } from '../errors.js';
 import { fromPico, toPico } from '../../shared/money.js';
 
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const dayBefore = (d: string) => isoDay(Date.parse(d + 'T00:00:00Z') - 86_400_000);
+
+/**
+ * The calendar months whose usage_monthly rows fall entirely inside [from, to], as [start, end).
+ * The month of `to` counts when nothing was recorded after `to` (`lastDay` is the latest day in
+ * usage_daily): a range ending today takes the current month from usage_monthly too. Null when none.
+ */
+export function wholeMonths(from: string, to: string, lastDay: string | null): { start: string; end: string } | null {
+  const f = new Date(from + 'T00:00:00Z');
+  const start = f.getUTCDate() === 1 ? from : isoDay(Date.UTC(f.getUTCFullYear(), f.getUTCMonth() + 1, 1));
+  // The first day of the month after `to`'s when that month is complete so far, else of `to`'s own month.
+  const t = new Date(to + 'T00:00:00Z');
+  const whole = lastDay === null || to >= lastDay || isoDay(Date.parse(to + 'T00:00:00Z') + 86_400_000).endsWith('-01');
+  const end = isoDay(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + (whole ? 1 : 0), 1));
+  return start < end ? { start, end } : null;
+}
+
 export type GroupBy = 'day' | 'model' | 'key' | 'user';
 export interface UsageQuery { from?: string; to?: string; groupBy?: GroupBy; userId?: string; models?: string[]; keys?: string[] }
 
@@ -35,10 +53,6 @@ export class UsageService {
   async summary(q: UsageQuery): Promise<{ from: string; to: string; groupBy: GroupBy; rows: Array<Record<string, unknown> & Totals>; totals: Totals }> {
     const { from, to } = dateRange(q);
     const groupBy = q.groupBy ?? 'day';
-    let base = this.db.selectFrom('usage_daily as d').where('d.day', '>=', from).where('d.day', '<=', to);
-    if (q.userId) base = base.where('d.user_id', '=', q.userId);
-    if (q.models?.length) base = base.where('d.model_id', 'in', q.models);
-    if (q.keys?.length) base = base.where('d.key_id', 'in', q.keys);
     const sums = [
       sql<number>`coalesce(sum(d.requests), 0)::int8`.as('requests'),
       sql<number>`coalesce(sum(d.errors), 0)::int8`.as('errors'),
@@ -46,31 +60,68 @@ export class UsageService {
       sql<number>`coalesce(sum(d.completion_tokens), 0)::int8`.as('completionTokens'),
       sql<string>`coalesce(sum(d.cost), 0)::numeric(28,12)::text`.as('costExact'),
     ] as const;
+    const day = sql<string>`to_char(d.day, 'YYYY-MM-DD')`.as('day');
+    // A user's or a few keys' usage is small: usage_daily through its (user_id, day) and (key_id, day) indexes.
+    const narrow = Boolean(q.userId || q.keys?.length);
+    let rows: Array<Record<string, unknown> & { requests: number; errors: number; promptTokens: number; completionTokens: number; costExact: string }>;
+    if (!narrow && (groupBy === 'day' || groupBy === 'model')) {
+      // Everyone's usage by day or model: 8-ish rows per day instead of one per key and model.
+      let b = this.db.selectFrom('usage_model_daily as d').where('d.day', '>=', from).where('d.day', '<=', to);
+      if (q.models?.length) b = b.where('d.model_id', 'in', q.models);
+      rows = groupBy === 'day'
+        ? await b.select([day, ...sums]).groupBy('d.day').orderBy('d.day').execute()
+        : await b.select(['d.model_id as modelId', ...sums]).groupBy('d.model_id').orderBy('d.model_id').execute();
+    } else {
+      const daily = (a: string, z: string) => {
+        let x = this.db.selectFrom('usage_daily').select(['day', 'key_id', 'user_id', 'model_id', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost'])
+          .where('day', '>=', a).where('day', '<=', z);
+        if (q.userId) x = x.where('user_id', '=', q.userId);
+        if (q.models?.length) x = x.where('model_id', 'in', q.models);
+        if (q.keys?.length) x = x.where('key_id', 'in', q.keys);
+        return x;
+      };
+      // Everyone's usage by key or user: the whole months of the range from usage_monthly, the days at its edges from usage_daily.
+      let months: { start: string; end: string } | null = null;
+      if (!narrow && (groupBy === 'key' || groupBy === 'user')) {
+        const last = await this.db.selectFrom('usage_daily').select(sql<string | null>`max(day)::text`.as('day')).executeTakeFirst();
+        months = wholeMonths(from, to, last?.day ?? null);
+      }
+      let src = daily(from, to).as('d');
+      if (months) {
+        let m = this.db.selectFrom('usage_monthly').select(['month as day', 'key_id', 'user_id', 'model_id', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost'])
+          .where('month', '>=', months.start).where('month', '<', months.end);
+        if (q.models?.length) m = m.where('model_id', 'in', q.models);
+        src = m.unionAll(daily(from, dayBefore(months.start))).unionAll(daily(months.end, to)).as('d'); // an empty edge is an empty range
+      }
+      const d = this.db.selectFrom(src);
+      if (groupBy === 'day') {
+        rows = await d.select([day, ...sums]).groupBy('d.day').orderBy('d.day').execute();
+      } else if (groupBy === 'model') {
+        rows = await d.select(['d.model_id as modelId', ...sums]).groupBy('d.model_id').orderBy('d.model_id').execute();
+      } else if (groupBy === 'key') {
+        // Aggregate first, then look up 3,000 names, not one per usage row.
+        const a = d.select(['d.key_id', sql<string>`max(d.user_id)`.as('user_id'), ...sums]).groupBy('d.key_id').as('a');
+        rows = await this.db.selectFrom(a).leftJoin('api_keys as k', 'k.id', 'a.key_id')
+          .select(['a.key_id as keyId', 'k.name as keyName', 'a.user_id as userId', 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
+          .orderBy('a.key_id').execute();
+      } else {
+        const a = d.select(['d.user_id', ...sums]).groupBy('d.user_id').as('a');
+        rows = await this.db.selectFrom(a).leftJoin('users as u', 'u.id', 'a.user_id')
+          .select(['a.user_id as userId', 'u.username', 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
+          .orderBy('a.user_id').execute();
+      }
+    }
     const withCost = <T extends { costExact: string; promptTokens: number; completionTokens: number }>(r: T) =>
       ({ ...r, totalTokens: r.promptTokens + r.completionTokens, cost: Number(r.costExact) });
-    let rows: Array<Record<string, unknown> & Totals>;
-    if (groupBy === 'day') {
-      rows = (await base.select([sql<string>`to_char(d.day, 'YYYY-MM-DD')`.as('day'), ...sums]).groupBy('d.day').orderBy('d.day').execute()).map(withCost);
-    } else if (groupBy === 'model') {
-      rows = (await base.select(['d.model_id as modelId', ...sums]).groupBy('d.model_id').orderBy('d.model_id').execute()).map(withCost);
-    } else if (groupBy === 'key') {
-      rows = (await base.leftJoin('api_keys as k', 'k.id', 'd.key_id')
-        .select(['d.key_id as keyId', sql<string | null>`max(k.name)`.as('keyName'), sql<string>`max(d.user_id)`.as('userId'), ...sums])
-        .groupBy('d.key_id').orderBy('d.key_id').execute()).map(withCost);
-    } else {
-      rows = (await base.leftJoin('users as u', 'u.id', 'd.user_id')
-        .select(['d.user_id as userId', sql<string | null>`max(u.username)`.as('username'), ...sums])
-        .groupBy('d.user_id').orderBy('d.user_id').execute()).map(withCost);
-    }
-    // Every rollup row falls in exactly one group, so the totals are the sum of the groups: no second scan.
-    // Cost is summed as BigInt pico-units, exactly as PostgreSQL would.
+    // The groups partition the rows, so the totals are their sums (cost exact, in pico-units): no second scan.
     let cost = 0n;
-    const t = { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0 };
+    const t = { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, costExact: '' };
     for (const r of rows) {
       t.requests += r.requests; t.errors += r.errors; t.promptTokens += r.promptTokens; t.completionTokens += r.completionTokens;
       cost += toPico(r.costExact);
     }
-    return { from, to, groupBy, rows, totals: withCost({ ...t, costExact: fromPico(cost) }) };
+    t.costExact = fromPico(cost);
+    return { from, to, groupBy, rows: rows.map(withCost), totals: withCost(t) };
   }
 
   /** One point per day of the range, zeros included, so a chart's x axis is the calendar. */
