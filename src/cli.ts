@@ -10,8 +10,10 @@ const HELP = `litemaas — Models-as-a-Service: OpenAI-compatible gateway, porta
 Usage: litemaas <command> [options]
 
 Commands:
-  start      simulator + LiteMaaS on embedded defaults, with the demo model registered (what npm start runs)
-  serve      the LiteMaaS server: /v1 gateway and /api/v1 portal on PORT (default 8080)
+  start      the whole demo on embedded defaults: simulator → LiteMaaS → stack → Canopy (what npm start runs)
+  serve      the LiteMaaS server: /v1 gateway, portal UI at /, /api/v1 API on PORT (default 8080)
+  stack      the Llama-Stack-compatible router: litemaas stack --config stack.yaml (port 8321)
+  canopy     the Canopy app (backend + UI): litemaas canopy --config canopy.yaml (port 8501)
   sim        the OpenAI/vLLM-compatible simulator (litemaas sim --help)
   migrate    apply database migrations and exit
   help       this text
@@ -23,6 +25,9 @@ Environment (serve, start, migrate):
   LITEMAAS_ADMIN_TOKEN    bearer token for the admin API (start generates one into the data dir)
   LITEMAAS_SECRET         encryption key for stored keys and tokens (generated into the data dir when unset)
   LOG_LEVEL               pino level (info)
+
+Environment (stack): STACK_CONFIG_PATH (stack.yaml), STACK_PORT (8321), API_TOKEN (token of models without one)
+Environment (canopy): CANOPY_CONFIG_PATH (canopy.yaml), CANOPY_PORT (8501), CANOPY_DATA_DIR (./data/canopy), LLAMA_STACK_URL (overrides the file)
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -36,6 +41,16 @@ async function main(argv: string[]): Promise<void> {
     case 'start': {
       const { startCommand } = await import('./commands/start.js');
       return startCommand(loadConfig());
+    }
+    case 'stack': {
+      const { stackCommand } = await import('./commands/roles.js');
+      await stackCommand(rest);
+      return;
+    }
+    case 'canopy': {
+      const { canopyCommand } = await import('./commands/roles.js');
+      await canopyCommand(rest);
+      return;
     }
     case 'sim': {
       const { simCommand } = await import('./simulator/cli.js');
