@@ -9,5 +9,5 @@ export default defineConfig({
   base: '/',
   plugins: [react()],
   build: { outDir: fileURLToPath(new URL('../../../dist/canopy-web', import.meta.url)), emptyOutDir: true, chunkSizeWarningLimit: 4000 },
-  server: { proxy: { '/feature-flags': 'http://127.0.0.1:8501', '/summarize': 'http://127.0.0.1:8501', '/socratic-tutor': 'http://127.0.0.1:8501', '/feedback': 'http://127.0.0.1:8501' } },
+  server: { proxy: { '/feature-flags': 'http://127.0.0.1:8501', '/summarize': 'http://127.0.0.1:8501', '/socratic-tutor': 'http://127.0.0.1:8501', '/feedback': 'http://127.0.0.1:8501', '/info': 'http://127.0.0.1:8501' } },
 });

@@ -1,0 +1,107 @@
+/**
+ * @module Summarization, the workshop's feature: paste a text, get its summary streamed back, then
+ * ask follow-up questions about it. With A/B testing on, the summary comes from two prompts side by
+ * side and the preferred one carries the conversation on; with feedback on, answers can be rated.
+ */
+import { useState } from 'react';
+import { Button, Content, Flex, PageSection } from '@patternfly/react-core';
+import DownloadIcon from '@patternfly/react-icons/dist/esm/icons/download-icon';
+import { FEEDBACK_EXPORT_URL } from '../api';
+import { AskForm } from '../components/AskForm';
+import { Conversation } from '../components/Conversation';
+import { PageHeader } from '../components/PageHeader';
+import { historyOf, type Turn } from '../conversation';
+import { AB_TESTING, FEEDBACK, features } from '../features';
+import { useFeatureInfo, useIsEnabled } from '../hooks/useBackend';
+import { useConversation } from '../hooks/useConversation';
+import { tokenEstimateText } from '../tokens';
+
+const feature = features.summarize;
+
+/** An A/B summary that has an answer to prefer but no preference yet. */
+const awaitsPreference = (turns: Turn[]) => turns.some((turn) => turn.role === 'ab' && !turn.preferred && (turn.a.status === 'done' || turn.b.status === 'done'));
+
+export function SummarizePage() {
+  const isFeedbackEnabled = useIsEnabled(FEEDBACK);
+  const isAbEnabled = useIsEnabled(AB_TESTING);
+  const info = useFeatureInfo(feature.key);
+  const chat = useConversation();
+  const [draft, setDraft] = useState('');
+
+  const history = historyOf(chat.turns);
+  // Once there is a summary, the input asks about it instead of starting over.
+  const isFollowUp = history.length > 0 || awaitsPreference(chat.turns);
+  const sentCharacters = isFollowUp ? history.reduce((sum, message) => sum + message.content.length, 0) : 0;
+
+  const submit = async () => {
+    const text = draft.trim();
+    setDraft('');
+    let finished: boolean;
+    if (isFollowUp) {
+      finished = await chat.ask(text, '/summarize/chat', { messages: [...history, { role: 'user', content: text }] });
+    } else if (isAbEnabled) {
+      finished = await chat.askAb(text, '/summarize/ab', { prompt: text });
+    } else {
+      finished = await chat.ask(text, '/summarize', { prompt: text }, true);
+    }
+    // Give the text back so it can be sent again, unless something new was typed meanwhile.
+    if (!finished) setDraft((current) => current || text);
+  };
+
+  const newSummary = () => {
+    chat.reset();
+    setDraft('');
+  };
+
+  const actions = (
+    <Flex gap={{ default: 'gapSm' }}>
+      <Button variant="secondary" onClick={newSummary} isDisabled={chat.turns.length === 0 && draft === ''}>
+        New summary
+      </Button>
+      {isFeedbackEnabled && (
+        <Button variant="link" component="a" href={FEEDBACK_EXPORT_URL} download icon={<DownloadIcon />}>
+          Export feedback (YAML)
+        </Button>
+      )}
+    </Flex>
+  );
+
+  return (
+    <>
+      <PageHeader title={feature.label} description={feature.description} model={info?.model} actions={actions} />
+      <PageSection isFilled>
+        <div style={{ maxWidth: 1100 }}>
+          {chat.turns.length > 0 && (
+            <Conversation
+              turns={chat.turns}
+              feature={feature.key}
+              isFeedbackEnabled={isFeedbackEnabled}
+              firstLabel="Text to summarise"
+              onPrefer={chat.prefer}
+            />
+          )}
+          {chat.turns.length === 0 && isAbEnabled && (
+            <Content component="p" className="cn-muted">
+              A/B testing is on: you will get two summaries from two different prompts, side by side. Prefer the better one to continue.
+            </Content>
+          )}
+          <div style={{ marginTop: 24 }}>
+            <AskForm
+              id={isFollowUp ? 'follow-up' : 'text-to-summarise'}
+              label={isFollowUp ? 'Follow-up question' : 'Text to summarise'}
+              submitLabel={isFollowUp ? 'Send' : 'Summarize'}
+              rows={isFollowUp ? 3 : 8}
+              value={draft}
+              onChange={setDraft}
+              onSubmit={() => void submit()}
+              isStreaming={chat.isStreaming}
+              onStop={chat.stop}
+              blockedReason={awaitsPreference(chat.turns) && !chat.isStreaming ? 'Choose Prefer A or Prefer B to continue the conversation.' : undefined}
+              hint={<span data-testid="token-estimate">{tokenEstimateText(sentCharacters + draft.length, info?.maxTokens)}</span>}
+            />
+          </div>
+        </div>
+      </PageSection>
+    </>
+  );
+}
