@@ -1,6 +1,10 @@
-/** @module 👍/👎 on an answer, sent to /feedback so it can become part of an evaluation dataset. */
-import { useState } from 'react';
+/** @module Good/bad (👍/👎) on an answer, sent to /feedback so it can become part of an evaluation dataset. */
+import { useState, type ReactNode } from 'react';
 import { Button, Flex, HelperText, HelperTextItem } from '@patternfly/react-core';
+import OutlinedThumbsDownIcon from '@patternfly/react-icons/dist/esm/icons/outlined-thumbs-down-icon';
+import OutlinedThumbsUpIcon from '@patternfly/react-icons/dist/esm/icons/outlined-thumbs-up-icon';
+import ThumbsDownIcon from '@patternfly/react-icons/dist/esm/icons/thumbs-down-icon';
+import ThumbsUpIcon from '@patternfly/react-icons/dist/esm/icons/thumbs-up-icon';
 import { errorMessage, postFeedback, type Rating, type Variant } from '../api';
 
 export function FeedbackButtons({ feature, prompt, response, variant }: { feature: string; prompt: string; response: string; variant?: Variant }) {
@@ -21,26 +25,28 @@ export function FeedbackButtons({ feature, prompt, response, variant }: { featur
     }
   };
 
-  const button = (rating: Rating, label: string, emoji: string) => (
+  // Icons rather than emoji: they look the same everywhere, even without an emoji font. Filled = chosen.
+  const button = (rating: Rating, label: string, chosen: ReactNode, unchosen: ReactNode) => (
     <Button
-      variant={sent === rating ? 'secondary' : 'plain'}
+      variant="plain"
       size="sm"
       aria-label={label}
       aria-pressed={sent === rating}
       isDisabled={sent !== null || pending !== null}
       isLoading={pending === rating}
       onClick={() => void rate(rating)}
-    >
-      <span aria-hidden>{emoji}</span>
-    </Button>
+      icon={sent === rating ? chosen : unchosen}
+    />
   );
 
   return (
     <Flex gap={{ default: 'gapSm' }} alignItems={{ default: 'alignItemsCenter' }} role="group" aria-label="Rate this answer">
-      {button('up', 'Good answer', '👍')}
-      {button('down', 'Bad answer', '👎')}
+      {button('up', 'Good answer', <ThumbsUpIcon />, <OutlinedThumbsUpIcon />)}
+      {button('down', 'Bad answer', <ThumbsDownIcon />, <OutlinedThumbsDownIcon />)}
       <HelperText aria-live="polite">
-        {sent && <HelperTextItem variant="success" data-testid="feedback-thanks">Thanks for your feedback</HelperTextItem>}
+        {sent && <HelperTextItem variant="success" data-testid="feedback-thanks">
+            Thanks for your feedback: you rated this {sent === 'up' ? 'a good' : 'a bad'} answer.
+          </HelperTextItem>}
         {error && <HelperTextItem variant="error">Your feedback was not saved: {error}</HelperTextItem>}
       </HelperText>
     </Flex>
