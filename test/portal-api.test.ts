@@ -381,6 +381,9 @@ describe('documentation and UI', () => {
   });
 
   it('answers the UI for client-side routes and JSON 404s for unknown API paths', async () => {
+    const root = await fetch(`${sys.url}/`);
+    expect(root.status).toBe(200);
+    expect(await root.text()).toContain('<div id="root">');
     const page = await fetch(`${sys.url}/usage`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);

@@ -15,7 +15,8 @@ import type { CanopyConfig, ModelFeature } from './config.js';
 import { LlamaStackClient, type ChatMessage } from './llm.js';
 import { FeedbackStore } from './feedback.js';
 
-const WEB_DIR = [new URL('../canopy-web', import.meta.url), new URL('../../dist/canopy-web', import.meta.url)]
+// dist/canopy-web, from dist/src/canopy/server.js or from the sources (tests).
+const WEB_DIR = [new URL('../../canopy-web', import.meta.url), new URL('../../dist/canopy-web', import.meta.url)]
   .map((u) => fileURLToPath(u)).find((d) => existsSync(join(d, 'index.html')));
 
 export interface CanopyOptions { port: number; host: string; dataDir: string; logLevel?: string }
@@ -134,6 +135,7 @@ export async function startCanopy(cfg: CanopyConfig, o: CanopyOptions): Promise<
 
   if (WEB_DIR) {
     await app.register(fastifyStatic, { root: WEB_DIR, wildcard: true, index: false });
+    app.get('/', (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', WEB_DIR));
     app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
       if (req.method === 'GET' && !/\.[a-z0-9]+$/i.test(req.url.split('?')[0]!)) return reply.header('cache-control', 'no-cache').sendFile('index.html', WEB_DIR);
       return reply.code(404).send({ error: `No route ${req.method} ${req.url.split('?')[0]}` });

@@ -78,5 +78,7 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
       root: o.webDir, wildcard: true, index: false,
       setHeaders: (res, path) => res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
     });
+    // The static plugin refuses directories (no listing); `/` is the app.
+    app.get('/', { schema: { hide: true } }, (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', o.webDir!));
   }
 }
