@@ -1,7 +1,7 @@
 /**
  * @module Batched, idempotent writes of usage to PostgreSQL. One statement per
  * chunk inserts the events (ON CONFLICT DO NOTHING on the request id) and adds
- * only the rows actually inserted to usage_daily, so a replayed journal can
+ * only the rows actually inserted to the rollups, so a replayed journal can
  * never count an event twice, and events and their rollups commit together.
  * Columns travel as 15 arrays (unnest), not 15 parameters per row: cheaper to
  * encode and to parse at high rates.
@@ -11,6 +11,32 @@ import type { Database } from '../store/schema.js';
 import type { UsageEvent } from './event.js';
 
 const ROWS_PER_STATEMENT = 5000;
+
+const COUNTERS = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost'];
+
+/**
+ * One rollup's upsert of the events just inserted (`ev`): the same five counters, grouped by the
+ * rollup's own key. Static SQL built once; only the event arrays are parameters.
+ */
+function rollup(cte: string, table: string, keys: { cols: string; select: string; group: string; conflict: string }): string {
+  return `${cte} as (
+      insert into ${table} (${keys.cols}, ${COUNTERS.join(', ')})
+      select ${keys.select},
+             count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
+             sum(prompt_tokens), sum(completion_tokens), sum(cost)
+      from ev group by ${keys.group}
+      on conflict (${keys.conflict}) do update set
+        ${COUNTERS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(',\n        ')}
+    )`;
+}
+
+const DAY = "(at at time zone 'UTC')::date";
+// usage_daily for people's own views; per model by day and per key by month for everyone's (the Usage page on long histories).
+const ROLLUPS = [
+  rollup('daily', 'usage_daily', { cols: 'day, key_id, user_id, model_id', select: `${DAY}, key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'day, key_id, model_id' }),
+  rollup('model_daily', 'usage_model_daily', { cols: 'day, model_id', select: `${DAY}, model_id`, group: '1, model_id', conflict: 'day, model_id' }),
+  rollup('monthly', 'usage_monthly', { cols: 'month, key_id, user_id, model_id', select: `date_trunc('month', at at time zone 'UTC')::date, key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'month, key_id, model_id' }),
+].join(', ');
 
 export async function writeUsage(db: Kysely<Database>, events: UsageEvent[]): Promise<number> {
   let inserted = 0;
@@ -36,43 +62,7 @@ async function writeChunk(db: Kysely<Database>, ev: UsageEvent[]): Promise<numbe
         ${col((e) => e.stream)}::bool[], ${col((e) => e.estimated)}::bool[], ${col((e) => e.errorCode)}::text[])
       on conflict (id) do nothing
       returning at, key_id, user_id, model_id, status, prompt_tokens, completion_tokens, cost
-    ), daily as (
-      insert into usage_daily (day, key_id, user_id, model_id, requests, errors, prompt_tokens, completion_tokens, cost)
-      select (at at time zone 'UTC')::date, key_id, max(user_id), model_id,
-             count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
-             sum(prompt_tokens), sum(completion_tokens), sum(cost)
-      from ev group by 1, key_id, model_id
-      on conflict (day, key_id, model_id) do update set
-        requests = usage_daily.requests + excluded.requests,
-        errors = usage_daily.errors + excluded.errors,
-        prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
-        cost = usage_daily.cost + excluded.cost
-    ), model_daily as (
-      insert into usage_model_daily (day, model_id, requests, errors, prompt_tokens, completion_tokens, cost)
-      select (at at time zone 'UTC')::date, model_id,
-             count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
-             sum(prompt_tokens), sum(completion_tokens), sum(cost)
-      from ev group by 1, model_id
-      on conflict (day, model_id) do update set
-        requests = usage_model_daily.requests + excluded.requests,
-        errors = usage_model_daily.errors + excluded.errors,
-        prompt_tokens = usage_model_daily.prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = usage_model_daily.completion_tokens + excluded.completion_tokens,
-        cost = usage_model_daily.cost + excluded.cost
-    ), monthly as (
-      insert into usage_monthly (month, key_id, user_id, model_id, requests, errors, prompt_tokens, completion_tokens, cost)
-      select date_trunc('month', at at time zone 'UTC')::date, key_id, max(user_id), model_id,
-             count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
-             sum(prompt_tokens), sum(completion_tokens), sum(cost)
-      from ev group by 1, key_id, model_id
-      on conflict (month, key_id, model_id) do update set
-        requests = usage_monthly.requests + excluded.requests,
-        errors = usage_monthly.errors + excluded.errors,
-        prompt_tokens = usage_monthly.prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = usage_monthly.completion_tokens + excluded.completion_tokens,
-        cost = usage_monthly.cost + excluded.cost
-    ), used as (
+    ), ${sql.raw(ROLLUPS)}, used as (
       update api_keys k set last_used_at = greatest(k.last_used_at, u.at)
       from (select key_id, max(at) as at from ev group by key_id) u where k.id = u.key_id
     )

@@ -22,7 +22,8 @@ import { usageRoutes, adminUsageReportRoutes } from './routes/usage.js';
 import { adminModelRoutes } from './routes/admin-models.js';
 import { adminUserRoutes } from './routes/admin-users.js';
 import { adminKeyRoutes } from './routes/admin-api-keys.js';
-import { adminAuditRoutes } from './routes/admin-usage.js';
+import { adminAuditRoutes } from './routes/admin-audit.js';
+import { adminSettingsRoutes } from './routes/admin-settings.js';
 
 export interface PortalOptions { services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string }
 
@@ -70,6 +71,7 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     await api.register(adminUserRoutes, opts);
     await api.register(adminKeyRoutes, opts);
     await api.register(adminAuditRoutes, opts);
+    await api.register(adminSettingsRoutes, opts);
   }, { prefix: '/api/v1' });
 
   if (o.webDir && existsSync(o.webDir)) {

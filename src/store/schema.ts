@@ -109,40 +109,34 @@ export interface UsageEventsTable {
   error_code: string | null;
 }
 
-export interface UsageDailyTable {
+/** The counters every usage rollup keeps. */
+export interface UsageCounters {
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: Money;
+}
+
+export interface UsageDailyTable extends UsageCounters {
   day: ColumnType<string, string, string>;
   key_id: string;
   user_id: string;
   model_id: string;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost: Money;
 }
 
 /** usage_daily without the key: one row per (day, model). */
-export interface UsageModelDailyTable {
+export interface UsageModelDailyTable extends UsageCounters {
   day: ColumnType<string, string, string>;
   model_id: string;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost: Money;
 }
 
 /** usage_daily by calendar month (UTC): `month` is its first day. */
-export interface UsageMonthlyTable {
+export interface UsageMonthlyTable extends UsageCounters {
   month: ColumnType<string, string, string>;
   key_id: string;
   user_id: string;
   model_id: string;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost: Money;
 }
 
 export interface AuditLogTable {
