@@ -342,6 +342,28 @@ describe('authorization matrix', () => {
     if (p.includes('/cancel')) await adm.call('POST', `/admin/users/${ids.alice}/subscriptions`, { modelId: MODEL });
   });
 
+  it('every route of the OpenAPI document refuses anonymous callers, and every admin route refuses a plain user', async () => {
+    const spec = await (await fetch(`${sys.url}/docs/json`)).json() as { paths: Record<string, Record<string, unknown>> };
+    const open = new Set(['/api/v1/config', '/api/auth/login', '/api/auth/logout', '/api/auth/oidc/login', '/api/auth/oidc/callback']);
+    let checked = 0;
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      if (open.has(path) || !path.startsWith('/api/')) continue;
+      const concrete = path.replace(/\{id\}/g, ids.key!).replace(/^\/api\/v1/, '');
+      for (const method of Object.keys(methods).map((m) => m.toUpperCase())) {
+        if (method === 'HEAD') continue;
+        const body = method === 'GET' || method === 'DELETE' ? undefined : {};
+        const anon = await anonymous(sys.url).call(method, concrete, body);
+        expect(anon.status, `${method} ${path} anonymous`).toBe(401);
+        if (path.startsWith('/api/v1/admin/')) {
+          const u = await bob.call(method, concrete, body);
+          expect(u.status, `${method} ${path} as a plain user`).toBe(403);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
   it('a person never sees another person\'s usage, whatever filters they send', async () => {
     const r = await bob.call('GET', `/usage/summary?groupBy=key&keys=${ids.key}&userId=${ids.alice}`);
     expect(r.status).toBe(200);

@@ -50,6 +50,7 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 const SIGN_IN = 'Sign in, or send Authorization: Bearer <LITEMAAS_ADMIN_TOKEN>.';
+// Guards run as preValidation hooks: who may call comes before what they sent, so a stranger learns nothing from 400s.
 
 /** A signed-in person (routes that act on "my" keys, subscriptions and usage). */
 export async function requireUser(req: FastifyRequest, _reply: FastifyReply): Promise<void> {

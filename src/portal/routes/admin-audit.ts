@@ -16,7 +16,7 @@ const AuditQuery = Type.Object({
 
 export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
   const tags = ['admin'];
-  app.get('/admin/audit', { preHandler: requireAdminRead, schema: { querystring: AuditQuery, tags } }, async (req) => {
+  app.get('/admin/audit', { preValidation: requireAdminRead, schema: { querystring: AuditQuery, tags } }, async (req) => {
     const q = req.query;
     const limit = Math.min(Math.max(Number(q.limit ?? 100), 1), 1000);
     let sel = s.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit);

@@ -18,8 +18,8 @@ const SettingsBody = Type.Object({
 
 export const adminSettingsRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
   const tags = ['admin'];
-  app.get('/admin/settings', { preHandler: requireAdminRead, schema: { tags } }, async () => s.settings.get());
-  app.put('/admin/settings', { preHandler: requireAdmin, schema: { body: SettingsBody, tags } }, async (req) => {
+  app.get('/admin/settings', { preValidation: requireAdminRead, schema: { tags } }, async () => s.settings.get());
+  app.put('/admin/settings', { preValidation: requireAdmin, schema: { body: SettingsBody, tags } }, async (req) => {
     const out = await s.settings.put(req.body);
     await audit(s.db, req.principal!.username, 'settings.update', null, req.body);
     return out;

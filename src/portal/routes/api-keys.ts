@@ -13,12 +13,12 @@ import { applyKeyDefaults, enforceKeyMaximums } from '../services/key-policy.js'
 
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
   const tags = ['api-keys'];
-  app.get('/api-keys', { preHandler: requireUser, schema: { tags } }, async (req) => ({ apiKeys: await s.keys.listForUser(me(req)) }));
-  app.get('/api-keys/:id', { preHandler: requireUser, schema: { params: Id, tags } }, async (req) => {
+  app.get('/api-keys', { preValidation: requireUser, schema: { tags } }, async (req) => ({ apiKeys: await s.keys.listForUser(me(req)) }));
+  app.get('/api-keys/:id', { preValidation: requireUser, schema: { params: Id, tags } }, async (req) => {
     const k = await s.keys.owned(req.params.id, me(req));
     return s.keys.get(k.id);
   });
-  app.post('/api-keys', { preHandler: requireUser, schema: { body: KeyCreateBody, tags } }, async (req, reply) => {
+  app.post('/api-keys', { preValidation: requireUser, schema: { body: KeyCreateBody, tags } }, async (req, reply) => {
     const settings = await s.settings.get();
     const input = enforceKeyMaximums(applyKeyDefaults(req.body, settings), settings, false);
     const k = await s.keys.create(me(req), { ...req.body, ...input });
@@ -26,14 +26,14 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = as
     reply.header('cache-control', 'no-store');
     return reply.code(201).send(k);
   });
-  app.patch('/api-keys/:id', { preHandler: requireUser, schema: { params: Id, body: KeyPatchBody, tags } }, async (req) => {
+  app.patch('/api-keys/:id', { preValidation: requireUser, schema: { params: Id, body: KeyPatchBody, tags } }, async (req) => {
     const k = await s.keys.owned(req.params.id, me(req));
     const patch = enforceKeyMaximums(req.body, await s.settings.get(), true);
     const out = await s.keys.update(k.id, patch);
     await audit(s.db, req.principal!.username, 'api_key.update', k.id, req.body);
     return out;
   });
-  app.post('/api-keys/:id/reveal', { preHandler: requireUser, schema: { params: Id, tags } }, async (req, reply) => {
+  app.post('/api-keys/:id/reveal', { preValidation: requireUser, schema: { params: Id, tags } }, async (req, reply) => {
     const k = await s.keys.owned(req.params.id, me(req));
     const at = req.principal!.authenticatedAt;
     if (!at || Date.now() - at.getTime() > s.revealMaxAgeMs) {
@@ -44,14 +44,14 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = as
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     return { key };
   });
-  app.post('/api-keys/:id/rotate', { preHandler: requireUser, schema: { params: Id, tags } }, async (req, reply) => {
+  app.post('/api-keys/:id/rotate', { preValidation: requireUser, schema: { params: Id, tags } }, async (req, reply) => {
     const k = await s.keys.owned(req.params.id, me(req));
     const out = await s.keys.rotate(k.id);
     await audit(s.db, req.principal!.username, 'api_key.rotate', k.id, { name: k.name });
     reply.header('cache-control', 'no-store');
     return out;
   });
-  app.delete('/api-keys/:id', { preHandler: requireUser, schema: { params: Id, tags } }, async (req) => {
+  app.delete('/api-keys/:id', { preValidation: requireUser, schema: { params: Id, tags } }, async (req) => {
     const k = await s.keys.owned(req.params.id, me(req));
     const out = await s.keys.revoke(k.id);
     await audit(s.db, req.principal!.username, 'api_key.revoke', k.id, { name: k.name });

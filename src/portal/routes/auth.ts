@@ -122,5 +122,5 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices; publicUrl?
       keyDefaults: settings.keyDefaults, keyMaximums: settings.keyMaximums,
     };
   });
-  app.get('/auth/me', { preHandler: requireUser, schema: { tags: ['auth'] } }, async (req) => meView(s, me(req), req.principal!.authMethod));
+  app.get('/auth/me', { preValidation: requireUser, schema: { tags: ['auth'] } }, async (req) => meView(s, me(req), req.principal!.authMethod));
 };
