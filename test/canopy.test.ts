@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -89,6 +90,14 @@ describe('canopy config', () => {
 });
 
 describe('canopy', () => {
+  it('checks its models against the stack\'s list and names a model the stack does not serve', async () => {
+    expect(await canopy.checkModels()).toEqual([]);
+    const wrong = await startCanopy(canopyConfig({ LLAMA_STACK_URL: stack.url, summarize: { enabled: true, model: 'vllm-llama32-fp8/llama32-fp8', prompt: 'p' } }, {}), { port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent' });
+    try {
+      expect(await wrong.checkModels()).toEqual([`summarize.model 'vllm-llama32-fp8/llama32-fp8' is not among Llama Stack's models (${STACK_ID})`]);
+    } finally { await wrong.close(); }
+  });
+
   it('reports its feature flags and the model each feature uses', async () => {
     expect(await (await fetch(`${canopy.url}/feature-flags`)).json()).toEqual({
       summarize: true, 'socratic-tutor': true, 'information-search': false, 'student-assistant': false, feedback: true, ab_testing: true,
@@ -156,6 +165,38 @@ describe('canopy', () => {
     const missing = await post('/summarize', {});
     expect(missing.status).toBe(400);
     expect(missing.events[0]!.error).toBe('prompt: is required');
+  });
+
+  it('sends the feature\'s model, prompt and sampling settings to Llama Stack, and prompt_b for the B side', async () => {
+    const seen: Array<{ path: string; body: any }> = [];
+    const fake = createServer((req, res) => {
+      let b = '';
+      req.on('data', (c) => { b += c; });
+      req.on('end', () => {
+        seen.push({ path: req.url!, body: JSON.parse(b) });
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: {"choices":[{"delta":{"content":"ok"}}]}\n\ndata: [DONE]\n\n');
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+    const c = await startCanopy(canopyConfig({
+      LLAMA_STACK_URL: url,
+      summarize: { enabled: true, model: 'vllm-granite/granite', prompt: 'PROMPT A', prompt_b: 'PROMPT B', max_tokens: 123, temperature: 0.2 },
+      ab_testing: { enabled: true },
+    }, {}), { port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent' });
+    try {
+      expect(text(await post('/summarize', { prompt: 'the text' }, c.url))).toBe('ok');
+      expect(seen[0]).toEqual({ path: '/v1/chat/completions', body: {
+        model: 'vllm-granite/granite', stream: true, max_tokens: 123, temperature: 0.2,
+        messages: [{ role: 'system', content: 'PROMPT A' }, { role: 'user', content: 'the text' }],
+      } });
+      await post('/summarize/ab', { prompt: 'the text' }, c.url);
+      expect(seen.slice(1).map((x) => x.body.messages[0].content).sort()).toEqual(['PROMPT A', 'PROMPT B']);
+    } finally {
+      await c.close();
+      await new Promise((r) => fake.close(r));
+    }
   });
 
   it('turns a revoked key into an error line the UI can show, not a hang', async () => {

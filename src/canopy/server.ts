@@ -20,7 +20,13 @@ const WEB_DIR = [new URL('../../canopy-web', import.meta.url), new URL('../../di
   .map((u) => fileURLToPath(u)).find((d) => existsSync(join(d, 'index.html')));
 
 export interface CanopyOptions { port: number; host: string; dataDir: string; logLevel?: string }
-export interface RunningCanopy { url: string; app: FastifyInstance; close(): Promise<void> }
+export interface RunningCanopy {
+  url: string;
+  app: FastifyInstance;
+  /** What is wrong between the config and the stack's model list (empty when all is well). */
+  checkModels(): Promise<string[]>;
+  close(): Promise<void>;
+}
 
 const Text = Type.String({ minLength: 1, maxLength: 200_000 });
 const Messages = Type.Array(Type.Object({ role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]), content: Text }, { additionalProperties: false }), { minItems: 1, maxItems: 200 });
@@ -147,6 +153,13 @@ export async function startCanopy(cfg: CanopyConfig, o: CanopyOptions): Promise<
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   return {
     url: `http://127.0.0.1:${port}`, app,
+    async checkModels() {
+      const known: string[] = await llm.models().catch(() => []);
+      if (known.length === 0) return [`Llama Stack at ${cfg.llamaStackUrl} lists no models (not started yet?); requests will fail until it does`];
+      return ([['summarize', cfg.summarize], ['socratic-tutor', cfg.socraticTutor]] as const)
+        .filter(([, f]) => f.enabled && !known.includes(f.model))
+        .map(([n, f]) => `${n}.model '${f.model}' is not among Llama Stack's models (${known.join(', ')})`);
+    },
     async close() { await app.close(); await llm.close(); },
   };
 }

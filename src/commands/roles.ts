@@ -39,5 +39,7 @@ export async function canopyCommand(args: string[]): Promise<RunningCanopy> {
   });
   onShutdown(running.close);
   process.stdout.write(`canopy listening on ${running.url} (Llama Stack ${cfg.llamaStackUrl}; summarize ${cfg.summarize.enabled ? `on, model ${cfg.summarize.model}` : 'off'})\n`);
+  // A model id the stack does not serve is the workshop's most common slip (llama32-fp8 vs the LiteMaaS id): say so at once.
+  for (const w of await running.checkModels()) process.stderr.write(`warning: ${w}\n`);
   return running;
 }
