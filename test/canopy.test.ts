@@ -199,6 +199,24 @@ describe('canopy', () => {
     }
   });
 
+  it('a person who closes the page mid-answer stops the whole chain, and LiteMaaS still bills what was streamed', async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${canopy.url}/summarize`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+      body: JSON.stringify({ prompt: 'A long text that will not be read to the end. '.repeat(20) }),
+    });
+    const reader = r.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('"delta"');
+    ac.abort();
+    await expect.poll(async () => {
+      await settle(sys);
+      const e = await sys.server.store.db.selectFrom('usage_events').select(['status', 'completion_tokens', 'estimated', 'error_code'])
+        .where('key_id', '=', key.keyId).where('status', '=', 499).execute();
+      return e.map((x) => [x.error_code, x.estimated, x.completion_tokens > 0]);
+    }, { timeout: 5000 }).toEqual([['client_disconnected', true, true]]);
+  });
+
   it('turns a revoked key into an error line the UI can show, not a hang', async () => {
     expect((await sys.admin('DELETE', `/admin/api-keys/${key.keyId}`)).status).toBe(200);
     const s = await post('/summarize', { prompt: 'This request uses a revoked key.' });
