@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requireAdminRead } from '../auth.js';
 import type { PortalServices } from '../context.js';
+import type { AuditEntry } from '../../shared/api-types.js';
 
 const AuditQuery = Type.Object({
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
@@ -26,7 +27,7 @@ export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> 
     if (q.target) sel = sel.where('target', '=', q.target);
     const rows = await sel.execute();
     return {
-      entries: rows.map((r) => ({ id: String(r.id), at: new Date(r.at).toISOString(), actor: r.actor, action: r.action, target: r.target, details: r.details })),
+      entries: rows.map((r): AuditEntry => ({ id: String(r.id), at: new Date(r.at).toISOString(), actor: r.actor, action: r.action, target: r.target, details: r.details })),
       next: rows.length === limit ? String(rows[rows.length - 1]!.id) : null,
     };
   });

@@ -13,6 +13,7 @@ import { audit } from '../services/audit.js';
 import { userView } from '../services/users.js';
 import { periodStart } from '../../ledger/budgets.js';
 import type { UserRow } from '../../store/schema.js';
+import type { Config, Me } from '../../shared/api-types.js';
 
 const LoginBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 100 }),
@@ -33,7 +34,7 @@ async function signIn(s: PortalServices, reply: FastifyReply, user: UserRow, met
   await audit(s.db, user.username, 'auth.login', user.id, { method });
 }
 
-export async function meView(s: PortalServices, userId: string, authMethod: string | undefined) {
+export async function meView(s: PortalServices, userId: string, authMethod: 'password' | 'oidc' | undefined): Promise<Me> {
   const u = await s.users.row(userId);
   const since = periodStart(u.budget_period, new Date());
   const spend = await s.usage.userSpend(u.id, since);
@@ -113,7 +114,7 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
 
 /** /api/v1/config and /api/v1/auth/me. */
 export const meRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices; publicUrl?: string }> = async (app, { s, publicUrl }) => {
-  app.get('/config', { schema: { tags: ['auth'] } }, async (req) => {
+  app.get('/config', { schema: { tags: ['auth'] } }, async (req): Promise<Config> => {
     const settings = await s.settings.get();
     return {
       gatewayUrl: `${siteOrigin(req, publicUrl)}/v1`, currency: settings.currency,

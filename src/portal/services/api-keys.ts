@@ -10,6 +10,7 @@ import type { ApiKeyRow, BudgetPeriod, Database } from '../../store/schema.js';
 import { keyPrefix, newApiKey, sha256, type Cipher } from '../../shared/secrets.js';
 import { periodStart } from '../../ledger/budgets.js';
 import { invalid, notFound } from '../errors.js';
+import type { ApiKey } from '../../shared/api-types.js';
 
 export interface KeyInput {
   name: string; description?: string | null; models: string[]; maxBudget?: number | null; budgetPeriod?: BudgetPeriod;
@@ -17,7 +18,7 @@ export interface KeyInput {
 }
 export type KeyPatch = Partial<KeyInput>;
 
-export function keyView(k: ApiKeyRow, spend?: string) {
+export function keyView(k: ApiKeyRow, spend: string): ApiKey {
   return {
     id: k.id, userId: k.user_id, name: k.name, description: k.description, prefix: k.prefix, models: k.models,
     maxBudget: k.max_budget === null ? null : Number(k.max_budget), budgetPeriod: k.budget_period,
@@ -27,7 +28,7 @@ export function keyView(k: ApiKeyRow, spend?: string) {
     lastUsedAt: k.last_used_at ? new Date(k.last_used_at).toISOString() : null,
     createdAt: new Date(k.created_at).toISOString(),
     status: k.revoked_at ? 'revoked' : k.expires_at && new Date(k.expires_at).getTime() <= Date.now() ? 'expired' : 'active',
-    ...(spend !== undefined ? { spend: Number(spend), spendExact: spend } : {}),
+    spend: Number(spend), spendExact: spend,
   };
 }
 

@@ -5,9 +5,10 @@
  * the token.
  */
 import { request } from 'undici';
+import type { ModelTestResult } from '../../shared/api-types.js';
 
 export interface TestInput { url: string; upstreamModel: string; token: string | null; kind: 'chat' | 'completion' | 'embedding' }
-export interface TestResult { ok: boolean; status: number | null; latencyMs: number; message: string; reply?: string }
+export type TestResult = ModelTestResult;
 
 export async function testDeployment(t: TestInput, timeoutMs = 15_000): Promise<TestResult> {
   const base = t.url.replace(/\/+$/, '');

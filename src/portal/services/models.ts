@@ -8,6 +8,7 @@ import type { Database, DeploymentRow, ModelRow } from '../../store/schema.js';
 import type { Cipher } from '../../shared/secrets.js';
 import { toPico } from '../../shared/money.js';
 import { ApiError, invalid, notFound } from '../errors.js';
+import type { AdminModel, Model, ModelInfo } from '../../shared/api-types.js';
 
 export interface DeploymentInput { url: string; upstreamModel: string; token?: string | null; weight?: number; maxInFlight?: number | null; timeoutMs?: number; enabled?: boolean }
 export interface ModelInput {
@@ -16,17 +17,22 @@ export interface ModelInput {
   restricted?: boolean; status?: 'active' | 'deprecated'; deployments: DeploymentInput[];
 }
 
-export function modelView(m: ModelRow, deps: DeploymentRow[], withDeployments: boolean) {
+export function modelInfo(m: ModelRow): ModelInfo {
   return {
     id: m.id, description: m.description, provider: m.provider, kind: m.kind, contextLength: m.context_length,
     features: m.features, inputPricePer1M: Number(m.input_price_per_1m), outputPricePer1M: Number(m.output_price_per_1m),
     restricted: m.restricted, status: m.status, createdAt: new Date(m.created_at).toISOString(),
-    ...(withDeployments ? {
-      deployments: deps.map((d) => ({
-        id: d.id, url: d.url, upstreamModel: d.upstream_model, hasToken: d.token_enc !== null, weight: d.weight,
-        maxInFlight: d.max_in_flight, timeoutMs: d.timeout_ms, enabled: d.enabled,
-      })),
-    } : {}),
+  };
+}
+
+/** The admin view: the model and its deployments, tokens reduced to `hasToken`. */
+export function modelView(m: ModelRow, deps: DeploymentRow[]): AdminModel {
+  return {
+    ...modelInfo(m),
+    deployments: deps.map((d) => ({
+      id: d.id, url: d.url, upstreamModel: d.upstream_model, hasToken: d.token_enc !== null, weight: d.weight,
+      maxInFlight: d.max_in_flight, timeoutMs: d.timeout_ms, enabled: d.enabled,
+    })),
   };
 }
 
@@ -54,14 +60,14 @@ export class ModelService {
     let q = this.db.selectFrom('models').selectAll().orderBy('id');
     if (!includeDeprecated) q = q.where('status', '=', 'active');
     const [models, deps] = await Promise.all([q.execute(), this.db.selectFrom('deployments').selectAll().orderBy('id').execute()]);
-    return models.map((m) => modelView(m, deps.filter((d) => d.model_id === m.id), true));
+    return models.map((m) => modelView(m, deps.filter((d) => d.model_id === m.id)));
   }
 
   async get(id: string) {
     const m = await this.db.selectFrom('models').selectAll().where('id', '=', id).executeTakeFirst();
     if (!m) throw notFound(`Model '${id}'`);
     const deps = await this.db.selectFrom('deployments').selectAll().where('model_id', '=', id).orderBy('id').execute();
-    return modelView(m, deps, true);
+    return modelView(m, deps);
   }
 
   /** The catalog as a person sees it: no deployments, and their own subscription to each model. */
@@ -71,7 +77,7 @@ export class ModelService {
       userId ? this.db.selectFrom('subscriptions').select(['id', 'model_id', 'status', 'reason']).where('user_id', '=', userId).execute() : [],
     ]);
     const byModel = new Map(subs.map((x) => [x.model_id, { id: x.id, status: x.status, reason: x.reason }]));
-    return models.map((m) => ({ ...modelView(m, [], false), subscription: byModel.get(m.id) ?? null }));
+    return models.map((m): Model => ({ ...modelInfo(m), subscription: byModel.get(m.id) ?? null }));
   }
 
   /** The decrypted token of a stored deployment (for "test configuration" without re-typing it). */

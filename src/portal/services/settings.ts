@@ -5,12 +5,11 @@
  * held to the maximums.
  */
 import type { Kysely } from 'kysely';
-import type { BudgetPeriod, Database } from '../../store/schema.js';
+import type { Database } from '../../store/schema.js';
+import type { KeyDefaults, KeyMaximums, Settings } from '../../shared/api-types.js';
 import { invalid } from '../errors.js';
 
-export interface KeyDefaults { budgetPeriod: BudgetPeriod; maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }
-export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }
-export interface Settings { currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums }
+export type { KeyDefaults, KeyMaximums, Settings };
 
 export const DEFAULT_SETTINGS: Settings = {
   currency: 'USD',

@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, SubscriptionRow, SubscriptionStatus } from '../../store/schema.js';
 import { invalid, notFound } from '../errors.js';
+import type { Subscription } from '../../shared/api-types.js';
 
-export function subscriptionView(s: SubscriptionRow & { username?: string | null }) {
+export function subscriptionView(s: SubscriptionRow & { username?: string | null }): Subscription {
   return {
     id: s.id, userId: s.user_id, ...(s.username !== undefined ? { username: s.username } : {}), modelId: s.model_id, status: s.status, quotaRequests: s.quota_requests,
     quotaTokens: s.quota_tokens, reason: s.reason, decidedBy: s.decided_by,

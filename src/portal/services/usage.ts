@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { invalid } from '../errors.js';
 import { fromPico, toPico } from '../../shared/money.js';
+import type { UsageRow, UsageSummary, UsageTimeseries, UsageTotals } from '../../shared/api-types.js';
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const dayBefore = (d: string) => isoDay(Date.parse(d + 'T00:00:00Z') - 86_400_000);
@@ -45,12 +46,12 @@ export function dateRange(q: UsageQuery): { from: string; to: string } {
   return { from, to };
 }
 
-export interface Totals { requests: number; errors: number; promptTokens: number; completionTokens: number; totalTokens: number; cost: number; costExact: string }
+export type Totals = UsageTotals;
 
 export class UsageService {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async summary(q: UsageQuery): Promise<{ from: string; to: string; groupBy: GroupBy; rows: Array<Record<string, unknown> & Totals>; totals: Totals }> {
+  async summary(q: UsageQuery): Promise<UsageSummary> {
     const { from, to } = dateRange(q);
     const groupBy = q.groupBy ?? 'day';
     const sums = [
@@ -125,7 +126,7 @@ export class UsageService {
   }
 
   /** One point per day of the range, zeros included, so a chart's x axis is the calendar. */
-  async timeseries(q: Omit<UsageQuery, 'groupBy'>) {
+  async timeseries(q: Omit<UsageQuery, 'groupBy'>): Promise<UsageTimeseries> {
     const r = await this.summary({ ...q, groupBy: 'day' });
     const byDay = new Map(r.rows.map((x) => [x.day as string, x]));
     const points: Array<Totals & { day: string }> = [];
@@ -145,13 +146,13 @@ export class UsageService {
   }
 }
 
-const CSV_COLUMNS: Record<GroupBy, string[]> = {
+const CSV_COLUMNS: Record<GroupBy, Array<keyof UsageRow>> = {
   day: ['day'], model: ['modelId'], key: ['keyId', 'keyName', 'userId'], user: ['userId', 'username'],
 };
-const METRICS = ['requests', 'errors', 'promptTokens', 'completionTokens', 'totalTokens', 'costExact'];
+const METRICS: Array<keyof UsageRow> = ['requests', 'errors', 'promptTokens', 'completionTokens', 'totalTokens', 'costExact'];
 
 /** RFC 4180 CSV of a summary: group columns, then the counters; cost exact to the pico-unit. */
-export function toCsv(groupBy: GroupBy, rows: Array<Record<string, unknown>>): string {
+export function toCsv(groupBy: GroupBy, rows: UsageRow[]): string {
   const cols = [...CSV_COLUMNS[groupBy], ...METRICS];
   const cell = (v: unknown) => {
     const t = v === null || v === undefined ? '' : String(v);

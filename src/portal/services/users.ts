@@ -7,6 +7,7 @@ import type { BudgetPeriod, Database, Role, UserRow } from '../../store/schema.j
 import { ApiError, invalid, notFound } from '../errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { OidcIdentity } from '../oidc.js';
+import type { User } from '../../shared/api-types.js';
 
 export interface UserInput {
   username: string; password?: string; email?: string | null; displayName?: string | null; roles?: Role[];
@@ -14,9 +15,9 @@ export interface UserInput {
 }
 export type UserPatch = Partial<Omit<UserInput, 'username'>> & { disabled?: boolean };
 
-export function userView(u: UserRow) {
+export function userView(u: UserRow): User {
   return {
-    id: u.id, username: u.username, email: u.email, displayName: u.display_name, roles: u.roles,
+    id: u.id, username: u.username, email: u.email, displayName: u.display_name, roles: u.roles as Role[],
     maxBudget: u.max_budget === null ? null : Number(u.max_budget), budgetPeriod: u.budget_period, rpm: u.rpm, tpm: u.tpm,
     disabled: u.disabled_at !== null, createdAt: new Date(u.created_at).toISOString(),
     lastLoginAt: u.last_login_at ? new Date(u.last_login_at).toISOString() : null,

@@ -1,0 +1,151 @@
+/**
+ * @module The portal API's response shapes: the server's views are typed
+ * with these (a drift is a compile error there) and the web UI imports the
+ * same declarations with `import type`. Pure types, no imports, so both the
+ * Node build and the browser build can read this file.
+ */
+
+export type Role = 'admin' | 'admin-readonly' | 'user';
+export type BudgetPeriod = 'none' | 'daily' | 'weekly' | 'monthly';
+export type SubscriptionStatus = 'active' | 'pending' | 'denied' | 'suspended' | 'cancelled';
+export type ModelKind = 'chat' | 'completion' | 'embedding';
+
+export interface KeyDefaults { budgetPeriod: BudgetPeriod; maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }
+export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }
+/** Defaults or maximums, as the key form reads them. */
+export type KeyPolicy = KeyMaximums & { budgetPeriod?: BudgetPeriod };
+
+export interface Settings { currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums }
+
+export interface Config {
+  gatewayUrl: string;
+  currency: string;
+  oidc: { enabled: boolean; label: string | null };
+  passwordLogin: boolean;
+  keyDefaults?: KeyDefaults;
+  keyMaximums?: KeyMaximums;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  email: string | null;
+  displayName: string | null;
+  roles: Role[];
+  maxBudget: number | null;
+  budgetPeriod: BudgetPeriod;
+  rpm: number | null;
+  tpm: number | null;
+  disabled: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface Me extends User {
+  authMethod: 'password' | 'oidc' | null;
+  budget: { maxBudget: number | null; budgetPeriod: BudgetPeriod; spend: number; spendExact: string };
+}
+
+export interface ModelInfo {
+  id: string;
+  description: string | null;
+  provider: string | null;
+  kind: ModelKind;
+  contextLength: number | null;
+  features: string[];
+  inputPricePer1M: number;
+  outputPricePer1M: number;
+  restricted: boolean;
+  status: 'active' | 'deprecated';
+  createdAt: string;
+}
+
+export interface ModelSubscriptionRef { id: string; status: SubscriptionStatus; reason: string | null }
+
+/** The catalog as a person sees it. */
+export interface Model extends ModelInfo { subscription: ModelSubscriptionRef | null }
+
+export interface Deployment {
+  id: string;
+  url: string;
+  upstreamModel: string;
+  hasToken: boolean;
+  weight: number;
+  maxInFlight: number | null;
+  timeoutMs: number;
+  enabled: boolean;
+}
+
+/** A model as admins see it: with its deployments (tokens never returned, only `hasToken`). */
+export interface AdminModel extends ModelInfo { deployments: Deployment[] }
+
+export interface Subscription {
+  id: string;
+  userId: string;
+  /** Present in lists (joined); absent on the answer to a single change. */
+  username?: string | null;
+  modelId: string;
+  status: SubscriptionStatus;
+  quotaRequests: number | null;
+  quotaTokens: number | null;
+  reason: string | null;
+  decidedBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  userId: string;
+  name: string;
+  description: string | null;
+  /** `sk-ab12…wxyz` */
+  prefix: string;
+  models: string[];
+  maxBudget: number | null;
+  budgetPeriod: BudgetPeriod;
+  softBudget: number | null;
+  rpm: number | null;
+  tpm: number | null;
+  maxParallel: number | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+  status: 'active' | 'revoked' | 'expired';
+  /** Spend in the key's current budget period (all time when it has none). */
+  spend: number;
+  spendExact: string;
+}
+
+/** Returned by create and rotate: the only times the full key comes back unasked. */
+export type ApiKeyWithSecret = ApiKey & { key: string };
+
+export interface UsageTotals {
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cost: number;
+  costExact: string;
+}
+
+export type UsageGroupBy = 'day' | 'model' | 'key' | 'user';
+
+export type UsageRow = UsageTotals & {
+  day?: string;
+  modelId?: string;
+  keyId?: string;
+  keyName?: string | null;
+  userId?: string;
+  username?: string | null;
+};
+
+export interface UsageSummary { from: string; to: string; groupBy: UsageGroupBy; rows: UsageRow[]; totals: UsageTotals }
+
+export interface UsageTimeseries { from: string; to: string; points: Array<UsageTotals & { day: string }>; totals: UsageTotals }
+
+export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string | null; details: unknown }
+
+export interface ModelTestResult { ok: boolean; status: number | null; latencyMs: number; message: string; reply?: string }
