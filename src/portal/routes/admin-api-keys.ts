@@ -8,19 +8,20 @@ import { Id, KeyPatchBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
 
 export const adminKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
-  app.get('/admin/api-keys/:id', { preValidation: requireAdminRead, schema: { params: Id } }, async (req) => s.keys.get(req.params.id));
-  app.patch('/admin/api-keys/:id', { preValidation: requireAdmin, schema: { params: Id, body: KeyPatchBody } }, async (req) => {
+  const TAGS = ['admin'];
+  app.get('/admin/api-keys/:id', { preValidation: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => s.keys.get(req.params.id));
+  app.patch('/admin/api-keys/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: KeyPatchBody } }, async (req) => {
     const k = await s.keys.update(req.params.id, req.body);
     await audit(s.db, req.principal!.username, 'api_key.update', k.id, req.body);
     return k;
   });
-  app.post('/admin/api-keys/:id/rotate', { preValidation: requireAdmin, schema: { params: Id } }, async (req, reply) => {
+  app.post('/admin/api-keys/:id/rotate', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req, reply) => {
     const k = await s.keys.rotate(req.params.id);
     await audit(s.db, req.principal!.username, 'api_key.rotate', k.id);
     reply.header('cache-control', 'no-store');
     return k;
   });
-  app.delete('/admin/api-keys/:id', { preValidation: requireAdmin, schema: { params: Id } }, async (req) => {
+  app.delete('/admin/api-keys/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req) => {
     const k = await s.keys.revoke(req.params.id);
     await audit(s.db, req.principal!.username, 'api_key.revoke', k.id);
     return k;

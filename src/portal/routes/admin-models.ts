@@ -14,21 +14,22 @@ const safe = (b: { deployments: Array<{ url: string; upstreamModel: string; toke
   ({ ...b, deployments: b.deployments.map((d) => ({ url: d.url, upstreamModel: d.upstreamModel, hasToken: !!d.token })) });
 
 export const adminModelRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
-  app.get('/admin/models', { preValidation: requireAdminRead }, async () => ({ models: await s.models.list() }));
-  app.get('/admin/models/:id', { preValidation: requireAdminRead, schema: { params: Id } }, async (req) => s.models.get(req.params.id));
-  app.post('/admin/models', { preValidation: requireAdmin, schema: { body: ModelCreateBody } }, async (req, reply) => {
+  const TAGS = ['admin'];
+  app.get('/admin/models', { preValidation: requireAdminRead, schema: { tags: TAGS } }, async () => ({ models: await s.models.list() }));
+  app.get('/admin/models/:id', { preValidation: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => s.models.get(req.params.id));
+  app.post('/admin/models', { preValidation: requireAdmin, schema: { tags: TAGS, body: ModelCreateBody } }, async (req, reply) => {
     const m = await s.models.create(req.body);
     await audit(s.db, req.principal!.username, 'model.create', m.id, safe(req.body));
     return reply.code(201).send(m);
   });
-  app.put('/admin/models/:id', { preValidation: requireAdmin, schema: { params: Id, body: ModelUpdateBody } }, async (req) => {
+  app.put('/admin/models/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: ModelUpdateBody } }, async (req) => {
     const m = await s.models.update(req.params.id, req.body);
     await audit(s.db, req.principal!.username, 'model.update', m.id, safe(req.body));
     return m;
   });
   app.post('/admin/models/test', {
     preValidation: requireAdmin,
-    schema: { body: Type.Object({
+    schema: { tags: TAGS, body: Type.Object({
       url: Type.String({ minLength: 1, maxLength: 2000 }),
       upstreamModel: Type.String({ minLength: 1, maxLength: 500 }),
       token: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
@@ -44,7 +45,7 @@ export const adminModelRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> 
     await audit(s.db, req.principal!.username, 'model.test', b.modelId ?? null, { url: b.url, upstreamModel: b.upstreamModel, ok: r.ok, status: r.status });
     return r;
   });
-  app.delete('/admin/models/:id', { preValidation: requireAdmin, schema: { params: Id } }, async (req, reply) => {
+  app.delete('/admin/models/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req, reply) => {
     await s.models.remove(req.params.id);
     await audit(s.db, req.principal!.username, 'model.delete', req.params.id);
     return reply.code(204).send();

@@ -13,25 +13,26 @@ import { applyKeyDefaults } from '../services/key-policy.js';
 const withoutPassword = <T extends { password?: string }>(b: T) => { const { password, ...rest } = b; return { ...rest, passwordSet: password !== undefined }; };
 
 export const adminUserRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
-  app.get('/admin/users', { preValidation: requireAdminRead }, async () => ({ users: await s.users.list() }));
-  app.get('/admin/users/:id', { preValidation: requireAdminRead, schema: { params: Id } }, async (req) => s.users.get(req.params.id));
-  app.post('/admin/users', { preValidation: requireAdmin, schema: { body: UserCreateBody } }, async (req, reply) => {
+  const TAGS = ['admin'];
+  app.get('/admin/users', { preValidation: requireAdminRead, schema: { tags: TAGS } }, async () => ({ users: await s.users.list() }));
+  app.get('/admin/users/:id', { preValidation: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => s.users.get(req.params.id));
+  app.post('/admin/users', { preValidation: requireAdmin, schema: { tags: TAGS, body: UserCreateBody } }, async (req, reply) => {
     const u = await s.users.create(req.body);
     await audit(s.db, req.principal!.username, 'user.create', u.id, withoutPassword(req.body));
     return reply.code(201).send(u);
   });
-  app.patch('/admin/users/:id', { preValidation: requireAdmin, schema: { params: Id, body: UserPatchBody } }, async (req) => {
+  app.patch('/admin/users/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: UserPatchBody } }, async (req) => {
     const u = await s.users.update(req.params.id, req.body);
     if (req.body.disabled || req.body.password !== undefined) await s.sessions.destroyForUser(u.id);
     await audit(s.db, req.principal!.username, 'user.update', u.id, withoutPassword(req.body));
     return u;
   });
 
-  app.get('/admin/users/:id/subscriptions', { preValidation: requireAdminRead, schema: { params: Id } }, async (req) => {
+  app.get('/admin/users/:id/subscriptions', { preValidation: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => {
     await s.users.row(req.params.id);
     return { subscriptions: await s.subscriptions.list({ userId: req.params.id }) };
   });
-  app.post('/admin/users/:id/subscriptions', { preValidation: requireAdmin, schema: { params: Id, body: SubscriptionBody } }, async (req, reply) => {
+  app.post('/admin/users/:id/subscriptions', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: SubscriptionBody } }, async (req, reply) => {
     await s.users.row(req.params.id);
     const r = await s.subscriptions.subscribe(req.params.id, req.body, 'active', req.principal!.username);
     await audit(s.db, req.principal!.username, 'subscription.create', r.subscription.id, { userId: req.params.id, ...req.body });
@@ -39,34 +40,34 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> =
   });
   app.get('/admin/subscriptions', {
     preValidation: requireAdminRead,
-    schema: { querystring: Type.Object({ status: Type.Optional(Type.Union(['active', 'pending', 'denied', 'suspended', 'cancelled'].map((x) => Type.Literal(x)))) }) },
+    schema: { tags: TAGS, querystring: Type.Object({ status: Type.Optional(Type.Union(['active', 'pending', 'denied', 'suspended', 'cancelled'].map((x) => Type.Literal(x)))) }) },
   }, async (req) => ({ subscriptions: await s.subscriptions.list({ status: req.query.status as never }) }));
-  app.patch('/admin/subscriptions/:id', { preValidation: requireAdmin, schema: { params: Id, body: SubscriptionPatchBody } }, async (req) => {
+  app.patch('/admin/subscriptions/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: SubscriptionPatchBody } }, async (req) => {
     const sub = await s.subscriptions.update(req.params.id, req.body as never, req.principal!.username);
     await audit(s.db, req.principal!.username, 'subscription.update', sub.id, req.body);
     return sub;
   });
 
   const Decision = Type.Object({ reason: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])) }, { additionalProperties: false });
-  app.post('/admin/subscriptions/:id/approve', { preValidation: requireAdmin, schema: { params: Id, body: Type.Optional(Decision) } }, async (req) => {
+  app.post('/admin/subscriptions/:id/approve', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: Type.Optional(Decision) } }, async (req) => {
     const sub = await s.subscriptions.decide(req.params.id, true, req.body?.reason ?? null, req.principal!.username);
     await audit(s.db, req.principal!.username, 'subscription.approve', sub.id, { userId: sub.userId, modelId: sub.modelId, reason: req.body?.reason ?? null });
     return sub;
   });
   app.post('/admin/subscriptions/:id/deny', {
     preValidation: requireAdmin,
-    schema: { params: Id, body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }) },
+    schema: { tags: TAGS, params: Id, body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }) },
   }, async (req) => {
     const sub = await s.subscriptions.decide(req.params.id, false, req.body.reason, req.principal!.username);
     await audit(s.db, req.principal!.username, 'subscription.deny', sub.id, { userId: sub.userId, modelId: sub.modelId, reason: req.body.reason });
     return sub;
   });
 
-  app.get('/admin/users/:id/api-keys', { preValidation: requireAdminRead, schema: { params: Id } }, async (req) => {
+  app.get('/admin/users/:id/api-keys', { preValidation: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => {
     await s.users.row(req.params.id);
     return { apiKeys: await s.keys.listForUser(req.params.id) };
   });
-  app.post('/admin/users/:id/api-keys', { preValidation: requireAdmin, schema: { params: Id, body: KeyCreateBody } }, async (req, reply) => {
+  app.post('/admin/users/:id/api-keys', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: KeyCreateBody } }, async (req, reply) => {
     const k = await s.keys.create(req.params.id, applyKeyDefaults(req.body, await s.settings.get()));
     await audit(s.db, req.principal!.username, 'api_key.create', k.id, { userId: req.params.id, ...req.body });
     reply.header('cache-control', 'no-store');
