@@ -21,6 +21,7 @@ export const GATEWAY_ERRORS = {
   upstream_error: { status: 502, type: 'api_error' },
   no_deployment_available: { status: 503, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'api_error' },
+  internal_error: { status: 500, type: 'api_error' },
 } as const;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
@@ -41,14 +42,12 @@ export function errorBody(code: GatewayErrorCode, message: string, param: string
   return JSON.stringify({ error: { message, type: GATEWAY_ERRORS[code].type, param, code } });
 }
 
-export function sendError(res: ServerResponse, err: GatewayError, requestId: string): void {
+/** Also used by the stack router, which has no request ids. */
+export function sendError(res: ServerResponse, err: GatewayError, requestId?: string): void {
   if (res.headersSent) { res.destroy(); return; }
   const body = errorBody(err.code, err.message, err.param);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'x-request-id': requestId,
-  };
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  if (requestId) headers['x-request-id'] = requestId;
   if (err.retryAfter !== null) headers['retry-after'] = err.retryAfter;
   res.writeHead(err.status, headers);
   res.end(body);

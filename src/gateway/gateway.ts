@@ -19,7 +19,7 @@ import { authenticate } from './auth.js';
 import { admitRate, authorizeModel, reserve } from './authorize.js';
 import { GatewayError, sendError } from './errors.js';
 import { forward, type ClientLink, type Outcome, type Upstream } from './proxy.js';
-import { ENDPOINT_PATHS, parseClientRequest, type ClientRequest } from './request.js';
+import { ENDPOINT_PATHS, parseClientRequest, readRequestBody, type ClientRequest } from './request.js';
 import { Router } from './route.js';
 import { loadSnapshot, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
 import { UpstreamClients } from './upstream.js';
@@ -116,7 +116,7 @@ export class Gateway {
     if (!endpoint) throw new GatewayError('not_found', `Unknown path ${path}. Supported: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings.`);
     if (req.method !== 'POST') throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use POST.`);
     const key = authenticate(req, this.snap);
-    const raw = await readBody(req, this.o.maxBodyBytes);
+    const raw = await readRequestBody(req, this.o.maxBodyBytes);
     const clientReq = parseClientRequest(endpoint, raw);
     const at = new Date();
     const refuse = (err: GatewayError, model: string) => {
@@ -199,28 +199,4 @@ export class Gateway {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
     res.end(body);
   }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(new GatewayError('request_too_large', `The request body is ${declared} bytes; the limit is ${limit}.`));
-  }
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new GatewayError('request_too_large', `The request body exceeds the limit of ${limit} bytes.`));
-        return;
-      }
-      parts.push(c);
-    });
-    req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
-    req.on('error', reject);
-  });
 }

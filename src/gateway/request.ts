@@ -3,6 +3,7 @@
  * turned into an immutable description (endpoint, model, stream, limits)
  * before any I/O; the upstream body is produced from it per deployment.
  */
+import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.js';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
@@ -94,4 +95,29 @@ export function upstreamBody(r: ClientRequest, upstreamModel: string): string {
   if (!r.stream) return JSON.stringify({ ...r.body, model: upstreamModel });
   const so = (r.body.stream_options as Record<string, unknown> | undefined) ?? {};
   return JSON.stringify({ ...r.body, model: upstreamModel, stream_options: { ...so, include_usage: true } });
+}
+
+/** A request body up to `limit` bytes; beyond it, `request_too_large` (the rest is drained, not buffered). */
+export function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new GatewayError('request_too_large', `The request body is ${declared} bytes; the limit is ${limit}.`));
+  }
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new GatewayError('request_too_large', `The request body exceeds the limit of ${limit} bytes.`));
+        return;
+      }
+      parts.push(c);
+    });
+    req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
+    req.on('error', reject);
+  });
 }

@@ -6,9 +6,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { UpstreamClients } from '../gateway/upstream.js';
+import { ENDPOINT_PATHS, UPSTREAM_PATH, readRequestBody } from '../gateway/request.js';
+import { GatewayError, sendError } from '../gateway/errors.js';
 import type { StackConfig, StackModel } from './config.js';
 
-const INFERENCE = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
 const MAX_BODY = 8 * 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 300_000;
 
@@ -18,25 +19,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-const error = (res: ServerResponse, status: number, type: string, message: string) =>
-  sendJson(res, status, { error: { message, type, code: type } });
-
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) { reject(new Error('too_large')); req.destroy(); return; }
-      parts.push(c);
-    });
-    req.on('end', () => {
-      try { resolve(JSON.parse(Buffer.concat(parts).toString('utf8'))); } catch { reject(new Error('bad_json')); }
-    });
-    req.on('error', reject);
-  });
 }
 
 /** Llama Stack's model entry, with the OpenAI list fields too so either kind of client can read it. */
@@ -52,26 +34,24 @@ export async function startStack(cfg: StackConfig): Promise<RunningStack> {
   const byId = new Map(cfg.models.map((m) => [m.id, m]));
   const created = Math.floor(Date.now() / 1000);
 
+  const known = () => [...byId.keys()].join(', ');
+
   async function inference(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    let body: Record<string, unknown>;
-    try {
-      const parsed = await readJson(req);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('bad_json');
-      body = parsed as Record<string, unknown>;
-    } catch (err) {
-      if ((err as Error).message === 'too_large') return error(res, 413, 'invalid_request_error', `The request body is larger than ${MAX_BODY} bytes.`);
-      return error(res, 400, 'invalid_request_error', 'The request body must be a JSON object.');
-    }
-    if (typeof body.model !== 'string') return error(res, 400, 'invalid_request_error', 'model: required, one of ' + [...byId.keys()].join(', '));
+    const raw = (await readRequestBody(req, MAX_BODY)).toString('utf8');
+    let parsed: unknown = null;
+    try { parsed = JSON.parse(raw); } catch { /* refused just below */ }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new GatewayError('invalid_request_error', 'The request body must be a JSON object.');
+    const body = parsed as Record<string, unknown>;
+    if (typeof body.model !== 'string') throw new GatewayError('invalid_request_error', `model: required, one of ${known()}`, 'model');
     const m = byId.get(body.model);
-    if (!m) return error(res, 404, 'model_not_found', `Model '${body.model}' not found. Known models: ${[...byId.keys()].join(', ')}`);
+    if (!m) throw new GatewayError('model_not_found', `Model '${body.model}' not found. Known models: ${known()}`, 'model');
     const stream = body.stream === true;
-    const x = clients.send({ url: m.url, token: m.token, timeoutMs: UPSTREAM_TIMEOUT_MS }, path.slice('/v1'.length), JSON.stringify({ ...body, model: m.name }),
+    const x = clients.send({ url: m.url, token: m.token, timeoutMs: UPSTREAM_TIMEOUT_MS }, UPSTREAM_PATH[ENDPOINT_PATHS[path]!], JSON.stringify({ ...body, model: m.name }),
       stream ? 'text/event-stream' : 'application/json');
     // A client that leaves stops the upstream call too.
     res.on('close', () => { if (!res.writableFinished) x.abort(new Error('client closed')); });
     await x.started;
-    if (x.error) return error(res, 502, 'upstream_error', `The model server for '${m.name}' could not be reached (${(x.error as { code?: string }).code ?? x.error.message}).`);
+    if (x.error) throw new GatewayError('upstream_error', `The model server for '${m.name}' could not be reached (${(x.error as { code?: string }).code ?? x.error.message}).`);
     const headers: Record<string, string> = { 'content-type': String(x.headers['content-type'] ?? 'application/json') };
     if (stream) { headers['cache-control'] = 'no-cache'; headers['x-accel-buffering'] = 'no'; }
     res.writeHead(x.status, headers);
@@ -92,13 +72,13 @@ export async function startStack(cfg: StackConfig): Promise<RunningStack> {
     if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, { data: cfg.models.map((m) => modelEntry(m, created)) });
     if (req.method === 'GET' && path.startsWith('/v1/models/')) {
       const m = byId.get(decodeURIComponent(path.slice('/v1/models/'.length)));
-      return m ? sendJson(res, 200, modelEntry(m, created)) : error(res, 404, 'model_not_found', `Model not found. Known models: ${[...byId.keys()].join(', ')}`);
+      return m ? sendJson(res, 200, modelEntry(m, created)) : sendError(res, new GatewayError('model_not_found', `Model not found. Known models: ${known()}`));
     }
-    if (req.method === 'POST' && INFERENCE.has(path)) {
-      inference(req, res, path).catch(() => { if (!res.headersSent) error(res, 500, 'internal_error', 'Internal error.'); else res.destroy(); });
+    if (req.method === 'POST' && ENDPOINT_PATHS[path]) {
+      inference(req, res, path).catch((err) => sendError(res, err instanceof GatewayError ? err : new GatewayError('internal_error', 'Internal error.')));
       return;
     }
-    error(res, 404, 'not_found', `No route ${req.method} ${path}`);
+    sendError(res, new GatewayError('not_found', `No route ${req.method} ${path}`));
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(cfg.port, cfg.host, resolve); });
