@@ -6,9 +6,7 @@
  * requests and flushes the ledger.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
@@ -20,10 +18,7 @@ import { Gateway } from './gateway/gateway.js';
 import { GatewayMetrics } from './gateway/metrics.js';
 import { createServices, type PortalServices } from './portal/context.js';
 import { registerPortal } from './portal/portal.js';
-
-// The built UI: dist/web beside dist/src when this runs as dist/src/server.js, or ../dist/web from the sources (tests).
-const WEB_DIR = [new URL('../web', import.meta.url), new URL('../dist/web', import.meta.url)]
-  .map((u) => fileURLToPath(u)).find((d) => existsSync(join(d, 'index.html')));
+import { builtUi } from './shared/web-ui.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -79,7 +74,7 @@ export async function startServer(cfg: Config): Promise<Running> {
     if (req.method !== 'GET' && req.url.startsWith('/api/v1/') && reply.statusCode < 400 && !/\/(reveal|test)$/.test(req.url)) await gateway.reload();
     return payload;
   });
-  await registerPortal(app, { services, adminToken: cfg.adminToken, publicUrl: cfg.publicUrl, webDir: cfg.webDir ?? WEB_DIR });
+  await registerPortal(app, { services, adminToken: cfg.adminToken, publicUrl: cfg.publicUrl, webDir: cfg.webDir ?? builtUi('web') });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const db = await store.db.selectNoFrom((eb) => eb.val(1).as('one')).execute().then(() => 'up', () => 'down');

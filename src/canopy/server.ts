@@ -4,20 +4,14 @@
  * SSE lines `data: {"delta": …}` / `data: {"error": …}` / `data: [DONE]`,
  * feedback with a YAML export, and the web UI at `/`.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CanopyConfig, ModelFeature } from './config.js';
 import { LlamaStackClient, type ChatMessage } from './llm.js';
 import { FeedbackStore } from './feedback.js';
-
-// dist/canopy-web, from dist/src/canopy/server.js or from the sources (tests).
-const WEB_DIR = [new URL('../../canopy-web', import.meta.url), new URL('../../dist/canopy-web', import.meta.url)]
-  .map((u) => fileURLToPath(u)).find((d) => existsSync(join(d, 'index.html')));
+import { builtUi, serveUi } from '../shared/web-ui.js';
 
 export interface CanopyOptions { port: number; host: string; dataDir: string; logLevel?: string }
 export interface RunningCanopy {
@@ -139,14 +133,8 @@ export async function startCanopy(cfg: CanopyConfig, o: CanopyOptions): Promise<
     return reply.type('application/yaml; charset=utf-8').header('content-disposition', 'attachment; filename="canopy-feedback.yaml"').send(feedback.exportYaml());
   });
 
-  if (WEB_DIR) {
-    await app.register(fastifyStatic, { root: WEB_DIR, wildcard: true, index: false });
-    app.get('/', (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', WEB_DIR));
-    app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
-      if (req.method === 'GET' && !/\.[a-z0-9]+$/i.test(req.url.split('?')[0]!)) return reply.header('cache-control', 'no-cache').sendFile('index.html', WEB_DIR);
-      return reply.code(404).send({ error: `No route ${req.method} ${req.url.split('?')[0]}` });
-    });
-  }
+  const ui = builtUi('canopy-web');
+  if (ui) await serveUi(app, { dir: ui, notFound: (req, reply) => reply.code(404).send({ error: `No route ${req.method} ${req.url.split('?')[0]}` }) });
 
   await app.listen({ port: o.port, host: o.host });
   const addr = app.server.address();

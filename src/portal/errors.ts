@@ -3,7 +3,7 @@
  * Fastify error handler that renders them: `{error: {code, message, field?}}`
  * with a precise 4xx for a client's mistake and never a stack trace.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const API_ERRORS = {
   validation_error: 400,
@@ -30,17 +30,14 @@ export class ApiError extends Error {
 export const invalid = (field: string, message: string) => new ApiError('validation_error', `${field}: ${message}`, field);
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
 
-const API_PATH = /^\/(api|v1|docs|metrics|healthz|readyz)(\/|$)/;
+/** Paths the UI must never answer: they belong to the API, the gateway or operations. */
+export const API_PATH = /^\/(api|v1|docs|metrics|healthz|readyz)(\/|$)/;
 
-/** `webDir`: where the built UI is; any other GET of a page answers its index.html (client-side routes). */
-export function installErrorHandler(app: FastifyInstance, webDir?: string): void {
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0]!;
-    if (webDir && (req.method === 'GET' || req.method === 'HEAD') && !API_PATH.test(path) && !/\.[a-z0-9]+$/i.test(path)) {
-      return reply.header('cache-control', 'no-cache').sendFile('index.html', webDir);
-    }
-    reply.code(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${path}` } });
-  });
+export function apiNotFound(req: FastifyRequest, reply: FastifyReply) {
+  return reply.code(404).send({ error: { code: 'not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });

@@ -11,10 +11,10 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import fastifyStatic from '@fastify/static';
 import type { PortalServices } from './context.js';
 import { installAuth } from './auth.js';
-import { installErrorHandler } from './errors.js';
+import { API_PATH, apiNotFound, installErrorHandler } from './errors.js';
+import { serveUi } from '../shared/web-ui.js';
 import { authRoutes, meRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -28,7 +28,7 @@ import { adminSettingsRoutes } from './routes/admin-settings.js';
 export interface PortalOptions { services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string }
 
 export async function registerPortal(app: FastifyInstance, o: PortalOptions): Promise<void> {
-  installErrorHandler(app, o.webDir && existsSync(join(o.webDir, 'index.html')) ? o.webDir : undefined);
+  installErrorHandler(app);
   await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -74,13 +74,6 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     await api.register(adminSettingsRoutes, opts);
   }, { prefix: '/api/v1' });
 
-  if (o.webDir && existsSync(o.webDir)) {
-    // Hashed assets are immutable; index.html must always be revalidated so a new build is picked up.
-    await app.register(fastifyStatic, {
-      root: o.webDir, wildcard: true, index: false,
-      setHeaders: (res, path) => res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
-    });
-    // The static plugin refuses directories (no listing); `/` is the app.
-    app.get('/', { schema: { hide: true } }, (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', o.webDir!));
-  }
+  if (o.webDir && existsSync(join(o.webDir, 'index.html'))) await serveUi(app, { dir: o.webDir, isApi: (p) => API_PATH.test(p), notFound: apiNotFound });
+  else app.setNotFoundHandler(apiNotFound);
 }
