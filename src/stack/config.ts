@@ -5,8 +5,7 @@
  * it), so the key never sits in git. Each entry becomes provider
  * `vllm-<name>` and model id `vllm-<name>/<name>`, as Llama Stack names them.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { ConfigError, readYamlFile, rejectUnknownKeys } from '../shared/yaml-config.js';
 
 export interface StackModel {
   /** What clients ask for: `vllm-<name>/<name>`. */
@@ -22,41 +21,36 @@ export interface StackModel {
 
 export interface StackConfig { port: number; host: string; models: StackModel[] }
 
-export class StackConfigError extends Error {}
+export { ConfigError as StackConfigError };
 
 const TOP = ['models', 'port', 'host'];
 const ENTRY = ['name', 'url', 'token'];
 
-function unknownKeys(obj: Record<string, unknown>, known: string[], where: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) throw new StackConfigError(`${where}${k}: unknown key (expected one of ${known.join(', ')})`);
-  }
-}
 
 /** Validates a parsed config; `env` supplies API_TOKEN. Messages name the offending key. */
 export function stackConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): StackConfig {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new StackConfigError('the config must be a mapping with a `models:` list');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('the config must be a mapping with a `models:` list');
   const r = raw as Record<string, unknown>;
-  unknownKeys(r, TOP, '');
-  if (!Array.isArray(r.models) || r.models.length === 0) throw new StackConfigError('models: a non-empty list of {name, url, token} is required');
+  rejectUnknownKeys(r, TOP, '');
+  if (!Array.isArray(r.models) || r.models.length === 0) throw new ConfigError('models: a non-empty list of {name, url, token} is required');
   const port = r.port === undefined ? Number(env.STACK_PORT ?? 8321) : r.port;
-  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) throw new StackConfigError('port: must be an integer from 0 to 65535');
+  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) throw new ConfigError('port: must be an integer from 0 to 65535');
   const host = r.host === undefined ? (env.HOST || '0.0.0.0') : r.host;
-  if (typeof host !== 'string') throw new StackConfigError('host: must be a string');
+  if (typeof host !== 'string') throw new ConfigError('host: must be a string');
   const seen = new Set<string>();
   const models = r.models.map((m, i): StackModel => {
     const at = `models[${i}].`;
-    if (!m || typeof m !== 'object' || Array.isArray(m)) throw new StackConfigError(`models[${i}]: must be a mapping {name, url, token}`);
+    if (!m || typeof m !== 'object' || Array.isArray(m)) throw new ConfigError(`models[${i}]: must be a mapping {name, url, token}`);
     const e = m as Record<string, unknown>;
-    unknownKeys(e, ENTRY, at);
-    if (typeof e.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(e.name)) throw new StackConfigError(`${at}name: required, letters, digits and . _ : - (e.g. Llama-3.2-3B-Instruct-FP8)`);
-    if (typeof e.url !== 'string') throw new StackConfigError(`${at}url: required, the model server's OpenAI-compatible base URL ending in /v1`);
+    rejectUnknownKeys(e, ENTRY, at);
+    if (typeof e.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(e.name)) throw new ConfigError(`${at}name: required, letters, digits and . _ : - (e.g. Llama-3.2-3B-Instruct-FP8)`);
+    if (typeof e.url !== 'string') throw new ConfigError(`${at}url: required, the model server's OpenAI-compatible base URL ending in /v1`);
     let u: URL;
-    try { u = new URL(e.url); } catch { throw new StackConfigError(`${at}url: '${e.url}' is not a URL`); }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new StackConfigError(`${at}url: must be http or https`);
-    if (e.token !== undefined && e.token !== null && typeof e.token !== 'string') throw new StackConfigError(`${at}token: must be a string`);
+    try { u = new URL(e.url); } catch { throw new ConfigError(`${at}url: '${e.url}' is not a URL`); }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${at}url: must be http or https`);
+    if (e.token !== undefined && e.token !== null && typeof e.token !== 'string') throw new ConfigError(`${at}token: must be a string`);
     const id = `vllm-${e.name}/${e.name}`;
-    if (seen.has(id)) throw new StackConfigError(`${at}name: '${e.name}' is listed twice`);
+    if (seen.has(id)) throw new ConfigError(`${at}name: '${e.name}' is listed twice`);
     seen.add(id);
     const fromConfig = typeof e.token === 'string' && e.token !== '' ? e.token : null;
     const fromEnv = env.API_TOKEN ? env.API_TOKEN : null;
@@ -69,9 +63,5 @@ export function stackConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
 }
 
 export function loadStackConfig(path: string, env: NodeJS.ProcessEnv = process.env): StackConfig {
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (err) { throw new StackConfigError(`cannot read ${path}: ${(err as Error).message}`); }
-  let raw: unknown;
-  try { raw = parse(text); } catch (err) { throw new StackConfigError(`${path} is not valid YAML: ${(err as Error).message}`); }
-  return stackConfig(raw, env);
+  return stackConfig(readYamlFile(path), env);
 }
