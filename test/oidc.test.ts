@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Provider from 'oidc-provider';
 import { startSystem, type System } from './helpers/system.js';
 import { freePort } from './helpers/net.js';
+import { keepCookies } from './helpers/session.js';
 
 const CLIENT = { id: 'litemaas', secret: 'litemaas-test-secret' };
 // The issuer's directory; tests change groups between sign-ins.
@@ -33,12 +34,7 @@ class Browser {
     if (cookies.size) headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const res = await fetch(u, { method: init.method ?? 'GET', headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i), value = pair!.slice(i + 1);
-      if (!value || /expires=Thu, 01 Jan 1970/i.test(c)) cookies.delete(name); else cookies.set(name, value);
-    }
+    keepCookies(res, cookies);
     this.jar.set(u.host, cookies);
     return res;
   }

@@ -4,6 +4,16 @@
  */
 export interface Reply { status: number; body: any; headers: Headers }
 
+/** Applies a response's Set-Cookie headers to a jar, as a browser would (an expired or emptied cookie is removed). */
+export function keepCookies(res: Response, jar: Map<string, string>): void {
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const i = pair!.indexOf('=');
+    const name = pair!.slice(0, i), value = pair!.slice(i + 1);
+    if (value === '' || /expires=Thu, 01 Jan 1970/i.test(c)) jar.delete(name); else jar.set(name, value);
+  }
+}
+
 export class Session {
   private cookies = new Map<string, string>();
 
@@ -27,12 +37,7 @@ export class Session {
     if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i), value = pair!.slice(i + 1);
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(name); else this.cookies.set(name, value);
-    }
+    keepCookies(res, this.cookies);
     const text = await res.text();
     let parsed: unknown = text;
     try { parsed = text ? JSON.parse(text) : null; } catch { /* CSV, HTML */ }
