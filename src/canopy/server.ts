@@ -6,12 +6,13 @@
  */
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CanopyConfig, ModelFeature } from './config.js';
 import { LlamaStackClient, type ChatMessage } from './llm.js';
 import { FeedbackStore } from './feedback.js';
 import { builtUi, serveUi } from '../shared/web-ui.js';
+import { validationProblem } from '../shared/validation.js';
 
 export interface CanopyOptions { port: number; host: string; dataDir: string; logLevel?: string }
 export interface RunningCanopy {
@@ -45,12 +46,9 @@ export async function startCanopy(cfg: CanopyConfig, o: CanopyOptions): Promise<
   const feedback = new FeedbackStore(join(o.dataDir, 'feedback.jsonl'));
   const app = Fastify({ logger: { level: o.logLevel ?? 'info' }, bodyLimit: 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err: { validation?: Array<{ instancePath?: string; message?: string; params?: { missingProperty?: string } }>; statusCode?: number; message: string }, req, reply) => {
-    if (err.validation) {
-      const v = err.validation[0]!;
-      const field = v.params?.missingProperty ?? (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
-      return reply.code(400).send({ error: `${field || 'body'}: ${v.params?.missingProperty ? 'is required' : v.message}` });
-    }
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const invalidBody = validationProblem(err);
+    if (invalidBody) return reply.code(400).send({ error: `${invalidBody.field}: ${invalidBody.problem}` });
     const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err: err.message }, 'unhandled error');
     return reply.code(status).send({ error: status === 500 ? 'Internal error.' : err.message });

@@ -4,6 +4,7 @@
  * with a precise 4xx for a client's mistake and never a stack trace.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { validationProblem } from '../shared/validation.js';
 
 export const API_ERRORS = {
   validation_error: 400,
@@ -43,13 +44,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });
     }
     const fe = err as FastifyError;
-    if (fe.validation) {
-      const v = fe.validation[0]!;
-      const missing = (v.params as { missingProperty?: string }).missingProperty;
-      const path = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
-      const field = missing ? (path ? `${path}.${missing}` : missing) : path || fe.validationContext || 'body';
-      const message = missing ? `${field} is required` : `${field} ${v.message ?? 'is invalid'}`;
-      return reply.code(400).send({ error: { code: 'validation_error', message, field } });
+    const invalidBody = validationProblem(fe);
+    if (invalidBody) {
+      const { field, problem } = invalidBody;
+      return reply.code(400).send({ error: { code: 'validation_error', message: `${field} ${problem}`, field } });
     }
     const status = fe.statusCode ?? 500;
     if (status >= 400 && status < 500) {
