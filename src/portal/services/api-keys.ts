@@ -9,6 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ApiKeyRow, BudgetPeriod, Database } from '../../store/schema.js';
 import { keyPrefix, newApiKey, sha256, type Cipher } from '../../shared/secrets.js';
 import { periodStart } from '../../ledger/budgets.js';
+import { fromPico } from '../../shared/money.js';
 import { invalid, notFound } from '../errors.js';
 import type { ApiKey } from '../../shared/api-types.js';
 
@@ -65,7 +66,7 @@ export class ApiKeyService {
       rpm: input.rpm ?? null, tpm: input.tpm ?? null, max_parallel: input.maxParallel ?? null, expires_at: expires,
       revoked_at: null, rotated_to: null, last_used_at: null,
     }).returningAll().executeTakeFirstOrThrow();
-    return { ...keyView(row, '0.000000000000'), key };
+    return { ...keyView(row, fromPico(0n)), key };
   }
 
   async row(id: string): Promise<ApiKeyRow> {
@@ -108,7 +109,7 @@ export class ApiKeyService {
       sql<string>`coalesce(sum(cost) filter (where day >= ${since('monthly')}::date), 0)::numeric(28,12)::text`.as('monthly'),
     ]).execute();
     const byKey = new Map(sums.map((r) => [r.key_id, r]));
-    return rows.map((k) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? '0.000000000000'));
+    return rows.map((k) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n)));
   }
 
   async update(id: string, p: KeyPatch) {

@@ -133,7 +133,7 @@ export class UsageService {
     for (let t = Date.parse(r.from + 'T00:00:00Z'); t <= Date.parse(r.to + 'T00:00:00Z'); t += 86_400_000) {
       const day = new Date(t).toISOString().slice(0, 10);
       const x = byDay.get(day);
-      points.push(x ? { ...x, day } as Totals & { day: string } : { day, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, cost: 0, costExact: '0.000000000000' });
+      points.push(x ? { ...x, day } as Totals & { day: string } : { day, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, cost: 0, costExact: fromPico(0n) });
     }
     return { from: r.from, to: r.to, points, totals: r.totals };
   }
