@@ -30,7 +30,7 @@ describe('router', () => {
     const r = new Router();
     const ds = [dep('a'), dep('b')];
     const t = 1_000_000;
-    for (let i = 0; i < 5; i++) r.failure('a', t);
+    for (let i = 0; i < 5; i++) r.failure('a', { kind: 'connect' }, t);
     for (let i = 0; i < 10; i++) expect(r.pick(ds, new Set(), t + 1)!.id).toBe('b');
     expect(r.pick([dep('a')], new Set(), t + 11_000)!.id).toBe('a'); // the probe
     expect(r.pick([dep('a')], new Set(), t + 11_001)).toBeNull(); // only one at a time

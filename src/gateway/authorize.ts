@@ -4,13 +4,11 @@
  * owner; then reserve the request's maximum cost and tokens against budgets
  * and quotas. Each check throws the OpenAI-format error a client expects.
  */
-import type { RateLimiter } from '../ledger/limits.js';
+import type { Hold, RateLimiter } from '../ledger/limits.js';
 import type { Reservation, SpendTracker } from '../ledger/budgets.js';
 import { GatewayError } from './errors.js';
-import type { ClientRequest } from './request.js';
+import type { Bounds } from './request.js';
 import type { KeyEntry, ModelEntry, Snapshot, SubscriptionEntry } from './snapshot.js';
-
-const DEFAULT_MAX_COMPLETION = 4096;
 
 export function authorizeModel(key: KeyEntry, modelId: string, snap: Snapshot): { model: ModelEntry; sub: SubscriptionEntry } {
   const model = snap.models.get(modelId);
@@ -23,8 +21,16 @@ export function authorizeModel(key: KeyEntry, modelId: string, snap: Snapshot): 
   return { model, sub };
 }
 
-/** Checks rpm/tpm of the key and its owner and takes a parallel slot; returns whether a slot was taken. */
-export function admitRate(limiter: RateLimiter, key: KeyEntry, now = Date.now()): boolean {
+/** What admission took: a parallel slot and token holds against the tpm windows, given back by `settleRate`. */
+export interface RateAdmission { slot: boolean; holds: Array<{ id: string; hold: Hold }> }
+
+/**
+ * Checks rpm/tpm of the key and its owner and takes a parallel slot. A request
+ * holds its token bound (at most the whole limit, so one oversized request can
+ * run in an empty minute) against each tpm window until it settles, so
+ * concurrent requests cannot overshoot tpm by more than one request.
+ */
+export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: number, now = Date.now()): RateAdmission {
   const checks = [
     { id: `rpm:k:${key.id}`, limit: key.rpm, what: 'requests per minute for this key' },
     { id: `rpm:u:${key.user.id}`, limit: key.user.rpm, what: "requests per minute for this key's owner" },
@@ -34,24 +40,38 @@ export function admitRate(limiter: RateLimiter, key: KeyEntry, now = Date.now())
       throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${c.limit} ${c.what}.`, null, limiter.retryAfter(c.id, c.limit, 1, now));
     }
   }
-  for (const c of [{ id: `tpm:k:${key.id}`, limit: key.tpm, what: 'tokens per minute for this key' }, { id: `tpm:u:${key.user.id}`, limit: key.user.tpm, what: "tokens per minute for this key's owner" }]) {
-    if (c.limit !== null && limiter.used(c.id, now) >= c.limit) {
-      throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${c.limit} ${c.what}.`, null, limiter.retryAfter(c.id, c.limit, 1, now));
+  const tpm = [{ id: `tpm:k:${key.id}`, limit: key.tpm, what: 'tokens per minute for this key' }, { id: `tpm:u:${key.user.id}`, limit: key.user.tpm, what: "tokens per minute for this key's owner" }];
+  for (const c of tpm) {
+    if (c.limit === null) continue;
+    const need = Math.min(tokenBound, c.limit);
+    if (limiter.used(c.id, now) + need > c.limit) {
+      throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${c.limit} ${c.what} (this request may use up to ${tokenBound}; lower max_tokens to fit sooner).`, null, limiter.retryAfter(c.id, c.limit, need, now));
     }
   }
   if (key.maxParallel !== null && !limiter.acquire(key.id, key.maxParallel)) {
     throw new GatewayError('rate_limit_exceeded', `Rate limit reached: at most ${key.maxParallel} requests in flight for this key.`, null, 1);
   }
   for (const c of checks) limiter.add(c.id, 1, now);
-  return key.maxParallel !== null;
+  const holds: RateAdmission['holds'] = [];
+  for (const c of tpm) if (c.limit !== null) holds.push({ id: c.id, hold: limiter.hold(c.id, Math.min(tokenBound, c.limit), now) });
+  return { slot: key.maxParallel !== null, holds };
 }
 
-export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, req: ClientRequest, now = new Date()): Reservation {
-  const completion = req.endpoint === 'embeddings' ? 0
-    : req.maxTokens ?? (model.contextLength ? Math.max(1, model.contextLength - Math.min(req.promptGuess, model.contextLength - 1)) : DEFAULT_MAX_COMPLETION);
-  const cost = BigInt(req.promptBound) * model.inPerToken + BigInt(completion) * model.outPerToken;
+/** Gives back what admitRate took; the tpm windows count the request's actual tokens instead of its bound. */
+export function settleRate(limiter: RateLimiter, key: KeyEntry, a: RateAdmission, actualTokens: number, now = Date.now()): void {
+  if (a.slot) limiter.releaseSlot(key.id);
+  // Windows without a limit still count, so a limit set later starts from the truth.
+  for (const id of [`tpm:k:${key.id}`, `tpm:u:${key.user.id}`]) {
+    const h = a.holds.find((x) => x.id === id);
+    if (h) limiter.settle(id, h.hold, actualTokens, now);
+    else if (actualTokens > 0) limiter.add(id, actualTokens, now);
+  }
+}
+
+export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds, now = new Date()): Reservation {
+  const cost = BigInt(bounds.prompt) * model.inPerToken + BigInt(bounds.completion) * model.outPerToken;
   const r = spend.reserve({
-    keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: req.promptBound + completion,
+    keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: bounds.prompt + bounds.completion,
     keyBudget: key.maxBudget === null ? null : { max: key.maxBudget, period: key.budgetPeriod },
     userBudget: key.user.maxBudget === null ? null : { max: key.user.maxBudget, period: key.user.budgetPeriod },
     quotaRequests: sub.quotaRequests, quotaTokens: sub.quotaTokens,

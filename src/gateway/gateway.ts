@@ -13,19 +13,20 @@ import { fromPico } from '../shared/money.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { SpendTracker, Reservation } from '../ledger/budgets.js';
 import { RateLimiter } from '../ledger/limits.js';
-import { priceUsage, type Usage } from '../ledger/meter.js';
+import { estimateCompletion, priceUsage, type Usage } from '../ledger/meter.js';
 import type { UsageEvent } from '../ledger/event.js';
 import { authenticate } from './auth.js';
-import { admitRate, authorizeModel, reserve } from './authorize.js';
+import { admitRate, authorizeModel, reserve, settleRate, type RateAdmission } from './authorize.js';
 import { GatewayError, sendError } from './errors.js';
-import { forward, type ClientLink, type Outcome, type Upstream } from './proxy.js';
-import { ENDPOINT_PATHS, parseClientRequest, readRequestBody, type ClientRequest } from './request.js';
+import { forward, NOTHING, type ClientLink, type Outcome, type Upstream } from './proxy.js';
+import { ENDPOINT_PATHS, parseClientRequest, readRequestBody, requestBounds, type ClientRequest } from './request.js';
 import { Router } from './route.js';
 import { loadSnapshot, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
 import { UpstreamClients } from './upstream.js';
 import type { GatewayMetrics } from './metrics.js';
 
 const CLIENT_GONE = new Error('client closed the connection');
+const UNKNOWN_MODEL_LABEL = '(unknown)';
 
 export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void }
 
@@ -101,7 +102,7 @@ export class Gateway {
     this.serve(req, res, requestId, t0).catch((err: unknown) => {
       if (err instanceof GatewayError) return sendError(res, err, requestId);
       this.o.log.error({ requestId, err: (err as Error).message }, 'unexpected gateway error');
-      sendError(res, new GatewayError('upstream_error', 'Internal gateway error.'), requestId);
+      sendError(res, new GatewayError('internal_error', 'Internal gateway error.'), requestId);
     });
   }
 
@@ -119,18 +120,19 @@ export class Gateway {
     const raw = await readRequestBody(req, this.o.maxBodyBytes);
     const clientReq = parseClientRequest(endpoint, raw);
     const at = new Date();
-    const refuse = (err: GatewayError, model: string) => {
-      this.record(key, model, requestId, at, t0, { status: err.status, usage: null, streamedTokens: 0, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, null);
+    const refuse = (err: GatewayError, modelId: string, model: ModelEntry | null) => {
+      this.record(key, modelId, requestId, at, t0, { status: err.status, usage: null, delivered: NOTHING, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, model);
       throw err;
     };
     let model: ModelEntry, sub;
-    try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model.slice(0, 200)); }
-    let slot = false;
-    try { slot = admitRate(this.limiter, key); } catch (e) { return refuse(e as GatewayError, model.id); }
+    try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model.slice(0, 200), null); }
+    const bounds = requestBounds(clientReq, model.contextLength);
+    let rate: RateAdmission;
+    try { rate = admitRate(this.limiter, key, bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
     let reservation: Reservation;
-    try { reservation = reserve(this.o.spend, key, model, sub, clientReq, at); } catch (e) {
-      if (slot) this.limiter.releaseSlot(key.id);
-      return refuse(e as GatewayError, model.id);
+    try { reservation = reserve(this.o.spend, key, model, sub, bounds, at); } catch (e) {
+      settleRate(this.limiter, key, rate, 0);
+      return refuse(e as GatewayError, model.id, model);
     }
     const link: ClientLink = { gone: req.socket.destroyed, exchange: null }; // it may have left while we read its body
     res.once('close', () => {
@@ -141,27 +143,32 @@ export class Gateway {
     let finished = false;
     try {
       await forward(this.up, {
-        req: clientReq, model, res, requestId, t0, link,
+        req: clientReq, bounds, model, res, requestId, t0, link,
         finish: (o, then) => {
           if (finished) return;
           finished = true;
-          this.record(key, model.id, requestId, at, t0, o, clientReq, model, then);
+          const tokens = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then);
           this.o.spend.release(reservation);
-          if (slot) this.limiter.releaseSlot(key.id);
+          settleRate(this.limiter, key, rate, tokens);
         },
       });
     } finally {
-      if (!finished) { this.o.spend.release(reservation); if (slot) this.limiter.releaseSlot(key.id); }
+      if (!finished) { this.o.spend.release(reservation); settleRate(this.limiter, key, rate, 0); }
     }
   }
 
-  /** Meter and record one request: cost from the upstream's usage, or an estimate when it never came. */
-  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void): void {
+  /**
+   * Meter and record one request: cost from the upstream's usage, or an
+   * estimate from the output delivered when it never came. Returns the tokens counted.
+   */
+  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void): number {
     let usage: Usage | null = o.usage;
     let estimated = false;
-    if (!usage && model && (o.streamedTokens > 0 || o.status === 499)) {
-      usage = { promptTokens: req.promptGuess, completionTokens: o.streamedTokens };
+    if (model && !usage && (o.delivered.events > 0 || o.status === 499)) {
+      usage = { promptTokens: req.promptGuess, completionTokens: estimateCompletion(o.delivered) };
       estimated = true;
+    } else if (model && usage && o.status === 499) {
+      estimated = true; // the last usage seen before the client left: what was generated up to then
     }
     const cost = usage && model ? priceUsage(usage, model) : 0n;
     const latencyMs = performance.now() - t0;
@@ -173,12 +180,10 @@ export class Gateway {
     };
     this.o.ledger.record(e, then);
     this.o.spend.add(e, cost);
-    const tokens = e.promptTokens + e.completionTokens;
-    if (tokens > 0) {
-      this.limiter.add(`tpm:k:${key.id}`, tokens);
-      this.limiter.add(`tpm:u:${key.user.id}`, tokens);
-    }
-    this.o.metrics.observe(modelId, o.status, e.promptTokens, e.completionTokens, cost > 0n ? Number(e.cost) : 0, latencyMs / 1000);
+    // A client-chosen model name never becomes a label: unknown models share one, so refusals cannot grow /metrics.
+    const label = model ? model.id : this.snap.models.has(modelId) ? modelId : UNKNOWN_MODEL_LABEL;
+    this.o.metrics.observe(label, o.status, e.promptTokens, e.completionTokens, cost > 0n ? Number(e.cost) : 0, latencyMs / 1000);
+    return e.promptTokens + e.completionTokens;
   }
 
   private listModels(key: KeyEntry, path: string, res: ServerResponse, requestId: string): void {
@@ -191,9 +196,12 @@ export class Gateway {
     let body: string;
     if (path === '/v1/models') body = JSON.stringify({ object: 'list', data });
     else {
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      let id: string;
+      try { id = decodeURIComponent(path.slice('/v1/models/'.length)); } catch {
+        throw new GatewayError('invalid_request_error', 'The model id in the path is not valid percent-encoding.', 'model');
+      }
       const m = data.find((x) => x.id === id);
-      if (!m) throw new GatewayError('model_not_found', `The model '${id}' does not exist or this key may not use it.`, 'model');
+      if (!m) throw new GatewayError('model_not_found', `The model '${id.slice(0, 200)}' does not exist or this key may not use it.`, 'model');
       body = JSON.stringify(m);
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });

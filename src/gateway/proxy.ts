@@ -1,27 +1,33 @@
 /**
  * @module Forward and relay: send the compiled request to a deployment,
  * fail over to another before the first byte (connect errors, 5xx, 429),
- * then relay JSON or SSE. SSE events are passed through as they arrive,
- * only renamed (upstream model → public model); the usage chunk the gateway
- * asked for is dropped when the client did not ask, and [DONE] is held back
- * until the usage event is journaled.
+ * then relay JSON or SSE. Every upstream event is read by the WHATWG
+ * event-stream reader and its JSON parsed, whatever the framing or spacing:
+ * usage, delivered output and the model name are found in the parsed event,
+ * never by matching text. Events are relayed as they arrive in LF framing,
+ * renamed (upstream model → public model); usage is removed for a client that
+ * did not ask for it, and [DONE] is held back until the usage event is journaled.
  */
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { readUsage, type Usage } from '../ledger/meter.js';
+import { outputChars, readUsage, type Delivered, type Usage } from '../ledger/meter.js';
 import { errorBody, GatewayError } from './errors.js';
-import { UPSTREAM_PATH, upstreamBody, type ClientRequest } from './request.js';
-import type { Router } from './route.js';
+import { UPSTREAM_PATH, upstreamBody, type Bounds, type ClientRequest } from './request.js';
+import type { AttemptFailure, Router } from './route.js';
 import type { DeploymentConfig, ModelEntry } from './snapshot.js';
+import { formatEvent, SseReader, type SseEvent } from './sse.js';
 import { readBody, type Exchange, type UpstreamClients } from './upstream.js';
 
 const MAX_ATTEMPTS = 3;
 
+export const NOTHING: Delivered = Object.freeze({ events: 0, chars: 0 });
+
 export interface Outcome {
   status: number;
+  /** The upstream's usage (the last seen, for a stream the client left). */
   usage: Usage | null;
-  /** Content chunks relayed, the estimate of completion tokens when usage never came. */
-  streamedTokens: number;
+  /** Output relayed to the client, for an estimate when usage never came. */
+  delivered: Delivered;
   errorCode: string | null;
   deploymentId: string | null;
   ttftMs: number | null;
@@ -32,6 +38,7 @@ export interface ClientLink { gone: boolean; exchange: Exchange | null }
 
 export interface RelayContext {
   req: ClientRequest;
+  bounds: Bounds;
   model: ModelEntry;
   res: ServerResponse;
   requestId: string;
@@ -43,14 +50,18 @@ export interface RelayContext {
 
 export interface Upstream { clients: UpstreamClients; router: Router; onUpstreamError(deployment: string, message: string): void }
 
-function classify(err: unknown): GatewayError {
+const isTimeout = (err: unknown): boolean => {
   const code = (err as { code?: string }).code ?? '';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new GatewayError('upstream_timeout', 'The model server did not answer in time.');
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+};
+
+function classify(err: unknown): GatewayError {
+  if (isTimeout(err)) return new GatewayError('upstream_timeout', 'The model server did not answer in time.');
   return new GatewayError('upstream_error', 'The model server could not be reached.');
 }
 
-const disconnected = (ctx: RelayContext, deploymentId: string | null, tokens = 0, ttftMs: number | null = null): void =>
-  ctx.finish({ status: 499, usage: null, streamedTokens: tokens, errorCode: 'client_disconnected', deploymentId, ttftMs });
+const disconnected = (ctx: RelayContext, deploymentId: string | null, usage: Usage | null = null, delivered = NOTHING, ttftMs: number | null = null): void =>
+  ctx.finish({ status: 499, usage, delivered, errorCode: 'client_disconnected', deploymentId, ttftMs });
 
 export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
   const tried = new Set<string>();
@@ -61,36 +72,49 @@ export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
     if (!d) break;
     tried.add(d.id);
     up.router.begin(d.id);
-    const x = up.clients.send(d, UPSTREAM_PATH[ctx.req.endpoint], upstreamBody(ctx.req, d.upstreamModel),
+    const sentAt = Date.now();
+    const x = up.clients.send(d, UPSTREAM_PATH[ctx.req.endpoint], upstreamBody(ctx.req, d.upstreamModel, ctx.bounds.injectMaxTokens),
       ctx.req.stream ? 'text/event-stream' : 'application/json');
     ctx.link.exchange = x;
     await x.started;
     if (ctx.link.gone) {
       up.router.end(d.id);
+      up.router.failure(d.id, { kind: 'client-gone' });
       return disconnected(ctx, d.id);
     }
     if (x.error) {
       up.router.end(d.id);
-      up.router.failure(d.id);
+      const timedOut = isTimeout(x.error);
+      up.router.failure(d.id, timedOut
+        ? { kind: 'first-byte-timeout', stream: ctx.req.stream, answeredSinceSent: up.router.state(d.id).lastAnswerAt >= sentAt }
+        : { kind: 'connect' });
       last = classify(x.error);
       up.onUpstreamError(d.id, x.error.message);
+      // A timeout may be a generation still running: trying it again elsewhere would double the wait and the work.
+      if (timedOut) break;
       continue;
     }
+    up.router.answered(d.id);
     if (x.status >= 500 || x.status === 429) {
       x.abort(new Error('retrying on another deployment'));
       up.router.end(d.id);
-      up.router.failure(d.id);
+      up.router.failure(d.id, { kind: 'status', status: x.status });
       up.onUpstreamError(d.id, `status ${x.status}`);
       last = x.status === 429
         ? new GatewayError('rate_limit_exceeded', 'The model server is overloaded; retry shortly.', null, Number(x.headers['retry-after']) || 1)
         : new GatewayError('upstream_error', `The model server answered ${x.status}.`);
       continue;
     }
+    let broken: AttemptFailure | null = null;
     try {
       if (x.status >= 400) await relayClientError(ctx, d, x);
-      else if (ctx.req.stream) await relayStream(ctx, d, x);
-      else await relayJson(ctx, d, x);
-      up.router.success(d.id);
+      else if (ctx.req.stream) broken = await relayStream(ctx, d, x);
+      else broken = await relayJson(ctx, d, x);
+      if (broken) up.router.failure(d.id, broken); else up.router.success(d.id);
+    } catch (e) {
+      if (!(e instanceof BrokenAnswer)) throw e;
+      up.router.failure(d.id, { kind: 'stream-broken' });
+      throw e.error;
     } finally {
       up.router.end(d.id);
     }
@@ -100,9 +124,12 @@ export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
   fail(ctx, err, null);
 }
 
+/** An answer that broke after it began: the deployment's fault, and the client's error. */
+class BrokenAnswer { constructor(readonly error: GatewayError) {} }
+
 /** Records a failed request and throws its error for the caller to render. */
 function fail(ctx: RelayContext, err: GatewayError, deploymentId: string | null): never {
-  ctx.finish({ status: err.status, usage: null, streamedTokens: 0, errorCode: err.code, deploymentId, ttftMs: null });
+  ctx.finish({ status: err.status, usage: null, delivered: NOTHING, errorCode: err.code, deploymentId, ttftMs: null });
   throw err;
 }
 
@@ -114,39 +141,49 @@ async function relayClientError(ctx: RelayContext, d: DeploymentConfig, x: Excha
     const m = o.error?.message ?? o.message;
     if (typeof m === 'string' && m) message = m.slice(0, 2000);
   } catch { /* not JSON: keep the generic message */ }
-  ctx.finish({ status: x.status, usage: null, streamedTokens: 0, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
+  ctx.finish({ status: x.status, usage: null, delivered: NOTHING, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
   throw new GatewayError('invalid_request_error', message);
 }
 
-async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<void> {
+/**
+ * The object's JSON with `model` renamed. vLLM's compact JSON is renamed in
+ * place (the parse already proved what `model` is); anything else is re-serialised.
+ */
+function renamed(text: string, obj: Record<string, unknown>, d: DeploymentConfig, publicId: string): string {
+  if (!('model' in obj) || obj.model === publicId) return text;
+  if (obj.model === d.upstreamModel) {
+    const from = `"model":${JSON.stringify(d.upstreamModel)}`;
+    const at = text.indexOf(from);
+    // Only when it is the sole occurrence: then it is the top-level key the parse saw.
+    if (at >= 0 && text.indexOf(from, at + 1) < 0) return text.slice(0, at) + `"model":${JSON.stringify(publicId)}` + text.slice(at + from.length);
+  }
+  obj.model = publicId;
+  return JSON.stringify(obj);
+}
+
+async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<AttemptFailure | null> {
   let raw: Buffer;
   try {
     raw = await readBody(x);
   } catch (err) {
-    if (ctx.link.gone) return disconnected(ctx, d.id);
-    return fail(ctx, classify(err), d.id);
+    if (ctx.link.gone) { disconnected(ctx, d.id); return { kind: 'client-gone' }; }
+    ctx.finish({ status: 502, usage: null, delivered: NOTHING, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs: null });
+    throw new BrokenAnswer(classify(err));
   }
   const ttftMs = performance.now() - ctx.t0;
   const text = raw.toString('utf8');
-  // Fast path for compact JSON (vLLM's): read only the usage object and rename the model in place.
-  // Anything else (pretty-printed, no usage) takes the full parse.
-  const from = `"model":${JSON.stringify(d.upstreamModel)}`;
-  let usage = text.includes(from) ? usageOf(text) : undefined;
-  let out: string;
-  if (usage !== undefined) {
-    out = text.replace(from, `"model":${JSON.stringify(ctx.model.id)}`);
-  } else {
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return fail(ctx, new GatewayError('upstream_error', 'The model server sent a malformed response.'), d.id);
-    }
-    usage = readUsage(obj.usage);
-    if ('model' in obj) obj.model = ctx.model.id;
-    out = JSON.stringify(obj);
+  let obj: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    obj = parsed as Record<string, unknown>;
+  } catch {
+    return fail(ctx, new GatewayError('upstream_error', 'The model server sent a malformed response.'), d.id);
   }
-  ctx.finish({ status: x.status, usage, streamedTokens: 0, errorCode: null, deploymentId: d.id, ttftMs }, () => {
+  const usage = readUsage(obj.usage);
+  const chars = usage ? 0 : outputChars(obj);
+  const out = renamed(text, obj, d, ctx.model.id);
+  ctx.finish({ status: x.status, usage, delivered: { events: chars > 0 ? 1 : 0, chars }, errorCode: null, deploymentId: d.id, ttftMs }, () => {
     ctx.res.writeHead(x.status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(out),
@@ -154,96 +191,90 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): P
     });
     ctx.res.end(out);
   });
+  return null;
 }
 
-/** The top-level `usage` of a compact JSON body (found by its key; escaped quotes inside strings cannot match), or undefined. */
-function usageOf(text: string): Usage | null | undefined {
-  const at = text.lastIndexOf('"usage":{');
-  if (at < 0) return undefined;
-  const start = at + 8;
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) {
-      try { return readUsage(JSON.parse(text.slice(start, i + 1))); } catch { return undefined; }
-    }
-  }
-  return undefined;
-}
-
-function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<void> {
+function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<AttemptFailure | null> {
   const { res, req } = ctx;
-  const from = `"model":${JSON.stringify(d.upstreamModel)}`;
-  const to = `"model":${JSON.stringify(ctx.model.id)}`;
   const decoder = new StringDecoder('utf8');
-  let carry = '';
+  const keepUsage = req.includeUsage || req.continuousUsage;
   let usage: Usage | null = null;
-  let tokens = 0;
+  const delivered = { events: 0, chars: 0 };
   let sawDone = false;
   let ttftMs: number | null = null;
   let paused = false;
+  let out = '';
 
-  const processEvent = (ev: string): string => {
-    if (ev.startsWith('data: [DONE]')) { sawDone = true; return ''; }
-    if (ev.includes('"usage":{')) {
-      try {
-        const o = JSON.parse(ev.slice(ev.indexOf('{'))) as { usage?: unknown; choices?: unknown[] };
-        usage = readUsage(o.usage) ?? usage;
-        if (!req.includeUsage && Array.isArray(o.choices) && o.choices.length === 0) return '';
-      } catch { /* not a JSON event: relay as is */ }
-    } else if ((ev.includes('"content":"') && !ev.includes('"content":""')) || (ev.includes('"text":"') && !ev.includes('"text":""'))) {
-      tokens++;
+  const onEvent = (ev: SseEvent): void => {
+    const data = ev.data;
+    if (data === '[DONE]') { sawDone = true; return; }
+    let obj: Record<string, unknown> | null = null;
+    if (data.charCodeAt(0) === 123 /* { */ || data.trimStart().startsWith('{')) {
+      try { obj = JSON.parse(data) as Record<string, unknown>; } catch { obj = null; }
     }
-    let out = ev.includes(from) ? ev.replaceAll(from, to) : ev;
-    if (!req.includeUsage && out.includes(',"usage":null')) out = out.replaceAll(',"usage":null', '');
-    return out + '\n\n';
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { out += formatEvent(data, ev.event); return; }
+    if (obj.usage !== undefined && obj.usage !== null) usage = readUsage(obj.usage) ?? usage;
+    const chars = outputChars(obj);
+    if (chars > 0) { delivered.events++; delivered.chars += chars; }
+    let changed = false;
+    if (!keepUsage && 'usage' in obj) {
+      // The usage-only chunk the gateway asked for on the client's behalf is not the client's to see.
+      if (Array.isArray(obj.choices) && obj.choices.length === 0) return;
+      delete obj.usage;
+      changed = true;
+    }
+    let text: string;
+    if (changed) {
+      if ('model' in obj) obj.model = ctx.model.id;
+      text = JSON.stringify(obj);
+    } else text = renamed(data.includes('\n') || data.includes('\r') ? JSON.stringify(obj) : data, obj, d, ctx.model.id);
+    out += formatEvent(text, ev.event);
   };
+  const reader = new SseReader(onEvent);
 
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'x-request-id': ctx.requestId,
   });
-  return new Promise<void>((resolve) => {
+  const flush = (): void => {
+    if (!out) return;
+    const chunk = out;
+    out = '';
+    // Backpressure: a slow client pauses the upstream instead of growing our buffers.
+    if (!res.write(chunk) && !paused) {
+      paused = true;
+      x.pause();
+      res.once('drain', () => { paused = false; x.resume(); });
+    }
+  };
+  return new Promise<AttemptFailure | null>((resolve) => {
     x.consume({
       data(chunk) {
         if (ttftMs === null) ttftMs = performance.now() - ctx.t0;
-        carry += decoder.write(chunk);
-        let out = '';
-        let i: number;
-        while ((i = carry.indexOf('\n\n')) >= 0) {
-          out += processEvent(carry.slice(0, i));
-          carry = carry.slice(i + 2);
-        }
-        // Backpressure: a slow client pauses the upstream instead of growing our buffers.
-        if (out && !res.write(out) && !paused) {
-          paused = true;
-          x.pause();
-          res.once('drain', () => { paused = false; x.resume(); });
-        }
+        reader.push(decoder.write(chunk));
+        flush();
       },
       end() {
-        carry += decoder.end();
-        if (carry.trim()) { const out = processEvent(carry.trim()); if (out) res.write(out); }
-        ctx.finish({ status: 200, usage, streamedTokens: tokens, errorCode: null, deploymentId: d.id, ttftMs }, () => {
+        reader.push(decoder.end());
+        reader.end();
+        flush();
+        ctx.finish({ status: 200, usage, delivered, errorCode: null, deploymentId: d.id, ttftMs }, () => {
           res.end(sawDone ? 'data: [DONE]\n\n' : undefined);
         });
-        resolve();
+        resolve(null);
       },
       error(err) {
-        if (ctx.link.gone) disconnected(ctx, d.id, tokens, ttftMs);
-        else {
-          ctx.finish({ status: 502, usage: null, streamedTokens: tokens, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs });
-          const e = classify(err);
-          if (!res.destroyed) res.end(`data: ${errorBody(e.code, e.message)}\n\n`);
+        if (ctx.link.gone) {
+          disconnected(ctx, d.id, usage, delivered, ttftMs);
+          resolve({ kind: 'client-gone' });
+          return;
         }
-        resolve();
+        // What the client already received is billed (the last usage seen, or an estimate from it).
+        ctx.finish({ status: 502, usage, delivered, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs });
+        const e = classify(err);
+        if (!res.destroyed) res.end(`data: ${errorBody(e.code, e.message)}\n\n`);
+        resolve({ kind: 'stream-broken' });
       },
     });
   });

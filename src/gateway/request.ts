@@ -26,7 +26,14 @@ export interface ClientRequest {
   readonly stream: boolean;
   /** The client asked for the final usage chunk (stream_options.include_usage). */
   readonly includeUsage: boolean;
+  /** The client asked for usage on every chunk (vLLM's stream_options.continuous_usage_stats). */
+  readonly continuousUsage: boolean;
+  /** The larger of max_tokens and max_completion_tokens: upstreams differ in which one wins. */
   readonly maxTokens: number | null;
+  /** Sequences the upstream may generate: max(n, best_of) for each prompt. */
+  readonly choices: number;
+  /** Prompts in the request (a /v1/completions prompt list has several). */
+  readonly prompts: number;
   /** An upper bound on prompt tokens (one per body byte), for reservations. */
   readonly promptBound: number;
   /** A rough guess of prompt tokens (characters / 4), for billing when the upstream never reported usage. */
@@ -34,12 +41,30 @@ export interface ClientRequest {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
+/** What a request may cost at most, once its model is known. */
+export interface Bounds {
+  /** Prompt tokens at most. */
+  readonly prompt: number;
+  /** Completion tokens at most, over all choices. */
+  readonly completion: number;
+  /** A per-choice max_tokens the gateway sends upstream because the client set none and the model has no context length. */
+  readonly injectMaxTokens: number | null;
+}
+
+/** Per choice, when neither the client nor the model's context length bounds the output (sent upstream as max_tokens). */
+export const DEFAULT_MAX_COMPLETION = 4096;
+/** Nesting deeper than this is refused: no API takes it, and serialising it would exhaust the stack. */
+const MAX_DEPTH = 64;
+const MAX_CHOICES = 128;
+
 const bad = (message: string, param: string | null = null) => new GatewayError('invalid_request_error', message, param);
 
-function optionalPositiveInt(body: Record<string, unknown>, field: string): number | null {
+function optionalInt(body: Record<string, unknown>, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
   const v = body[field];
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`'${field}' must be a positive integer`, field);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw bad(`'${field}' must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'a safe integer' : max}`, field);
+  }
   return v;
 }
 
@@ -50,6 +75,37 @@ function textLength(v: unknown): number {
   return typeof v === 'number' ? 1 : 0;
 }
 
+/** Whether any value nests deeper than `limit` (iterative: a hostile body cannot overflow the stack here). */
+function tooDeep(root: unknown, limit: number): boolean {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  while (values.length) {
+    const v = values.pop()!;
+    const d = depths.pop()!;
+    if (d > limit) return true;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') { values.push(x); depths.push(d + 1); }
+    } else {
+      for (const k in v as object) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== null && typeof x === 'object') { values.push(x); depths.push(d + 1); }
+      }
+    }
+  }
+  return false;
+}
+
+/** Prompts in a /v1/completions `prompt`: a string, a list of strings, a list of token ids, or a list of token-id lists. */
+function promptCount(p: unknown): number {
+  if (typeof p === 'string') return 1;
+  if (!Array.isArray(p) || p.length === 0) throw bad("'prompt' must be a string, a non-empty array of strings, an array of token ids or an array of token-id arrays", 'prompt');
+  const isToken = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+  if (p.every(isToken)) return 1;
+  if (p.every((x) => typeof x === 'string')) return p.length;
+  if (p.every((x) => Array.isArray(x) && x.length > 0 && x.every(isToken))) return p.length;
+  throw bad("'prompt' must be a string, a non-empty array of strings, an array of token ids or an array of token-id arrays", 'prompt');
+}
+
 export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientRequest {
   let body: unknown;
   try {
@@ -58,11 +114,13 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
     throw bad('The request body is not valid JSON.');
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('The request body must be a JSON object.');
+  if (tooDeep(body, MAX_DEPTH)) throw bad(`The request body nests deeper than ${MAX_DEPTH} levels.`);
   const b = body as Record<string, unknown>;
   if (typeof b.model !== 'string' || b.model === '') throw bad("'model' is required and must be a string", 'model');
   const stream = b.stream ?? false;
   if (typeof stream !== 'boolean') throw bad("'stream' must be a boolean", 'stream');
   let text = 0;
+  let prompts = 1;
   if (endpoint === 'chat') {
     if (!Array.isArray(b.messages) || b.messages.length === 0) throw bad("'messages' must be a non-empty array", 'messages');
     b.messages.forEach((m, i) => {
@@ -72,7 +130,7 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
     });
     text = textLength(b.messages);
   } else if (endpoint === 'completions') {
-    if (typeof b.prompt !== 'string' && !Array.isArray(b.prompt)) throw bad("'prompt' must be a string or an array", 'prompt');
+    prompts = promptCount(b.prompt);
     text = textLength(b.prompt);
   } else {
     if (stream) throw bad("'stream' is not supported for embeddings", 'stream');
@@ -80,21 +138,51 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
     if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw bad("'input' must be a string or a non-empty array", 'input');
     text = textLength(input);
   }
-  const maxTokens = optionalPositiveInt(b, 'max_tokens') ?? optionalPositiveInt(b, 'max_completion_tokens');
+  let choices = 1;
+  if (endpoint !== 'embeddings') {
+    // Every field that multiplies what the upstream generates: n sequences returned, best_of generated.
+    const n = optionalInt(b, 'n', 1, MAX_CHOICES) ?? 1;
+    const bestOf = optionalInt(b, 'best_of', 1, MAX_CHOICES);
+    if (bestOf !== null && bestOf < n) throw bad("'best_of' must be at least 'n'", 'best_of');
+    choices = Math.max(n, bestOf ?? 1) * prompts;
+  }
+  const mt = optionalInt(b, 'max_tokens', 1);
+  const mct = optionalInt(b, 'max_completion_tokens', 1);
+  const maxTokens = mt === null ? mct : mct === null ? mt : Math.max(mt, mct);
   const so = b.stream_options;
   if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) throw bad("'stream_options' must be an object", 'stream_options');
   const includeUsage = stream && !!so && (so as { include_usage?: unknown }).include_usage === true;
+  const continuousUsage = stream && !!so && (so as { continuous_usage_stats?: unknown }).continuous_usage_stats === true;
   return {
-    endpoint, model: b.model, stream, includeUsage, maxTokens,
+    endpoint, model: b.model, stream, includeUsage, continuousUsage, maxTokens, choices, prompts,
     promptBound: raw.length, promptGuess: Math.ceil(text / 4) + 1, body: b,
   };
 }
 
-/** The body sent to one deployment: its model name, and usage always requested when streaming. */
-export function upstreamBody(r: ClientRequest, upstreamModel: string): string {
-  if (!r.stream) return JSON.stringify({ ...r.body, model: upstreamModel });
+/**
+ * The most a request can generate on a model: per choice the client's max
+ * (capped by the context length), else what the context leaves after a
+ * one-token prompt, else a default the gateway itself sends upstream, so the upstream
+ * can never generate more than was reserved.
+ */
+export function requestBounds(r: ClientRequest, contextLength: number | null): Bounds {
+  const prompt = contextLength ? Math.min(r.promptBound, contextLength * r.prompts) : r.promptBound;
+  if (r.endpoint === 'embeddings') return { prompt, completion: 0, injectMaxTokens: null };
+  let perChoice: number;
+  let injectMaxTokens: number | null = null;
+  if (r.maxTokens !== null) perChoice = contextLength ? Math.min(r.maxTokens, contextLength) : r.maxTokens;
+  // Prompt and output share the context, and a prompt has at least one token; a guess of the prompt's length could undercount.
+  else if (contextLength) perChoice = Math.max(1, contextLength - 1);
+  else perChoice = injectMaxTokens = DEFAULT_MAX_COMPLETION;
+  return { prompt, completion: perChoice * r.choices, injectMaxTokens };
+}
+
+/** The body sent to one deployment: its model name, usage always requested when streaming, and the gateway's max_tokens when it set one. */
+export function upstreamBody(r: ClientRequest, upstreamModel: string, injectMaxTokens: number | null = null): string {
+  const extra = injectMaxTokens === null ? null : { max_tokens: injectMaxTokens };
+  if (!r.stream) return JSON.stringify({ ...r.body, ...extra, model: upstreamModel });
   const so = (r.body.stream_options as Record<string, unknown> | undefined) ?? {};
-  return JSON.stringify({ ...r.body, model: upstreamModel, stream_options: { ...so, include_usage: true } });
+  return JSON.stringify({ ...r.body, ...extra, model: upstreamModel, stream_options: { ...so, include_usage: true } });
 }
 
 /** A request body up to `limit` bytes; beyond it, `request_too_large` (the rest is drained, not buffered). */

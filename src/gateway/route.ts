@@ -20,6 +20,32 @@ export interface DeploymentState {
   probing: boolean;
   /** Smooth-WRR accumulator. */
   current: number;
+  /** When the deployment last started an answer (any status line): a sign of life. */
+  lastAnswerAt: number;
+}
+
+/** How one attempt at a deployment went wrong, as far as the breaker cares. */
+export type AttemptFailure =
+  | { kind: 'connect' } // refused, reset or unreachable before any answer
+  | { kind: 'status'; status: number }
+  | { kind: 'first-byte-timeout'; stream: boolean; answeredSinceSent: boolean }
+  | { kind: 'stream-broken' } // reset or stalled after the answer began
+  | { kind: 'client-gone' };
+
+/**
+ * Whether a failure is the deployment's fault (counted by the breaker) or the
+ * request's own. A streamed answer starts at once, so a late first byte is a
+ * fault; a non-streamed answer starts only when generation ends, so its
+ * timeout is the request's own length unless the deployment answered nothing
+ * else meanwhile (hung). A client leaving is never the deployment's fault.
+ */
+export function isDeploymentFault(f: AttemptFailure): boolean {
+  switch (f.kind) {
+    case 'connect': case 'stream-broken': return true;
+    case 'status': return f.status >= 500 || f.status === 429;
+    case 'first-byte-timeout': return f.stream || !f.answeredSinceSent;
+    case 'client-gone': return false;
+  }
 }
 
 export class Router {
@@ -27,7 +53,7 @@ export class Router {
 
   state(id: string): DeploymentState {
     let s = this.states.get(id);
-    if (!s) this.states.set(id, (s = { id, inFlight: 0, failures: 0, openUntil: 0, probing: false, current: 0 }));
+    if (!s) this.states.set(id, (s = { id, inFlight: 0, failures: 0, openUntil: 0, probing: false, current: 0, lastAnswerAt: 0 }));
     return s;
   }
 
@@ -69,13 +95,17 @@ export class Router {
   begin(id: string): void { this.state(id).inFlight++; }
   end(id: string): void { this.state(id).inFlight--; }
 
+  answered(id: string, now = Date.now()): void { this.state(id).lastAnswerAt = now; }
+
   success(id: string): void {
     const s = this.state(id);
     s.failures = 0; s.openUntil = 0; s.probing = false;
   }
 
-  failure(id: string, now = Date.now()): void {
+  /** A failed attempt; only deployment faults count towards opening the circuit (a probe's non-fault ends the probe). */
+  failure(id: string, f: AttemptFailure = { kind: 'connect' }, now = Date.now()): void {
     const s = this.state(id);
+    if (!isDeploymentFault(f)) { s.probing = false; return; }
     s.failures++;
     s.probing = false;
     if (s.failures >= FAILURES_TO_OPEN || s.openUntil !== 0) s.openUntil = now + OPEN_MS;

@@ -4,6 +4,7 @@
  * max-parallel counters. In-process; one process is the unit without Redis.
  */
 interface Window { minute: number; cur: number; prev: number }
+export interface Hold { readonly minute: number; readonly amount: number }
 
 export class RateLimiter {
   private readonly windows = new Map<string, Window>();
@@ -40,6 +41,21 @@ export class RateLimiter {
 
   add(id: string, amount: number, now = Date.now()): void {
     this.window(id, now).cur += amount;
+  }
+
+  /** Counts `amount` now, to be replaced by the actual amount when known (a request's token bound against tpm). */
+  hold(id: string, amount: number, now = Date.now()): Hold {
+    const w = this.window(id, now);
+    w.cur += amount;
+    return { minute: w.minute, amount };
+  }
+
+  /** Takes back a hold (from whichever minute of the window still holds it) and counts `actual` now. */
+  settle(id: string, h: Hold, actual: number, now = Date.now()): void {
+    const w = this.window(id, now);
+    if (w.minute === h.minute) w.cur = Math.max(0, w.cur - h.amount);
+    else if (w.minute === h.minute + 1) w.prev = Math.max(0, w.prev - h.amount);
+    w.cur += actual;
   }
 
   /** Takes one in-flight slot unless `max` are taken. */
