@@ -15,6 +15,12 @@ export interface Config {
   publicUrl?: string;
   logLevel: string;
   maxBodyBytes: number;
+  /** A client must send its request headers within this time. */
+  headersTimeoutMs: number;
+  /** A client must send its whole request (headers and body) within this time; the answer may take as long as it takes. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (longer than a load balancer's idle timeout). */
+  keepAliveTimeoutMs: number;
   flushIntervalMs: number;
   reconcileIntervalMs: number;
   /** Password of the `admin` account created on a fresh start (generated and printed once when unset). */
@@ -83,6 +89,9 @@ export function loadConfig(env = process.env): Config {
     publicUrl: env.LITEMAAS_PUBLIC_URL || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     maxBodyBytes: int('LITEMAAS_MAX_BODY_BYTES', 4 * 1024 * 1024),
+    headersTimeoutMs: int('LITEMAAS_HEADERS_TIMEOUT_MS', 10_000),
+    requestTimeoutMs: int('LITEMAAS_REQUEST_TIMEOUT_MS', 60_000),
+    keepAliveTimeoutMs: int('LITEMAAS_KEEPALIVE_TIMEOUT_MS', 65_000),
     flushIntervalMs: int('LITEMAAS_FLUSH_INTERVAL_MS', 100),
     reconcileIntervalMs: int('LITEMAAS_RECONCILE_INTERVAL_MS', 30_000),
     adminPassword: env.LITEMAAS_ADMIN_PASSWORD || undefined,
