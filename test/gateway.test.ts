@@ -111,6 +111,28 @@ for (const kind of ['postgres', 'pglite'] as StoreKind[]) {
       expect(((await get.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
     });
 
+    it('answers hostile input with a 4xx, never a 5xx', async () => {
+      const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+      const nested = await raw('/v1/chat/completions', { body: `{"model":"${MODEL}","messages":[{"role":"user","content":"x"}],"tools":${deep}}` });
+      expect(nested.status).toBe(400);
+      expect(nested.body.error.message).toMatch(/nests deeper/);
+      for (const path of ['/v1/models/%E0%A4%A', '/v1/models/%', '/v1/models/%ZZ']) {
+        const r = await fetch(sys.url + path, { headers: { authorization: `Bearer ${p.key}` } });
+        expect(r.status).toBe(400);
+        expect(((await r.json()) as { error: { param: string } }).error.param).toBe('model');
+      }
+      for (const [field, value] of [['n', 0], ['n', 10_000], ['best_of', -1], ['max_completion_tokens', 1e20]] as const) {
+        const r = await raw('/v1/chat/completions', { body: chat({ [field]: value }) });
+        expect(r.status).toBe(400);
+        expect(r.body.error.param).toBe(field);
+      }
+      // Unknown model names, however many and however odd, share one metrics label.
+      for (const m of ['a\u0000b', 'x'.repeat(5000), '\ud800', 'zzz']) await raw('/v1/chat/completions', { body: chat({ model: m }) });
+      const metrics = await (await fetch(`${sys.url}/metrics`)).text();
+      expect(metrics).toContain('litemaas_requests_total{model="(unknown)",status="404"}');
+      expect(metrics).not.toContain('zzz');
+    });
+
     it('answers 413 for a body over the limit', async () => {
       const huge = chat({ messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] });
       const r = await raw('/v1/chat/completions', { body: huge });

@@ -109,6 +109,36 @@ describe('metering on PostgreSQL', () => {
     expect(used.rows[0].t).toBeLessThanOrEqual(400);
   });
 
+  it('holds each request\'s token bound against tpm, so 30 concurrent requests cannot overshoot it', async () => {
+    // A slow model, so all 30 are in flight together.
+    const slow = await startSimulator({ port: 0, host: '127.0.0.1', servedModelName: 'llama32-fp8', ttftMs: 300, quiet: true });
+    const model = 'tpm-model';
+    expect((await sys.admin('POST', '/admin/models', { id: model, inputPricePer1M: 1, outputPricePer1M: 1, contextLength: 8192, deployments: [{ url: `${slow.url}/v1`, upstreamModel: 'llama32-fp8' }] })).status).toBe(201);
+    const p = await provision(sys, { key: { tpm: 400 } });
+    await sys.admin('POST', `/admin/users/${p.userId}/subscriptions`, { modelId: model });
+    await sys.admin('PATCH', `/admin/api-keys/${p.keyId}`, { models: [model] });
+    const body = { model, messages: [{ role: 'user', content: 'Count the tokens of this sentence. And this one.' }], max_tokens: 12 };
+    const rs = await Promise.all(Array.from({ length: 30 }, () => post(sys, p.key, body)));
+    await slow.close();
+    const ok = rs.filter((r) => r.status === 200);
+    expect(ok.length).toBeGreaterThan(0);
+    expect(rs.filter((r) => r.status === 429).every((r) => r.body.error.code === 'rate_limit_exceeded')).toBe(true);
+    const tokens = ok.map((r) => r.body.usage.total_tokens as number);
+    // At most one request beyond the limit: the one admitted while the window still had room.
+    expect(tokens.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(400 + Math.max(...tokens));
+  });
+
+  it('reserves for every sequence n asks for', async () => {
+    // Room for one 64-token answer, not for twenty.
+    const budget = Number(fromPico(2000n * IN + 64n * 3n * OUT));
+    const p = await provision(sys, { key: { maxBudget: budget } });
+    const body = { model: MODEL, messages: [{ role: 'user', content: 'n' }], max_tokens: 64 };
+    const many = await post(sys, p.key, { ...body, n: 20 });
+    expect(many.status).toBe(429);
+    expect(many.body.error.code).toBe('budget_exceeded');
+    expect((await post(sys, p.key, body)).status).toBe(200);
+  });
+
   it('enforces rpm with Retry-After', async () => {
     const p = await provision(sys, { key: { rpm: 3 } });
     const codes = [];
