@@ -4,6 +4,8 @@
  * client the gateway uses. Deltas are handed on as they arrive; every way it
  * can fail becomes one sentence a person can act on.
  */
+import { StringDecoder } from 'node:string_decoder';
+import { SseReader } from '../gateway/sse.js';
 import { UpstreamClients, readBody, type Exchange } from '../gateway/upstream.js';
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
@@ -59,30 +61,31 @@ async function refusal(x: Exchange): Promise<string> {
   return `${who}: ${detail}`;
 }
 
-/** Reads upstream SSE and hands on each content delta; an error event or a cut-off stream rejects. */
+/**
+ * Reads upstream SSE (any framing a Llama Stack or gateway may send; the
+ * gateway's WHATWG reader) and hands on each content delta; an error event
+ * or a cut-off stream rejects.
+ */
 function relaySse(x: Exchange, on: StreamHandlers): Promise<void> {
   return new Promise((resolve, reject) => {
-    let buf = '';
     let done = false;
-    const line = (l: string) => {
-      if (!l.startsWith('data:')) return;
-      const data = l.slice(5).trim();
+    const decoder = new StringDecoder('utf8'); // a character split across chunks stays whole
+    const reader = new SseReader(({ data }) => {
       if (data === '[DONE]') { done = true; return; }
       let j: { choices?: Array<{ delta?: { content?: string } }>; error?: { message?: string } };
       try { j = JSON.parse(data); } catch { return; }
       if (j.error) throw new Error(`The model service failed mid-answer: ${j.error.message ?? 'unknown error'}`);
       const t = j.choices?.[0]?.delta?.content;
       if (t) on.delta(t);
-    };
+    });
     x.consume({
       data: (c) => {
-        buf += c.toString('utf8');
-        let i: number;
-        try {
-          while ((i = buf.indexOf('\n')) >= 0) { line(buf.slice(0, i).replace(/\r$/, '')); buf = buf.slice(i + 1); }
-        } catch (err) { x.abort(err as Error); reject(err); }
+        try { reader.push(decoder.write(c)); } catch (err) { x.abort(err as Error); reject(err); }
       },
-      end: () => { if (buf) { try { line(buf); } catch (err) { return reject(err); } } done ? resolve() : reject(new Error('The answer was cut off: the model service closed the stream early.')); },
+      end: () => {
+        try { reader.push(decoder.end()); reader.end(); } catch (err) { return reject(err); }
+        if (done) resolve(); else reject(new Error('The answer was cut off: the model service closed the stream early.'));
+      },
       error: (err) => reject(new Error(`The answer was cut off: ${(err as { code?: string }).code ?? err.message}.`)),
     });
   });
