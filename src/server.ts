@@ -54,6 +54,12 @@ export async function startServer(cfg: Config): Promise<Running> {
     journalDir: join(cfg.dataDir, 'journal'),
     flushIntervalMs: cfg.flushIntervalMs,
     onError: (err) => log.warn({ err: (err as Error).message }, 'usage write failed; kept in the journal, will retry'),
+    onDeadLetter: (d) => {
+      metrics.deadLetters.inc();
+      // Stored nowhere (database and disk both refused): the log line is the only copy, so it carries the event.
+      log.error({ eventId: d.event.id, keyId: d.event.keyId, code: d.code, reason: d.reason, storedIn: d.storedIn, event: d.storedIn === 'nowhere' ? d.event : undefined },
+        'usage event refused by the database; dead-lettered');
+    },
   });
   await ledger.start();
   const spend = new SpendTracker();
@@ -79,7 +85,8 @@ export async function startServer(cfg: Config): Promise<Running> {
   app.get('/readyz', async (_req, reply) => {
     const db = await store.db.selectNoFrom((eb) => eb.val(1).as('one')).execute().then(() => 'up', () => 'down');
     // The gateway serves from its caches while the database is down, so it stays ready; the body says what is degraded.
-    return reply.code(200).send({ status: 'ready', database: db, ledgerUnwritten: ledger.lag, ledgerError: ledger.lastError, keys: gateway.snapshot.keys.size });
+    return reply.code(200).send({ status: 'ready', database: db, ledgerUnwritten: ledger.lag, ledgerError: ledger.lastError,
+      ledgerDeadLetters: ledger.deadLettersBefore + ledger.deadLetters, keys: gateway.snapshot.keys.size });
   });
   app.get('/metrics', async (_req, reply) => {
     metrics.journalLag.set(ledger.lag);

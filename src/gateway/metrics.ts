@@ -12,6 +12,7 @@ export class GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
   readonly upstreamErrors = new Counter({ name: 'litemaas_upstream_errors_total', help: 'Failed upstream attempts by deployment', labelNames: ['deployment'] as const, registers: [this.registry] });
   readonly journalLag = new Gauge({ name: 'litemaas_ledger_unwritten_events', help: 'Usage events journaled but not yet in the database', registers: [this.registry] });
+  readonly deadLetters = new Counter({ name: 'litemaas_ledger_dead_letters_total', help: 'Usage events the database refused, set aside in the dead-letter table (or file)', registers: [this.registry] });
   /** Read at scrape time, so the hot path only bumps a plain counter. */
   inFlightSource: () => number = () => 0;
   readonly inFlight = new Gauge({

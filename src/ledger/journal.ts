@@ -6,10 +6,16 @@
  * event-loop turn go out in one write, and each caller's `done` (which sends
  * its last byte) runs after it. Segments are sealed at each flush and deleted
  * once the database holds their events.
+ * The directory is owner-only (0700, files 0600): it holds who used what.
  */
-import { close, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlink, writeSync } from 'node:fs';
+import { chmodSync, close, closeSync, fchmodSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlink, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageEvent } from './event.js';
+
+/** Segments are numbered; anything else in the directory (the dead-letter file) is never replayed. */
+const SEGMENT = /^\d+\.ndjson$/;
+/** Dead letters the database refused to store too (see writer.ts); kept, never replayed. */
+export const DEAD_LETTER_FILE = 'dead-letter.ndjson';
 
 export class Journal {
   private fd = -1;
@@ -22,20 +28,25 @@ export class Journal {
 
   constructor(private readonly dir: string, syncIntervalMs = 100) {
     mkdirSync(dir, { recursive: true });
+    // Also when an earlier version created it with the umask's mode. Best effort: a directory another
+    // uid created (a volume reused by a new pod) may still be writable through its group.
+    try { chmodSync(dir, 0o700); } catch { /* not ours to change */ }
     this.timer = setInterval(() => this.sync(), syncIntervalMs);
     this.timer.unref();
   }
 
   /** Reads what earlier processes left (a torn last line is skipped) and seals those files. */
   recover(): UsageEvent[] {
-    const files = readdirSync(this.dir).filter((f) => f.endsWith('.ndjson')).sort();
+    const files = readdirSync(this.dir).filter((f) => SEGMENT.test(f)).sort();
     const events: UsageEvent[] = [];
     for (const f of files) {
       const n = Number.parseInt(f, 10);
       if (Number.isInteger(n) && n >= this.seq) this.seq = n + 1;
       for (const line of readFileSync(join(this.dir, f), 'utf8').split('\n')) {
         if (!line) continue;
-        try { events.push(JSON.parse(line) as UsageEvent); } catch { /* torn write at a crash */ }
+        let v: unknown;
+        try { v = JSON.parse(line); } catch { continue; /* torn write at a crash */ }
+        if (v !== null && typeof v === 'object') events.push(v as UsageEvent); // the ledger cleans its fields
       }
       this.sealed.push(join(this.dir, f));
     }
@@ -125,7 +136,19 @@ export class Journal {
   private currentPath = '';
   private openNext(): void {
     this.currentPath = join(this.dir, `${String(this.seq++).padStart(12, '0')}.ndjson`);
-    this.fd = openSync(this.currentPath, 'a');
+    this.fd = openSync(this.currentPath, 'a', 0o600);
+  }
+
+  /** Appends one line to the dead-letter file (0600) and syncs it: the event's segment is deleted next. Throws if it cannot. */
+  deadLetter(line: string): void {
+    const fd = openSync(join(this.dir, DEAD_LETTER_FILE), 'a', 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+      writeSync(fd, line + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private sync(): void {

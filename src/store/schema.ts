@@ -139,6 +139,16 @@ export interface UsageMonthlyTable extends UsageCounters {
   model_id: string;
 }
 
+/** A usage event the database refused; `event` is its JSON text (see migrations/004_dead_letters.ts). */
+export interface UsageDeadLettersTable {
+  id: Generated<number>;
+  at: Generated<Date>;
+  event_id: string | null;
+  code: string | null;
+  reason: string;
+  event: string;
+}
+
 export interface AuditLogTable {
   id: Generated<string>;
   at: Generated<Date>;
@@ -173,6 +183,7 @@ export interface Database {
   usage_daily: UsageDailyTable;
   usage_model_daily: UsageModelDailyTable;
   usage_monthly: UsageMonthlyTable;
+  usage_dead_letters: UsageDeadLettersTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   sessions: SessionsTable;
