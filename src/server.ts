@@ -4,17 +4,25 @@
  * to Fastify (portal API, health, metrics). Start order: store → ledger
  * replay → spend counters → key snapshot → listen. SIGTERM drains in-flight
  * requests and flushes the ledger.
+ *
+ * PostgreSQL unreachable at start is not fatal when a cached snapshot exists:
+ * the gateway serves from it (keys without budgets or quotas; the others get
+ * 503 until the spend counters are loaded), usage waits in the journal, and a
+ * background loop brings in migrations, counters and the live snapshot once
+ * the database answers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
-import { openStore, type Store } from './store/db.js';
+import { isUnreachable, migrateStore, openStore, type Store } from './store/db.js';
+import { retryUntilDone, type RetryLoop } from './store/backoff.js';
 import { loadCipher } from './shared/secrets.js';
 import { Ledger } from './ledger/ledger.js';
 import { SpendTracker } from './ledger/budgets.js';
 import { Gateway } from './gateway/gateway.js';
+import { SnapshotCache } from './gateway/snapshot-cache.js';
 import { GatewayMetrics } from './gateway/metrics.js';
 import { createServices, type PortalServices } from './portal/context.js';
 import { registerPortal } from './portal/portal.js';
@@ -30,8 +38,21 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** The one-line reason `serve` cannot start without the database. */
+function noSnapshotError(err: unknown, cache: SnapshotCache): Error {
+  const why = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 200);
+  return new Error(`cannot start: the database is unreachable (${why}) and no cached snapshot exists (${cache.file}); start once with the database reachable to create one`);
+}
+
 export async function startServer(cfg: Config): Promise<Running> {
-  const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
+  const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, migrate: false });
+  const snapshotCache = new SnapshotCache(join(cfg.dataDir, 'snapshot.json'));
+  let dbError = await migrateStore(store).then(() => null, (err: unknown) => err);
+  if (dbError !== null) {
+    // Only "unreachable" is survivable, and only with a snapshot to serve; a wrong password or a failed migration is not.
+    const fatal = store.kind !== 'postgres' || !isUnreachable(dbError) ? dbError : snapshotCache.exists() ? null : noSnapshotError(dbError, snapshotCache);
+    if (fatal) { await store.close(); throw fatal; }
+  }
   const cipher = loadCipher(cfg.secret, cfg.dataDir);
   const metrics = new GatewayMetrics();
 
@@ -63,11 +84,29 @@ export async function startServer(cfg: Config): Promise<Running> {
   });
   await ledger.start();
   const spend = new SpendTracker();
-  await spend.load(store.db);
-  for (const e of ledger.unwritten()) spend.add(e);
+  if (dbError === null) await spend.load(store.db, new Date(), ledger.unwritten()).catch((err: unknown) => { dbError = err; });
 
-  const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, maxBodyBytes: cfg.maxBodyBytes, reconcileIntervalMs: cfg.reconcileIntervalMs });
-  await gateway.start();
+  const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, maxBodyBytes: cfg.maxBodyBytes, reconcileIntervalMs: cfg.reconcileIntervalMs, snapshotCache });
+  try {
+    if (dbError !== null && !isUnreachable(dbError)) throw dbError;
+    await gateway.start();
+  } catch (err) {
+    await gateway.close();
+    await ledger.close(); // the journal keeps what could not be written
+    await store.close();
+    throw isUnreachable(err) ? noSnapshotError(err, snapshotCache) : err;
+  }
+  // Until the database answers, budgets cannot be checked; then migrations, counters and the live snapshot, once.
+  let recovery: RetryLoop | null = null;
+  if (!spend.loaded) {
+    log.warn({ err: (dbError as Error | null)?.message }, 'database unreachable at start: spend counters not loaded, so keys with a budget or quota are refused until it is back');
+    recovery = retryUntilDone(async () => {
+      await migrateStore(store);
+      await spend.load(store.db, new Date(), ledger.unwritten());
+      await gateway.reload();
+    }, (err) => { if (!isUnreachable(err)) log.error({ err: (err as Error).message }, 'database reachable but not usable yet; retrying'); });
+    void recovery.done.then((ok) => { if (ok) log.info({}, 'database reachable again: migrations applied, budgets loaded, snapshot reloaded'); });
+  }
   gatewayHandler = (req, res) => gateway.handle(req, res);
 
   const services = createServices(store.db, cipher, {
@@ -106,6 +145,11 @@ export async function startServer(cfg: Config): Promise<Running> {
     while (gateway.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     app.server.closeAllConnections?.();
     await closed;
+    if (recovery) {
+      recovery.stop();
+      // An attempt under way ends at its connect timeout at the latest.
+      await Promise.race([recovery.done, new Promise((r) => setTimeout(r, 6_000).unref())]);
+    }
     await gateway.close();
     await ledger.close();
     await store.close();

@@ -69,6 +69,10 @@ export function settleRate(limiter: RateLimiter, key: KeyEntry, a: RateAdmission
 }
 
 export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds, now = new Date()): Reservation {
+  // Counters not yet loaded from the database know nothing of earlier spend: refuse rather than overspend.
+  if (!spend.loaded && (key.maxBudget !== null || key.user.maxBudget !== null || sub.quotaRequests !== null || sub.quotaTokens !== null)) {
+    throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked while the database is unreachable; retry shortly.', null, 5);
+  }
   const cost = BigInt(bounds.prompt) * model.inPerToken + BigInt(bounds.completion) * model.outPerToken;
   const r = spend.reserve({
     keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: bounds.prompt + bounds.completion,

@@ -20,6 +20,7 @@ export const GATEWAY_ERRORS = {
   quota_exceeded: { status: 429, type: 'insufficient_quota' },
   upstream_error: { status: 502, type: 'api_error' },
   no_deployment_available: { status: 503, type: 'api_error' },
+  budgets_unavailable: { status: 503, type: 'api_error' },
   upstream_timeout: { status: 504, type: 'api_error' },
   internal_error: { status: 500, type: 'api_error' },
 } as const;

@@ -21,7 +21,9 @@ import { GatewayError, sendError } from './errors.js';
 import { forward, NOTHING, type ClientLink, type Outcome, type Upstream } from './proxy.js';
 import { ENDPOINT_PATHS, parseClientRequest, readRequestBody, requestBounds, type ClientRequest } from './request.js';
 import { Router } from './route.js';
-import { loadSnapshot, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
+import { buildSnapshot, loadSnapshotRows, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
+import type { SnapshotCache } from './snapshot-cache.js';
+import { isUnreachable } from '../store/db.js';
 import { UpstreamClients } from './upstream.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -33,6 +35,8 @@ export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj
 export interface GatewayOptions {
   store: Store; cipher: Cipher; ledger: Ledger; spend: SpendTracker; metrics: GatewayMetrics; log: GatewayLogger;
   maxBodyBytes: number; reconcileIntervalMs: number;
+  /** Where the last good snapshot is kept, to start from while the database is unreachable. */
+  snapshotCache?: SnapshotCache;
 }
 
 export class Gateway {
@@ -45,6 +49,7 @@ export class Gateway {
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
+  private reloadFailing = false;
   inFlight = 0;
 
   constructor(private readonly o: GatewayOptions) {
@@ -59,8 +64,20 @@ export class Gateway {
     };
   }
 
+  /**
+   * Loads the snapshot, or, when the database cannot be reached, the cached one (if there is
+   * none, the error stands). The listener and the reconcile timer bring the live one once the
+   * database is back.
+   */
   async start(): Promise<void> {
-    await this.reload();
+    try {
+      await this.reload();
+    } catch (err) {
+      const cached = isUnreachable(err) ? this.o.snapshotCache?.read() : null;
+      if (!cached) throw err;
+      this.snap = buildSnapshot(cached.rows, this.o.cipher);
+      this.o.log.warn({ err: (err as Error).message, savedAt: cached.savedAt, keys: this.snap.keys.size }, 'database unreachable; serving the cached snapshot until it is back');
+    }
     await this.o.store.listen(() => this.scheduleReload());
     this.reconcileTimer = setInterval(() => this.scheduleReload(), this.o.reconcileIntervalMs);
     this.reconcileTimer.unref();
@@ -73,7 +90,13 @@ export class Gateway {
     if (this.reloadTimer) return;
     this.reloadTimer = setTimeout(() => {
       this.reloadTimer = null;
-      void this.reload().catch((err) => this.o.log.warn({ err: (err as Error).message }, 'snapshot reload failed; serving from cache'));
+      void this.reload().then(
+        () => { if (this.reloadFailing) this.o.log.info({}, 'snapshot reloaded from the database again'); this.reloadFailing = false; },
+        (err) => {
+          // Once per outage, not on every notification or reconcile tick.
+          if (!this.reloadFailing) this.o.log.warn({ err: (err as Error).message }, 'snapshot reload failed; serving from cache');
+          this.reloadFailing = true;
+        });
     }, 10);
   }
 
@@ -82,7 +105,9 @@ export class Gateway {
     this.reloading = (async () => {
       do {
         this.reloadAgain = false;
-        this.snap = await loadSnapshot(this.o.store.db, this.o.cipher);
+        const rows = await loadSnapshotRows(this.o.store.db);
+        this.snap = buildSnapshot(rows, this.o.cipher);
+        void this.o.snapshotCache?.save(rows).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the snapshot cache'));
       } while (this.reloadAgain);
     })().finally(() => { this.reloading = null; });
     return this.reloading;

@@ -38,15 +38,31 @@ export interface Snapshot {
 
 const money = (v: string | null): bigint | null => (v === null ? null : toPico(v));
 
-export async function loadSnapshot(db: Kysely<Database>, cipher: Cipher): Promise<Snapshot> {
+/**
+ * The rows a snapshot is built from, as the database has them (deployment tokens still
+ * encrypted). Ordered, so that an unchanged database gives an identical value (the cache
+ * file is rewritten only when it changed).
+ */
+export async function loadSnapshotRows(db: Kysely<Database>) {
   const [users, keys, subs, models, deps] = await Promise.all([
-    db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm']).execute(),
+    db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm']).orderBy('id').execute(),
     db.selectFrom('api_keys').select(['id', 'user_id', 'name', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at'])
-      .where('revoked_at', 'is', null).execute(),
-    db.selectFrom('subscriptions').select(['user_id', 'model_id', 'status', 'quota_requests', 'quota_tokens']).execute(),
-    db.selectFrom('models').selectAll().where('status', '=', 'active').execute(),
-    db.selectFrom('deployments').selectAll().where('enabled', '=', true).execute(),
+      .where('revoked_at', 'is', null).orderBy('id').execute(),
+    db.selectFrom('subscriptions').select(['user_id', 'model_id', 'status', 'quota_requests', 'quota_tokens']).orderBy('user_id').orderBy('model_id').execute(),
+    db.selectFrom('models').selectAll().where('status', '=', 'active').orderBy('id').execute(),
+    db.selectFrom('deployments').selectAll().where('enabled', '=', true).orderBy('id').execute(),
   ]);
+  return { users, keys, subs, models, deps };
+}
+
+export type SnapshotRows = Awaited<ReturnType<typeof loadSnapshotRows>>;
+
+export async function loadSnapshot(db: Kysely<Database>, cipher: Cipher): Promise<Snapshot> {
+  return buildSnapshot(await loadSnapshotRows(db), cipher);
+}
+
+/** Builds the hot path's maps from rows loaded now or read back from the cache file (where dates are ISO strings). */
+export function buildSnapshot({ users, keys, subs, models, deps }: SnapshotRows, cipher: Cipher): Snapshot {
   const userById = new Map<string, UserEntry>();
   for (const u of users) {
     userById.set(u.id, {

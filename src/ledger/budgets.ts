@@ -57,27 +57,59 @@ export class SpendTracker {
     return s;
   }
 
-  /** Loads counters from usage_daily; call with the ledger paused, then add its unwritten events. */
-  async load(db: Kysely<Database>, now = new Date()): Promise<void> {
-    this.scopes.clear();
+  /**
+   * False until load() has succeeded: the counters then know nothing of what was spent before
+   * this process started, so no budget or quota can be checked against them.
+   */
+  loaded = false;
+  /** Events counted while a load() is running, re-applied on top of what it read. */
+  private duringLoad: Array<[UsageEvent, bigint | undefined]> | null = null;
+
+  /**
+   * Loads counters from usage_daily while requests go on. `unwritten` are the events the ledger
+   * had not yet confirmed written when the load began; the ones the read finds in usage_events
+   * are already in the rollups, the others are added. Reads run in one snapshot, and the
+   * counters are replaced in one synchronous step that keeps in-flight reservations.
+   */
+  async load(db: Kysely<Database>, now = new Date(), unwritten: readonly UsageEvent[] = []): Promise<void> {
     const w = [periodStart('weekly', now)!, periodStart('monthly', now)!].sort()[0]!;
+    const during: Array<[UsageEvent, bigint | undefined]> = [];
+    this.duringLoad = during;
+    let read;
+    try {
+      read = await db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+        const recent = await trx.selectFrom('usage_daily')
+          .select(['day', 'key_id', 'user_id', 'model_id', 'requests', 'prompt_tokens', 'completion_tokens', 'cost'])
+          .where('day', '>=', w).execute();
+        const older = await sql<{ id: string; cost: string }>`
+          select 'k:' || key_id as id, sum(cost)::text as cost from usage_daily where day < ${w} group by key_id
+          union all
+          select 'u:' || user_id as id, sum(cost)::text as cost from usage_daily where day < ${w} group by user_id`.execute(trx);
+        const written = new Set<string>();
+        for (let i = 0; i < unwritten.length; i += 10_000) { // a long outage leaves a long backlog
+          const ids = unwritten.slice(i, i + 10_000).map((e) => e.id);
+          for (const r of (await sql<{ id: string }>`select id from usage_events where id = any(${ids}::text[])`.execute(trx)).rows) written.add(r.id);
+        }
+        return { recent, older: older.rows, written };
+      });
+    } finally {
+      this.duringLoad = null;
+    }
+    for (const s of this.scopes.values()) { s.before = empty(); s.days = new Map(); }
     this.windowStart = w;
-    const recent = await db.selectFrom('usage_daily')
-      .select(['day', 'key_id', 'user_id', 'model_id', 'requests', 'prompt_tokens', 'completion_tokens', 'cost'])
-      .where('day', '>=', w).execute();
-    for (const r of recent) {
+    for (const r of read.recent) {
       const b = { cost: toPico(r.cost), requests: r.requests, tokens: r.prompt_tokens + r.completion_tokens };
       for (const id of [`k:${r.key_id}`, `u:${r.user_id}`, `s:${r.user_id}|${r.model_id}`]) addTo(this.scope(id).days, r.day, b);
     }
-    const older = await sql<{ id: string; cost: string }>`
-      select 'k:' || key_id as id, sum(cost)::text as cost from usage_daily where day < ${w} group by key_id
-      union all
-      select 'u:' || user_id as id, sum(cost)::text as cost from usage_daily where day < ${w} group by user_id`.execute(db);
-    for (const r of older.rows) this.scope(r.id).before.cost += toPico(r.cost);
+    for (const r of read.older) this.scope(r.id).before.cost += toPico(r.cost);
+    for (const e of unwritten) if (!read.written.has(e.id)) this.add(e);
+    for (const [e, cost] of during) this.add(e, cost);
+    this.loaded = true;
   }
 
   /** Counts a finished request (called for every recorded event); `costPico` saves re-parsing `e.cost`. */
   add(e: UsageEvent, costPico?: bigint): void {
+    this.duringLoad?.push([e, costPico]);
     const day = utcDay(e.at);
     const b = { cost: costPico ?? toPico(e.cost), requests: isSuccess(e) ? 1 : 0, tokens: e.promptTokens + e.completionTokens };
     if (day < this.windowStart) { // an old event still waiting in the journal: it only counts towards all-time totals

@@ -10,6 +10,8 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from './pglite-dialect.js';
 import { migrate } from './migrate.js';
+import { connectionConfig, openPool } from './pg-pool.js';
+import { ChangeListener } from './pg-listener.js';
 import type { Database } from './schema.js';
 
 export const CHANGES_CHANNEL = 'litemaas_changes';
@@ -17,8 +19,14 @@ export const CHANGES_CHANNEL = 'litemaas_changes';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly kind: 'postgres' | 'pglite';
-  /** Calls `onChange` on every NOTIFY, and with 'reconnect' after the listener lost its connection (a full reload is due). */
+  /**
+   * Calls `onChange` on every NOTIFY, and with 'reconnect' once the listener is back after losing
+   * its connection (a full reload is due). Never rejects: while the database is unreachable it
+   * keeps retrying in the background.
+   */
   listen(onChange: (table: string) => void): Promise<void>;
+  /** Applies migrations on a connection of their own, without the pool's statement deadline (PGlite: on `db`). */
+  migrate?(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -34,55 +42,50 @@ const pgTypes = {
 
 export interface StoreOptions { databaseUrl?: string; dataDir: string; migrate?: boolean }
 
+/** Opening a PostgreSQL store does not connect; the first query (or migrateStore) does. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const store = opts.databaseUrl ? openPostgres(opts.databaseUrl) : await openPGlite(join(opts.dataDir, 'pgdata'));
-  if (opts.migrate !== false) await migrate(store.db);
+  if (opts.migrate !== false) {
+    try { await migrateStore(store); } catch (err) { await store.close(); throw err; }
+  }
   return store;
 }
 
+export function migrateStore(store: Store): Promise<string[]> {
+  return store.migrate ? store.migrate() : migrate(store.db);
+}
+
+export { isUnreachable } from './pg-pool.js';
+
 function openPostgres(url: string): Store {
-  const pool = new pg.Pool({ connectionString: url, max: 10, types: pgTypes as never, connectionTimeoutMillis: 5000 });
-  // A pool client that dies while idle (server restart) must not crash the process.
-  pool.on('error', () => {});
+  const { pool } = openPool(url, pgTypes as never);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  let listener: pg.Client | undefined;
-  let closed = false;
-
-  async function connectListener(onChange: (t: string) => void): Promise<void> {
-    const client = new pg.Client({ connectionString: url });
-    client.on('notification', (n) => onChange(n.payload ?? ''));
-    client.on('error', () => {});
-    client.on('end', () => {
-      if (closed) return;
-      setTimeout(() => retry(onChange), 500).unref();
-    });
-    await client.connect();
-    await client.query(`listen ${CHANGES_CHANNEL}`);
-    listener = client;
-  }
-  function retry(onChange: (t: string) => void): void {
-    connectListener(onChange).then(
-      () => onChange('reconnect'),
-      () => { if (!closed) setTimeout(() => retry(onChange), 1000).unref(); },
-    );
-  }
-
+  let listener: ChangeListener | null = null;
   return {
     db,
     kind: 'postgres',
     async listen(onChange) {
-      try { await connectListener(onChange); } catch { retry(onChange); }
+      await listener?.close();
+      listener = new ChangeListener(url, CHANGES_CHANNEL, onChange);
+      await listener.start();
+    },
+    async migrate() {
+      // A migration may rewrite a large table; the runtime pool's statement deadline is not for it.
+      const migrator = new pg.Pool({ ...connectionConfig(url, 'litemaas-migrate'), max: 1, types: pgTypes as never });
+      migrator.on('error', () => {});
+      migrator.on('connect', (c) => { c.on('error', () => {}); });
+      const mdb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: migrator }) });
+      try { return await migrate(mdb); } finally { await mdb.destroy(); }
     },
     async close() {
-      closed = true;
-      await listener?.end().catch(() => {});
+      await listener?.close();
       await db.destroy();
     },
   };
 }
 
 async function openPGlite(dir: string): Promise<Store> {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // the whole database, in files: owner only
   const parsers = { [OID.int8]: (v: string) => Number(v), [OID.numeric]: (v: string) => v, [OID.date]: (v: string) => v };
   const pglite = await PGlite.create({ dataDir: dir, parsers });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
