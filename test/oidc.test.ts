@@ -1,8 +1,9 @@
 /**
  * OpenID Connect sign-in against a real issuer (oidc-provider) running in
  * the test: discovery, authorization code + PKCE, state and nonce checks,
- * group → role mapping at every sign-in, the initial-admin list, and no
- * takeover of a local account by an issuer's username.
+ * group → role mapping at every sign-in, the initial-admin list (never by
+ * an unverified email), no takeover of a local account by an issuer's
+ * username, and a returnTo that never leaves the site.
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +13,17 @@ import { freePort } from './helpers/net.js';
 import { keepCookies } from './helpers/session.js';
 
 const CLIENT = { id: 'litemaas', secret: 'litemaas-test-secret' };
-// The issuer's directory; tests change groups between sign-ins.
-const accounts: Record<string, { preferred_username: string; email: string; name: string; groups: string[] }> = {
-  'sub-olivia': { preferred_username: 'olivia', email: 'olivia@example.com', name: 'Olivia Admin', groups: ['litemaas-admins', 'staff'] },
-  'sub-oscar': { preferred_username: 'oscar', email: 'oscar@example.com', name: 'Oscar', groups: ['staff'] },
-  'sub-ivy': { preferred_username: 'ivy', email: 'ivy@example.com', name: 'Ivy', groups: [] },
-  'sub-alice': { preferred_username: 'alice', email: 'alice@evil.example', name: 'Not Alice', groups: ['litemaas-admins'] },
+// The issuer's directory; tests change groups between sign-ins. An address counts only with email_verified: true.
+type Account = { preferred_username?: string; email: string; email_verified: boolean; name: string; groups: string[] };
+const accounts: Record<string, Account> = {
+  'sub-olivia': { preferred_username: 'olivia', email: 'olivia@example.com', email_verified: true, name: 'Olivia Admin', groups: ['litemaas-admins', 'staff'] },
+  'sub-oscar': { preferred_username: 'oscar', email: 'oscar@example.com', email_verified: true, name: 'Oscar', groups: ['staff'] },
+  'sub-ivy': { preferred_username: 'ivy', email: 'ivy@example.com', email_verified: true, name: 'Ivy', groups: [] },
+  'sub-alice': { preferred_username: 'alice', email: 'alice@evil.example', email_verified: true, name: 'Not Alice', groups: ['litemaas-admins'] },
+  // Hostile tenants: each claims an initial admin's address in a way the issuer never verified.
+  'sub-mallory': { preferred_username: 'mallory', email: 'ivy@example.com', email_verified: false, name: 'Mallory', groups: [] },
+  'sub-nameless': { email: 'boss@example.com', email_verified: false, name: 'No Name', groups: [] },
+  'sub-spoof': { preferred_username: 'boss@example.com', email: 'spoof@example.com', email_verified: true, name: 'Spoof', groups: [] },
 };
 
 let sys: System;
@@ -73,13 +79,13 @@ beforeAll(async () => {
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
   sys = await startSystem('postgres', {}, {
-    initialAdmins: ['ivy@example.com'],
+    initialAdmins: ['ivy@example.com', 'boss@example.com'],
     oidc: { issuer, clientId: CLIENT.id, clientSecret: CLIENT.secret, label: 'Keycloak', scopes: 'openid profile email groups', groupsClaim: 'groups', adminGroups: ['litemaas-admins'], readonlyGroups: ['litemaas-auditors'] },
   });
   const provider = new Provider(issuer, {
     clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, redirect_uris: [`${sys.url}/api/auth/oidc/callback`], token_endpoint_auth_method: 'client_secret_post' }],
     findAccount: async (_ctx, sub) => accounts[sub] ? { accountId: sub, claims: async () => ({ sub, ...accounts[sub]! }) } : undefined,
-    claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'], groups: ['groups'] },
+    claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email', 'email_verified'], groups: ['groups'] },
     pkce: { required: () => true },
     features: { devInteractions: { enabled: true } },
     cookies: { keys: ['oidc-test-cookie-key'] },
@@ -137,6 +143,45 @@ describe('OIDC sign-in', () => {
     expect((await me(b)).body.roles).toContain('admin');
   });
 
+  it('never matches the initial-admin list with an email the issuer did not verify, nor stores that email', async () => {
+    const mallory = new Browser();
+    await mallory.signIn(`${sys.url}/api/auth/oidc/login`, 'sub-mallory');
+    const m = await me(mallory);
+    expect(m.body).toMatchObject({ username: 'mallory', email: null, roles: ['user'] });
+    // Without a preferred_username the unverified address is not the username either (it would match the list by name).
+    const nameless = new Browser();
+    await nameless.signIn(`${sys.url}/api/auth/oidc/login`, 'sub-nameless');
+    const n = await me(nameless);
+    expect(n.body).toMatchObject({ username: 'sub-nameless', email: null, roles: ['user'] });
+    // An email-shaped preferred_username is no verified address either.
+    const spoof = new Browser();
+    await spoof.signIn(`${sys.url}/api/auth/oidc/login`, 'sub-spoof');
+    const p = await me(spoof);
+    expect(p.body).toMatchObject({ username: 'boss@example.com', email: 'spoof@example.com', roles: ['user'] });
+    // The same account once the issuer verifies the address: now it is the listed admin's.
+    accounts['sub-nameless']!.email_verified = true;
+    const verified = new Browser();
+    await verified.signIn(`${sys.url}/api/auth/oidc/login`, 'sub-nameless');
+    const v = await me(verified);
+    expect(v.body.id).toBe(n.body.id);
+    expect(v.body).toMatchObject({ email: 'boss@example.com' });
+    expect(v.body.roles).toContain('admin');
+  });
+
+  it('sends the browser back only to a path on this site, whatever returnTo says', async () => {
+    const b = new Browser();
+    const site = new URL(sys.url).origin;
+    const hostile = ['//evil.example/', '/\\evil.example', '/%09/evil.example/x', '/\t/evil.example', '/%2F%2Fevil.example', 'https://evil.example',
+      '/.//evil.example', 'javascript:alert(1)', '\\evil.example', ' //evil.example', `${site}@evil.example/`];
+    for (const returnTo of hostile) {
+      const { final } = await b.signIn(`${sys.url}/api/auth/oidc/login?returnTo=${encodeURIComponent(returnTo)}`, 'sub-oscar');
+      expect(final.origin, returnTo).toBe(site);
+      expect(final.host, returnTo).toBe(new URL(sys.url).host);
+    }
+    const kept = await b.signIn(`${sys.url}/api/auth/oidc/login?returnTo=${encodeURIComponent('/usage?from=2026-01-01#top')}`, 'sub-oscar');
+    expect(kept.final.href).toBe(`${site}/usage?from=2026-01-01#top`);
+  });
+
   it('does not let an issuer identity take over a local account of the same name', async () => {
     const b = new Browser();
     await b.signIn(`${sys.url}/api/auth/oidc/login`, 'sub-alice');
@@ -155,6 +200,8 @@ describe('OIDC sign-in', () => {
     expect(forged.status).toBe(302);
     expect(forged.headers.get('location')).toMatch(/^\/login\?error=/);
     expect((await me(b)).status).toBe(401);
+    const failures = (await sys.admin('GET', '/admin/audit?action=auth.login_failed')).body.entries;
+    expect(failures[0]).toMatchObject({ actor: 'anonymous', details: { method: 'oidc' } });
     // The flow cookie is single use: the forged callback cleared it, so the real flow must start again.
     expect(auth.searchParams.get('state')).toBeTruthy();
     const again = await b.signIn(`${sys.url}/api/auth/oidc/login?returnTo=//evil.example/`, 'sub-olivia');
@@ -166,5 +213,10 @@ describe('OIDC sign-in', () => {
     const r = await fetch(`${sys.url}/api/auth/oidc/callback?error=access_denied&error_description=User%20cancelled`, { redirect: 'manual' });
     expect(r.status).toBe(302);
     expect(decodeURIComponent(r.headers.get('location')!)).toBe('/login?error=The sign-in provider said: User cancelled');
+    // A broken UTF-16 half or a control character in what the issuer "said" is cleaned, not a 500.
+    const odd = await fetch(`${sys.url}/api/auth/oidc/callback?error=x&error_description=%ED%A0%80%00bad%0d%0aSet-Cookie:%20x=1`, { redirect: 'manual' });
+    expect(odd.status).toBe(302);
+    expect(odd.headers.get('location')).toMatch(/^\/login\?error=/);
+    expect(odd.headers.get('set-cookie') ?? '').not.toMatch(/x=1/);
   });
 });

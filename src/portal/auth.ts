@@ -9,6 +9,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 import type { PortalServices } from './context.js';
+import { audit } from './services/audit.js';
+import { sanitize } from '../shared/sanitize.js';
 
 export const SESSION_COOKIE = 'litemaas_session';
 export const CSRF_COOKIE = 'litemaas_csrf';
@@ -18,7 +20,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // Sign-in itself runs before a session exists; the OIDC callback is a top-level GET.
 const CSRF_EXEMPT = new Set(['/api/auth/login']);
 
-export function installAuth(app: FastifyInstance, adminToken: string | undefined, { sessions }: Pick<PortalServices, 'sessions'>): void {
+export function installAuth(app: FastifyInstance, adminToken: string | undefined, { sessions, db }: Pick<PortalServices, 'sessions' | 'db'>): void {
   const expected = adminToken ? digest(adminToken) : null;
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
@@ -38,6 +40,8 @@ export function installAuth(app: FastifyInstance, adminToken: string | undefined
     if (UNSAFE.has(req.method) && !CSRF_EXEMPT.has(req.url.split('?')[0]!)) {
       const sent = req.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !safeEqual(sent, s.csrf)) {
+        // A real session sending a forged or missing token: a cross-site request, or a broken client. Worth a trace.
+        await audit(db, s.username, 'auth.csrf_failed', s.userId, { method: req.method, path: sanitize(req.url.split('?')[0]!, 300), address: req.ip });
         throw new ApiError('csrf_failed', 'Missing or wrong x-csrf-token header: send the value of the litemaas_csrf cookie.');
       }
     }
@@ -50,7 +54,8 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 const SIGN_IN = 'Sign in, or send Authorization: Bearer <LITEMAAS_ADMIN_TOKEN>.';
-// Guards run as preValidation hooks: who may call comes before what they sent, so a stranger learns nothing from 400s.
+// Guards run as onRequest hooks, before the body is read: who may call comes before what they sent, so a
+// stranger learns nothing from 400s and cannot make the server buffer a megabyte it will refuse anyway.
 
 /** A signed-in person (routes that act on "my" keys, subscriptions and usage). */
 export async function requireUser(req: FastifyRequest, _reply: FastifyReply): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { validationProblem } from '../shared/validation.js';
+import { PATTERN_PROBLEMS } from './schemas.js';
 
 export const API_ERRORS = {
   validation_error: 400,
@@ -44,7 +45,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });
     }
     const fe = err as FastifyError;
-    const invalidBody = validationProblem(fe);
+    const invalidBody = validationProblem(fe, PATTERN_PROBLEMS);
     if (invalidBody) {
       const { field, problem } = invalidBody;
       return reply.code(400).send({ error: { code: 'validation_error', message: `${field} ${problem}`, field } });

@@ -14,7 +14,19 @@ const FLOW_TTL_MS = 10 * 60_000;
 
 interface Flow { state: string; nonce: string; verifier: string; returnTo: string; redirectUri: string; exp: number }
 
+/** `email` is set only when the issuer says it verified it (`email_verified: true`). */
 export interface OidcIdentity { issuer: string; subject: string; username: string; email: string | null; displayName: string | null; groups: string[] }
+
+/**
+ * The names under which an OIDC sign-in may match LITEMAAS_INITIAL_ADMINS: the verified email, and the
+ * username unless it looks like an email that is not that verified one (a `preferred_username` is the
+ * person's to choose at many issuers, so `boss@example.com` there proves nothing).
+ */
+export function oidcAdminNames(identity: OidcIdentity, username: string): string[] {
+  const names = identity.email ? [identity.email] : [];
+  if (!username.includes('@') || username === identity.email) names.push(username);
+  return names;
+}
 
 export class OidcSignIn {
   private discovered: Promise<oidc.Configuration> | null = null;
@@ -62,11 +74,14 @@ export class OidcSignIn {
     const raw = claims[this.cfg.groupsClaim];
     const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
     const subject = String(claims.sub);
+    // Anyone can type any address into an issuer's profile; only one the issuer verified says who this is.
+    // Some issuers send the claim as the string "true".
+    const email = claims.email_verified === true || claims.email_verified === 'true' ? str(claims.email) : null;
     return {
       identity: {
         issuer: config.serverMetadata().issuer, subject,
-        username: str(claims.preferred_username) ?? str(claims.email) ?? subject,
-        email: str(claims.email), displayName: str(claims.name), groups,
+        username: str(claims.preferred_username) ?? email ?? subject,
+        email, displayName: str(claims.name), groups,
       },
       returnTo: flow.returnTo,
     };
@@ -79,9 +94,4 @@ export class OidcSignIn {
     roles.push('user');
     return roles;
   }
-}
-
-/** A return path is only ever a path on this site (no open redirect). */
-export function safeReturnTo(v: unknown): string {
-  return typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/';
 }

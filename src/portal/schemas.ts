@@ -1,36 +1,71 @@
 /**
- * @module Request schemas shared by routes (TypeBox → ajv validation and OpenAPI).
+ * @module Request schemas shared by routes (TypeBox → ajv validation and
+ * OpenAPI). Every bound here is a bound of the store: an integer column is
+ * int4 (or int8 read as a JS number), money is numeric(28,12), text cannot
+ * hold NUL. A value past them is the client's mistake, answered 400 with the
+ * field named, never a database error answered 500.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type StringOptions, type TSchema } from '@sinclair/typebox';
 
-export const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+/** PostgreSQL `integer`. */
+export const INT4_MAX = 2_147_483_647;
+/** `bigint` columns read back as JS numbers: past 2^53 they would not round-trip. */
+export const INT8_SAFE_MAX = Number.MAX_SAFE_INTEGER;
+/** numeric(28,12) holds 16 integer digits. */
+export const MONEY_LIMIT = 1e16;
+/** Key expiry in days from now (a Date past ±8.64e15 ms is invalid). */
+export const MAX_DAYS = 36_500;
+
+// ajv compiles patterns with the `u` flag: a class range over D800–DFFF then matches only a lone surrogate.
+const SINGLE_LINE = '^[^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*$';
+const MULTI_LINE = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F\\uD800-\\uDFFF]*$';
+const DECIMAL = '^\\d{1,16}(\\.\\d{1,12})?$';
+
+/** What a failed pattern means, in words, for the error handler (ajv would print the regex). */
+export const PATTERN_PROBLEMS: Record<string, string> = {
+  [SINGLE_LINE]: 'must not contain control characters (or a broken UTF-16 surrogate)',
+  [MULTI_LINE]: 'must not contain control characters other than tab and newline (or a broken UTF-16 surrogate)',
+  [DECIMAL]: 'must be a decimal amount with at most 16 digits before and 12 after the point',
+};
+
+/** One-line text: names, ids, URLs, tokens, passwords. */
+export const Line = (o: Omit<StringOptions, 'pattern'> = {}) => Type.String({ ...o, pattern: SINGLE_LINE });
+/** Free text a person may break into lines: descriptions, reasons. */
+export const Text = (o: Omit<StringOptions, 'pattern'> = {}) => Type.String({ ...o, pattern: MULTI_LINE });
+export const Int4 = (minimum: number, maximum = INT4_MAX) => Type.Integer({ minimum, maximum });
+export const Int8 = (minimum: number) => Type.Integer({ minimum, maximum: INT8_SAFE_MAX });
+/** A money amount as a JSON number; whether it fits 12 decimals is checked exactly by services/money-input.ts. */
+export const MoneyNumber = () => Type.Number({ minimum: 0, exclusiveMaximum: MONEY_LIMIT });
+
+export const Id = Type.Object({ id: Line({ minLength: 1, maxLength: 200 }) });
 export const BudgetPeriod = Type.Union([Type.Literal('none'), Type.Literal('daily'), Type.Literal('weekly'), Type.Literal('monthly')]);
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('admin-readonly'), Type.Literal('user')]);
-export const Money = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\d+(\\.\\d+)?$' })]);
+export const Money = Type.Union([MoneyNumber(), Type.String({ pattern: DECIMAL })]);
 const nullable = <T extends TSchema>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
 export const Limits = {
-  maxBudget: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+  maxBudget: nullable(MoneyNumber()),
   budgetPeriod: Type.Optional(BudgetPeriod),
-  rpm: nullable(Type.Integer({ minimum: 1 })),
-  tpm: nullable(Type.Integer({ minimum: 1 })),
+  rpm: nullable(Int4(1)),
+  tpm: nullable(Int4(1)),
 };
 
 export const DeploymentBody = Type.Object({
-  url: Type.String({ minLength: 1, maxLength: 2000 }),
-  upstreamModel: Type.String({ minLength: 1, maxLength: 500 }),
-  token: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
-  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  maxInFlight: nullable(Type.Integer({ minimum: 1 })),
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+  url: Line({ minLength: 1, maxLength: 2000 }),
+  upstreamModel: Line({ minLength: 1, maxLength: 500 }),
+  token: nullable(Line({ maxLength: 4000 })),
+  weight: Type.Optional(Int4(1, 1000)),
+  maxInFlight: nullable(Int4(1)),
+  timeoutMs: Type.Optional(Int4(100, 3_600_000)),
   enabled: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
+const ModelKind = Type.Union([Type.Literal('chat'), Type.Literal('completion'), Type.Literal('embedding')]);
 const modelFields = {
-  description: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
-  provider: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-  kind: Type.Optional(Type.Union([Type.Literal('chat'), Type.Literal('completion'), Type.Literal('embedding')])),
-  contextLength: nullable(Type.Integer({ minimum: 1 })),
-  features: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 })),
+  description: nullable(Text({ maxLength: 4000 })),
+  provider: nullable(Line({ maxLength: 200 })),
+  kind: Type.Optional(ModelKind),
+  contextLength: nullable(Int4(1)),
+  features: Type.Optional(Type.Array(Line({ maxLength: 100 }), { maxItems: 50 })),
   inputPricePer1M: Money,
   outputPricePer1M: Money,
   restricted: Type.Optional(Type.Boolean()),
@@ -42,53 +77,90 @@ export const ModelCreateBody = Type.Object({
   ...modelFields,
 }, { additionalProperties: false });
 export const ModelUpdateBody = Type.Object(modelFields, { additionalProperties: false });
+export const ModelTestBody = Type.Object({
+  url: Line({ minLength: 1, maxLength: 2000 }),
+  upstreamModel: Line({ minLength: 1, maxLength: 500 }),
+  token: nullable(Line({ maxLength: 4000 })),
+  modelId: Type.Optional(Line({ maxLength: 200 })),
+  kind: Type.Optional(ModelKind),
+}, { additionalProperties: false });
 
+const Password = Line({ maxLength: 200 });
+const personFields = {
+  email: nullable(Line({ maxLength: 320 })),
+  displayName: nullable(Line({ maxLength: 200 })),
+  roles: Type.Optional(Type.Array(Role, { minItems: 1, maxItems: 3 })),
+  ...Limits,
+};
 export const UserCreateBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._@-]+$' }),
-  password: Type.Optional(Type.String({ maxLength: 200 })),
-  email: Type.Optional(Type.Union([Type.String({ maxLength: 320 }), Type.Null()])),
-  displayName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-  roles: Type.Optional(Type.Array(Role, { minItems: 1, maxItems: 3 })),
-  ...Limits,
+  password: Type.Optional(Password),
+  ...personFields,
 }, { additionalProperties: false });
 export const UserPatchBody = Type.Object({
-  password: Type.Optional(Type.String({ maxLength: 200 })),
-  email: Type.Optional(Type.Union([Type.String({ maxLength: 320 }), Type.Null()])),
-  displayName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-  roles: Type.Optional(Type.Array(Role, { minItems: 1, maxItems: 3 })),
+  password: Type.Optional(Password),
   disabled: Type.Optional(Type.Boolean()),
-  ...Limits,
+  ...personFields,
+}, { additionalProperties: false });
+export const LoginBody = Type.Object({
+  username: Line({ minLength: 1, maxLength: 100 }),
+  password: Line({ minLength: 1, maxLength: 200 }),
 }, { additionalProperties: false });
 
+const SubscriptionStatus = Type.Union(['active', 'pending', 'denied', 'suspended', 'cancelled'].map((s) => Type.Literal(s)));
+const Reason = Text({ maxLength: 2000 });
+export const SubscriptionRequestBody = Type.Object({ modelId: Line({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 export const SubscriptionBody = Type.Object({
-  modelId: Type.String({ minLength: 1, maxLength: 200 }),
-  quotaRequests: nullable(Type.Integer({ minimum: 0 })),
-  quotaTokens: nullable(Type.Integer({ minimum: 0 })),
+  modelId: Line({ minLength: 1, maxLength: 200 }),
+  quotaRequests: nullable(Int8(0)),
+  quotaTokens: nullable(Int8(0)),
 }, { additionalProperties: false });
 export const SubscriptionPatchBody = Type.Object({
-  status: Type.Optional(Type.Union(['active', 'pending', 'denied', 'suspended', 'cancelled'].map((s) => Type.Literal(s)))),
-  quotaRequests: nullable(Type.Integer({ minimum: 0 })),
-  quotaTokens: nullable(Type.Integer({ minimum: 0 })),
-  reason: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+  status: Type.Optional(SubscriptionStatus),
+  quotaRequests: nullable(Int8(0)),
+  quotaTokens: nullable(Int8(0)),
+  reason: nullable(Reason),
 }, { additionalProperties: false });
+export const SubscriptionsQuery = Type.Object({ status: Type.Optional(SubscriptionStatus) });
+export const ApproveBody = Type.Object({ reason: nullable(Reason) }, { additionalProperties: false });
+export const DenyBody = Type.Object({ reason: Text({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
 
 const keyFields = {
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  description: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()])),
-  models: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100 }),
-  softBudget: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
-  maxParallel: nullable(Type.Integer({ minimum: 1 })),
-  expiresAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+  name: Line({ minLength: 1, maxLength: 100 }),
+  description: nullable(Text({ maxLength: 1000 })),
+  models: Type.Array(Line({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100 }),
+  softBudget: nullable(MoneyNumber()),
+  maxParallel: nullable(Int4(1)),
+  expiresAt: nullable(Type.String({ format: 'date-time', maxLength: 64 })),
   ...Limits,
 };
 export const KeyCreateBody = Type.Object(keyFields, { additionalProperties: false });
 export const KeyPatchBody = Type.Partial(Type.Object(keyFields), { additionalProperties: false });
 
+const intOrNull = Type.Union([Int4(1), Type.Null()]);
+const daysOrNull = Type.Union([Int4(1, MAX_DAYS), Type.Null()]);
+const moneyOrNull = Type.Union([MoneyNumber(), Type.Null()]);
+export const SettingsBody = Type.Object({
+  currency: Type.String({ minLength: 3, maxLength: 3 }),
+  keyDefaults: Type.Object({ budgetPeriod: BudgetPeriod, maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false }),
+  keyMaximums: Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+// Lists go into SQL `in (…)`: the length bounds the number of parameters far below PostgreSQL's 65 535.
+const IdList = (what: string) => Line({ maxLength: 8000, description: `comma-separated ${what}` });
 export const UsageQuerystring = Type.Object({
-  from: Type.Optional(Type.String()),
-  to: Type.Optional(Type.String()),
+  from: Type.Optional(Line({ maxLength: 10, description: 'YYYY-MM-DD' })),
+  to: Type.Optional(Line({ maxLength: 10, description: 'YYYY-MM-DD' })),
   groupBy: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('model'), Type.Literal('key'), Type.Literal('user')])),
-  models: Type.Optional(Type.String({ description: 'comma-separated model ids' })),
-  keys: Type.Optional(Type.String({ description: 'comma-separated key ids' })),
-  userId: Type.Optional(Type.String()),
+  models: Type.Optional(IdList('model ids')),
+  keys: Type.Optional(IdList('key ids')),
+  userId: Type.Optional(Line({ maxLength: 200 })),
+}, { additionalProperties: false });
+
+export const AuditQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+  action: Type.Optional(Line({ maxLength: 100 })),
+  actor: Type.Optional(Line({ maxLength: 200 })),
+  target: Type.Optional(Line({ maxLength: 200 })),
 }, { additionalProperties: false });

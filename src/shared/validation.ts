@@ -7,12 +7,21 @@ import type { FastifyError } from 'fastify';
 
 export interface ValidationProblem { field: string; problem: string }
 
-/** Null when `err` is not a validation failure. */
-export function validationProblem(err: FastifyError): ValidationProblem | null {
+/**
+ * Null when `err` is not a validation failure. `patterns` maps a schema's
+ * regex to what it means, so a person reads "must not contain control
+ * characters" rather than the regex.
+ */
+export function validationProblem(err: FastifyError, patterns: Record<string, string> = {}): ValidationProblem | null {
   const v = err.validation?.[0];
   if (!v) return null;
-  const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+  const params = (v.params ?? {}) as { missingProperty?: string; additionalProperty?: string; pattern?: string };
   const path = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
-  const field = missing ? (path ? `${path}.${missing}` : missing) : path || err.validationContext || 'body';
-  return { field, problem: missing ? 'is required' : v.message ?? 'is invalid' };
+  // An unknown property is named itself: "body" would not tell which one.
+  const child = params.missingProperty ?? params.additionalProperty;
+  const field = child !== undefined ? (path ? `${path}.${child}` : child) : path || err.validationContext || 'body';
+  const problem = params.missingProperty !== undefined ? 'is required'
+    : params.additionalProperty !== undefined ? 'is not a known field'
+      : (params.pattern !== undefined && patterns[params.pattern]) || v.message || 'is invalid';
+  return { field, problem };
 }

@@ -7,12 +7,14 @@ import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_sessions.js';
 import * as m003 from './migrations/003_usage_rollups.js';
 import * as m004 from './migrations/004_dead_letters.js';
+import * as m005 from './migrations/005_key_admin_limits.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_sessions': m002,
   '003_usage_rollups': m003,
   '004_dead_letters': m004,
+  '005_key_admin_limits': m005,
 };
 
 export async function migrate(db: Kysely<any>): Promise<string[]> {

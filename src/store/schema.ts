@@ -89,6 +89,8 @@ export interface ApiKeysTable {
   rotated_to: string | null;
   last_used_at: Timestamp | null;
   created_at: Generated<Date>;
+  /** jsonb (migration 005): the limits an administrator set, which the owner may only tighten; read with key-policy.ts. */
+  admin_limits: ColumnType<unknown, string | undefined, string>;
 }
 
 export interface UsageEventsTable {

@@ -1,5 +1,7 @@
 /**
- * @module Admin: any key by id — read, edit, rotate, revoke.
+ * @module Admin: any key by id — read, edit, rotate, revoke. The limits an
+ * admin sets here are recorded on the key, so that its owner may only
+ * tighten them.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAdmin, requireAdminRead } from '../auth.js';
@@ -9,19 +11,19 @@ import { audit } from '../services/audit.js';
 
 export const adminKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
   const TAGS = ['admin'];
-  app.get('/admin/api-keys/:id', { preValidation: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => s.keys.get(req.params.id));
-  app.patch('/admin/api-keys/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id, body: KeyPatchBody } }, async (req) => {
-    const k = await s.keys.update(req.params.id, req.body);
+  app.get('/admin/api-keys/:id', { onRequest: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => s.keys.get(req.params.id));
+  app.patch('/admin/api-keys/:id', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id, body: KeyPatchBody } }, async (req) => {
+    const k = await s.keys.update(req.params.id, req.body, 'admin');
     await audit(s.db, req.principal!.username, 'api_key.update', k.id, req.body);
     return k;
   });
-  app.post('/admin/api-keys/:id/rotate', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req, reply) => {
+  app.post('/admin/api-keys/:id/rotate', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req, reply) => {
     const k = await s.keys.rotate(req.params.id);
     await audit(s.db, req.principal!.username, 'api_key.rotate', k.id);
     reply.header('cache-control', 'no-store');
     return k;
   });
-  app.delete('/admin/api-keys/:id', { preValidation: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req) => {
+  app.delete('/admin/api-keys/:id', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req) => {
     const k = await s.keys.revoke(req.params.id);
     await audit(s.db, req.principal!.username, 'api_key.revoke', k.id);
     return k;

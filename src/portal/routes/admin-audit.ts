@@ -2,22 +2,14 @@
  * @module Admin: the audit log, newest first, filtered, paged by id.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import { requireAdminRead } from '../auth.js';
 import type { PortalServices } from '../context.js';
+import { AuditQuery } from '../schemas.js';
 import type { AuditEntry } from '../../shared/api-types.js';
-
-const AuditQuery = Type.Object({
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
-  before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
-  action: Type.Optional(Type.String({ maxLength: 100 })),
-  actor: Type.Optional(Type.String({ maxLength: 200 })),
-  target: Type.Optional(Type.String({ maxLength: 200 })),
-}, { additionalProperties: false });
 
 export const adminAuditRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
   const tags = ['admin'];
-  app.get('/admin/audit', { preValidation: requireAdminRead, schema: { querystring: AuditQuery, tags } }, async (req) => {
+  app.get('/admin/audit', { onRequest: requireAdminRead, schema: { querystring: AuditQuery, tags } }, async (req) => {
     const q = req.query;
     const limit = Math.min(Math.max(Number(q.limit ?? 100), 1), 1000);
     let sel = s.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit);

@@ -8,17 +8,15 @@ import { Type } from '@sinclair/typebox';
 import { CSRF_COOKIE, SESSION_COOKIE, requireUser, me } from '../auth.js';
 import type { PortalServices } from '../context.js';
 import { ApiError } from '../errors.js';
-import { OIDC_COOKIE, safeReturnTo } from '../oidc.js';
+import { OIDC_COOKIE, oidcAdminNames } from '../oidc.js';
+import { safeReturnTo } from '../return-to.js';
+import { LoginBody } from '../schemas.js';
+import { sanitize } from '../../shared/sanitize.js';
 import { audit } from '../services/audit.js';
 import { userView } from '../services/users.js';
 import { periodStart } from '../../ledger/budgets.js';
 import type { UserRow } from '../../store/schema.js';
 import type { Config, Me } from '../../shared/api-types.js';
-
-const LoginBody = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 100 }),
-  password: Type.String({ minLength: 1, maxLength: 200 }),
-}, { additionalProperties: false });
 
 /** Where this site is, as the browser sees it (behind a proxy: LITEMAAS_PUBLIC_URL or X-Forwarded-* with trustProxy). */
 export function siteOrigin(req: FastifyRequest, publicUrl: string | undefined): string {
@@ -52,20 +50,29 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
       schema: { body: LoginBody, tags: ['auth'] },
       config: { rateLimit: { max: 20, timeWindow: 60_000 } },
     }, async (req, reply) => {
+      // Failures are audited with the name tried and the address, never the password.
       const { username, password } = req.body;
+      const failed = (action: string, details: Record<string, unknown>) => audit(s.db, username, action, null, { method: 'password', address: req.ip, ...details });
       const wait = s.throttle.retryAfter(username);
       if (wait > 0) {
+        await failed('auth.login_locked', { retryAfterSeconds: wait });
         reply.header('retry-after', String(wait));
         throw new ApiError('rate_limited', `Too many failed sign-ins for '${username}'; try again in ${Math.ceil(wait / 60)} min.`);
       }
       let user = await s.users.verifyLogin(username, password);
       if (!user) {
         s.throttle.fail(username);
+        await failed('auth.login_failed', { reason: 'bad_credentials' });
+        const locked = s.throttle.retryAfter(username);
+        if (locked > 0) await failed('auth.lockout', { retryAfterSeconds: locked });
         throw new ApiError('unauthorized', 'Wrong username or password.');
       }
-      if (user.disabled_at) throw new ApiError('forbidden', 'This account is disabled; ask an administrator.');
+      if (user.disabled_at) {
+        await failed('auth.login_failed', { reason: 'disabled' });
+        throw new ApiError('forbidden', 'This account is disabled; ask an administrator.');
+      }
       s.throttle.succeed(username);
-      user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins);
+      user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins, [user.username, user.email]);
       await signIn(s, reply, user, 'password');
       return { user: await meView(s, user.id, 'password') };
     });
@@ -73,6 +80,7 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
     app.post('/api/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
       const token = req.cookies[SESSION_COOKIE];
       if (token) await s.sessions.destroy(token);
+      if (req.principal?.kind === 'session') await audit(s.db, req.principal.username, 'auth.logout', req.principal.userId);
       reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
       return reply.code(204).send();
     });
@@ -83,7 +91,7 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
       if (!s.oidc) throw new ApiError('not_found', 'OIDC sign-in is not configured (LITEMAAS_OIDC_ISSUER).');
       const redirectUri = s.oidc.cfg.redirectUrl ?? `${siteOrigin(req, publicUrl)}/api/auth/oidc/callback`;
       let started;
-      try { started = await s.oidc.start(redirectUri, safeReturnTo(req.query.returnTo)); } catch (err) {
+      try { started = await s.oidc.start(redirectUri, safeReturnTo(req.query.returnTo, siteOrigin(req, publicUrl))); } catch (err) {
         req.log.warn({ err: (err as Error).message }, 'OIDC discovery failed');
         throw new ApiError('upstream_failed', 'The sign-in provider cannot be reached; try again later or sign in with a password.');
       }
@@ -91,19 +99,27 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
       return reply.redirect(started.url, 302);
     });
 
-    app.get('/api/auth/oidc/callback', { schema: { tags: ['auth'] } }, async (req, reply) => {
+    // Each callback may write an audit row and costs the issuer a token request: bounded per address like sign-in.
+    app.get('/api/auth/oidc/callback', { schema: { tags: ['auth'] }, config: { rateLimit: { max: 60, timeWindow: 60_000 } } }, async (req, reply) => {
       if (!s.oidc) throw new ApiError('not_found', 'OIDC sign-in is not configured (LITEMAAS_OIDC_ISSUER).');
       reply.clearCookie(OIDC_COOKIE, { path: '/api/auth/oidc' });
-      const fail = (message: string) => reply.redirect(`/login?error=${encodeURIComponent(message)}`, 302);
-      const q = req.query as Record<string, string | undefined>;
-      if (q.error) return fail(`The sign-in provider said: ${q.error_description ?? q.error}`);
+      const fail = async (message: string) => {
+        // The message may quote the issuer or the query: clean and bounded before it is stored or sent back.
+        const m = sanitize(message, 300);
+        await audit(s.db, 'anonymous', 'auth.login_failed', null, { method: 'oidc', address: req.ip, reason: m });
+        return reply.redirect(`/login?error=${encodeURIComponent(m)}`, 302);
+      };
+      const q = req.query as Record<string, unknown>;
+      const text = (v: unknown) => (typeof v === 'string' ? v : '');
+      if (q.error) return fail(`The sign-in provider said: ${text(q.error_description) || text(q.error) || 'error'}`);
       try {
         const { identity, returnTo } = await s.oidc.finish(new URL(req.url, 'http://callback'), req.cookies[OIDC_COOKIE]);
         let user = await s.users.fromOidc(identity, s.oidc.roles(identity.groups));
-        if (user.disabled_at) return fail('This account is disabled; ask an administrator.');
-        user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins);
+        if (user.disabled_at) return await fail('This account is disabled; ask an administrator.');
+        user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins, oidcAdminNames(identity, user.username));
         await signIn(s, reply, user, 'oidc');
-        return reply.redirect(returnTo, 302);
+        // Checked again on the way out: a flow started before an upgrade carries an older check's result.
+        return reply.redirect(safeReturnTo(returnTo, siteOrigin(req, publicUrl)), 302);
       } catch (err) {
         req.log.warn({ err: (err as Error).message }, 'OIDC sign-in failed');
         return fail(`Sign-in failed: ${(err as Error).message}`);
@@ -123,5 +139,5 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices; publicUrl?
       keyDefaults: settings.keyDefaults, keyMaximums: settings.keyMaximums,
     };
   });
-  app.get('/auth/me', { preValidation: requireUser, schema: { tags: ['auth'] } }, async (req) => meView(s, me(req), req.principal!.authMethod));
+  app.get('/auth/me', { onRequest: requireUser, schema: { tags: ['auth'] } }, async (req) => meView(s, me(req), req.principal!.authMethod));
 };

@@ -25,9 +25,9 @@ function reports(prefix: '' | '/admin', guard: typeof requireUser, scope: (req: 
       if (!prefix && q.groupBy === 'user') throw invalid('groupBy', "must be day, model or key ('user' is for admins)");
       return { from: q.from, to: q.to, groupBy: q.groupBy, userId: scope(req, q), models: list(q.models), keys: list(q.keys) };
     };
-    app.get(`${prefix}/usage/summary`, { preValidation: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.summary(query(req, req.query)));
-    app.get(`${prefix}/usage/timeseries`, { preValidation: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.timeseries(query(req, req.query)));
-    app.get(`${prefix}/usage/export`, { preValidation: guard, schema: { querystring: ExportQuerystring, tags } }, async (req, reply) => {
+    app.get(`${prefix}/usage/summary`, { onRequest: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.summary(query(req, req.query)));
+    app.get(`${prefix}/usage/timeseries`, { onRequest: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.timeseries(query(req, req.query)));
+    app.get(`${prefix}/usage/export`, { onRequest: guard, schema: { querystring: ExportQuerystring, tags } }, async (req, reply) => {
       const { format = 'csv', ...q } = req.query as Q & { format?: 'csv' | 'json' };
       const r = await s.usage.summary(query(req, q));
       const name = `litemaas-usage-${r.groupBy}-${r.from}-to-${r.to}.${format}`;

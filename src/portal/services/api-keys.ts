@@ -12,6 +12,8 @@ import { periodStart } from '../../ledger/budgets.js';
 import { fromPico } from '../../shared/money.js';
 import { invalid, notFound } from '../errors.js';
 import type { ApiKey } from '../../shared/api-types.js';
+import { optionalMoney } from './money-input.js';
+import { parseAdminLimits, recordAdminLimits, type AdminLimits } from './key-policy.js';
 
 export interface KeyInput {
   name: string; description?: string | null; models: string[]; maxBudget?: number | null; budgetPeriod?: BudgetPeriod;
@@ -53,18 +55,20 @@ export class ApiKeyService {
     return d;
   }
 
-  async create(userId: string, input: KeyInput) {
+  /** `adminLimits`: the limits an administrator set in this request (none when the owner creates the key). */
+  async create(userId: string, input: KeyInput, adminLimits: AdminLimits = {}) {
     const user = await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
     if (!user) throw notFound(`User '${userId}'`);
     await this.checkModels(userId, input.models);
     const expires = this.checkExpiry(input.expiresAt);
+    const maxBudget = optionalMoney('maxBudget', input.maxBudget), softBudget = optionalMoney('softBudget', input.softBudget);
     const key = newApiKey();
     const row = await this.db.insertInto('api_keys').values({
       id: randomUUID(), user_id: userId, name: input.name, description: input.description ?? null, prefix: keyPrefix(key),
       hash: sha256(key), secret_enc: this.cipher.encrypt(key), models: [...new Set(input.models)],
-      max_budget: input.maxBudget ?? null, budget_period: input.budgetPeriod ?? 'none', soft_budget: input.softBudget ?? null,
+      max_budget: maxBudget ?? null, budget_period: input.budgetPeriod ?? 'none', soft_budget: softBudget ?? null,
       rpm: input.rpm ?? null, tpm: input.tpm ?? null, max_parallel: input.maxParallel ?? null, expires_at: expires,
-      revoked_at: null, rotated_to: null, last_used_at: null,
+      revoked_at: null, rotated_to: null, last_used_at: null, admin_limits: JSON.stringify(adminLimits),
     }).returningAll().executeTakeFirstOrThrow();
     return { ...keyView(row, fromPico(0n)), key };
   }
@@ -112,16 +116,21 @@ export class ApiKeyService {
     return rows.map((k) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n)));
   }
 
-  async update(id: string, p: KeyPatch) {
+  /** The limits an administrator set on this key (see key-policy.ts). */
+  adminLimits(k: ApiKeyRow): AdminLimits { return parseAdminLimits(k.admin_limits); }
+
+  /** `by: 'admin'` records the limits sent as set by an administrator, which the owner may then only tighten. */
+  async update(id: string, p: KeyPatch, by: 'owner' | 'admin') {
     const k = await this.row(id);
     if (k.revoked_at) throw invalid('id', 'the key is revoked');
     const set: Record<string, unknown> = {};
+    if (by === 'admin') set.admin_limits = JSON.stringify(recordAdminLimits(this.adminLimits(k), p, p.budgetPeriod ?? k.budget_period));
     if (p.models !== undefined) { await this.checkModels(k.user_id, p.models); set.models = [...new Set(p.models)]; }
     if (p.name !== undefined) set.name = p.name;
     if (p.description !== undefined) set.description = p.description;
-    if (p.maxBudget !== undefined) set.max_budget = p.maxBudget;
+    if (p.maxBudget !== undefined) set.max_budget = optionalMoney('maxBudget', p.maxBudget);
     if (p.budgetPeriod !== undefined) set.budget_period = p.budgetPeriod;
-    if (p.softBudget !== undefined) set.soft_budget = p.softBudget;
+    if (p.softBudget !== undefined) set.soft_budget = optionalMoney('softBudget', p.softBudget);
     if (p.rpm !== undefined) set.rpm = p.rpm;
     if (p.tpm !== undefined) set.tpm = p.tpm;
     if (p.maxParallel !== undefined) set.max_parallel = p.maxParallel;

@@ -8,6 +8,7 @@ import type { Database, DeploymentRow, ModelRow } from '../../store/schema.js';
 import type { Cipher } from '../../shared/secrets.js';
 import { toPico } from '../../shared/money.js';
 import { ApiError, invalid, notFound } from '../errors.js';
+import { moneyInput } from './money-input.js';
 import type { AdminModel, Model, ModelInfo } from '../../shared/api-types.js';
 
 export interface DeploymentInput { url: string; upstreamModel: string; token?: string | null; weight?: number; maxInFlight?: number | null; timeoutMs?: number; enabled?: boolean }
@@ -37,11 +38,10 @@ export function modelView(m: ModelRow, deps: DeploymentRow[]): AdminModel {
 }
 
 function checkPrice(field: string, v: number | string): string {
-  let p: bigint;
-  try { p = toPico(v); } catch { throw invalid(field, 'must be a decimal number'); }
-  if (p < 0n) throw invalid(field, 'must not be negative');
-  if (p % 1_000_000n !== 0n) throw invalid(field, 'has more than 6 decimals');
-  return String(v);
+  const exact = moneyInput(field, v);
+  // Prices are per 1M tokens: 6 decimals make a whole pico-unit per token, so every cost is exact.
+  if (toPico(exact) % 1_000_000n !== 0n) throw invalid(field, 'has more than 6 decimals');
+  return exact;
 }
 
 function checkDeployments(ds: DeploymentInput[]): void {

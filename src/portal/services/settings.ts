@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import type { KeyDefaults, KeyMaximums, Settings } from '../../shared/api-types.js';
 import { invalid } from '../errors.js';
+import { optionalMoney } from './money-input.js';
 
 export type { KeyDefaults, KeyMaximums, Settings };
 
@@ -34,6 +35,9 @@ export class SettingsService {
   async put(next: Settings): Promise<Settings> {
     if (!isCurrency(next.currency)) throw invalid('currency', `'${next.currency}' is not an ISO 4217 currency code`);
     const d = next.keyDefaults, m = next.keyMaximums;
+    // Copied onto keys' numeric(28,12) budgets: an amount finer than the store would become 0 there.
+    optionalMoney('keyDefaults.maxBudget', d.maxBudget);
+    optionalMoney('keyMaximums.maxBudget', m.maxBudget);
     for (const f of ['maxBudget', 'rpm', 'tpm', 'expiresInDays'] as const) {
       const dv = d[f], mv = m[f];
       if (mv !== null && dv !== null && dv > mv) throw invalid(`keyDefaults.${f}`, `must not exceed keyMaximums.${f} (${mv})`);

@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
 import { invalid } from '../errors.js';
 import { fromPico, toPico } from '../../shared/money.js';
+import { sanitize } from '../../shared/sanitize.js';
 import type { UsageRow, UsageSummary, UsageTimeseries, UsageTotals } from '../../shared/api-types.js';
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -34,12 +35,22 @@ export interface UsageQuery { from?: string; to?: string; groupBy?: GroupBy; use
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const MAX_RANGE_DAYS = 3660;
 
+/**
+ * A real day: JavaScript rolls 2026-02-31 over to March 3 where PostgreSQL refuses it, and year 0000
+ * parses here but does not exist there. So the day must read back as itself.
+ */
+export function isCalendarDay(v: string): boolean {
+  if (!DAY.test(v) || v.startsWith('0000')) return false;
+  const t = Date.parse(v + 'T00:00:00Z');
+  return !Number.isNaN(t) && isoDay(t) === v;
+}
+
 export function dateRange(q: UsageQuery): { from: string; to: string } {
   const today = new Date().toISOString().slice(0, 10);
   const to = q.to ?? today;
   const from = q.from ?? new Date(Date.parse(to + 'T00:00:00Z') - 29 * 86_400_000).toISOString().slice(0, 10);
   for (const [field, v] of [['from', from], ['to', to]] as const) {
-    if (!DAY.test(v) || Number.isNaN(Date.parse(v + 'T00:00:00Z'))) throw invalid(field, 'must be a date YYYY-MM-DD');
+    if (!isCalendarDay(v)) throw invalid(field, 'must be a date YYYY-MM-DD that exists (year 0001 or later)');
   }
   if (from > to) throw invalid('from', 'must not be after to');
   if ((Date.parse(to) - Date.parse(from)) / 86_400_000 > MAX_RANGE_DAYS) throw invalid('from', `the range must be at most ${MAX_RANGE_DAYS} days`);
@@ -155,7 +166,8 @@ const METRICS: Array<keyof UsageRow> = ['requests', 'errors', 'promptTokens', 'c
 export function toCsv(groupBy: GroupBy, rows: UsageRow[]): string {
   const cols = [...CSV_COLUMNS[groupBy], ...METRICS];
   const cell = (v: unknown) => {
-    const t = v === null || v === undefined ? '' : String(v);
+    // Model ids and key names come from clients: no control character may split a row or hide in a cell.
+    const t = v === null || v === undefined ? '' : sanitize(String(v), Number.MAX_SAFE_INTEGER);
     // A leading = + - @ would be a formula in a spreadsheet; quote-prefix it.
     const safe = /^[=+\-@]/.test(t) && !/^-?\d/.test(t) ? `'${t}` : t;
     return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;

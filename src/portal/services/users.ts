@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import type { BudgetPeriod, Database, Role, UserRow } from '../../store/schema.js';
 import { ApiError, invalid, notFound } from '../errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { optionalMoney } from './money-input.js';
 import type { OidcIdentity } from '../oidc.js';
 import type { User } from '../../shared/api-types.js';
 
@@ -54,7 +55,7 @@ export class UserService {
     await this.db.insertInto('users').values({
       id, username: input.username, email: input.email ?? null, display_name: input.displayName ?? null,
       password_hash: input.password ? await hashPassword(input.password) : null, oidc_issuer: null, oidc_subject: null,
-      roles: input.roles ?? ['user'], max_budget: input.maxBudget ?? null, budget_period: input.budgetPeriod ?? 'none',
+      roles: input.roles ?? ['user'], max_budget: optionalMoney('maxBudget', input.maxBudget) ?? null, budget_period: input.budgetPeriod ?? 'none',
       rpm: input.rpm ?? null, tpm: input.tpm ?? null, disabled_at: null, last_login_at: null,
     }).execute();
     return this.get(id);
@@ -89,9 +90,12 @@ export class UserService {
     }).returningAll().executeTakeFirstOrThrow();
   }
 
-  /** Adds the admin role to a listed initial admin (by username or email) at sign-in. */
-  async promoteIfInitialAdmin(u: UserRow, initialAdmins: string[]): Promise<UserRow> {
-    const listed = initialAdmins.includes(u.username) || (u.email !== null && initialAdmins.includes(u.email));
+  /**
+   * Adds the admin role to a listed initial admin at sign-in. `names` are what this sign-in proved: a local
+   * account's username and its admin-set email; for OIDC, see oidcAdminNames (never an unverified email).
+   */
+  async promoteIfInitialAdmin(u: UserRow, initialAdmins: string[], names: Array<string | null>): Promise<UserRow> {
+    const listed = names.some((n) => n !== null && initialAdmins.includes(n));
     if (!listed || u.roles.includes('admin')) return u;
     return this.db.updateTable('users').set({ roles: [...new Set(['admin', ...u.roles])] }).where('id', '=', u.id).returningAll().executeTakeFirstOrThrow();
   }
@@ -112,7 +116,7 @@ export class UserService {
     if (p.email !== undefined) set.email = p.email;
     if (p.displayName !== undefined) set.display_name = p.displayName;
     if (p.roles !== undefined) set.roles = p.roles;
-    if (p.maxBudget !== undefined) set.max_budget = p.maxBudget;
+    if (p.maxBudget !== undefined) set.max_budget = optionalMoney('maxBudget', p.maxBudget);
     if (p.budgetPeriod !== undefined) set.budget_period = p.budgetPeriod;
     if (p.rpm !== undefined) set.rpm = p.rpm;
     if (p.tpm !== undefined) set.tpm = p.tpm;
