@@ -63,7 +63,11 @@ export async function startServer(cfg: Config): Promise<Running> {
     trustProxy: cfg.trustProxy,
     // No type coercion: ajv would turn 0 or "" into null and quietly accept a wrong value.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    serverFactory: (fastifyHandler) => createServer({ keepAliveTimeout: 65_000, headersTimeout: 70_000 }, (req, res) => {
+    serverFactory: (fastifyHandler) => createServer({
+      // Slow headers and slow bodies cannot hold a connection for minutes; checked every second, not Node's default 30 s.
+      headersTimeout: cfg.headersTimeoutMs, requestTimeout: cfg.requestTimeoutMs,
+      keepAliveTimeout: cfg.keepAliveTimeoutMs, connectionsCheckingInterval: 1000,
+    }, (req, res) => {
       const u = req.url ?? '';
       if (gatewayHandler && (u.startsWith('/v1/') || u === '/v1')) gatewayHandler(req, res);
       else fastifyHandler(req, res);
