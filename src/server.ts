@@ -128,7 +128,9 @@ export async function startServer(cfg: Config): Promise<Running> {
   app.get('/readyz', async (_req, reply) => {
     const db = await store.db.selectNoFrom((eb) => eb.val(1).as('one')).execute().then(() => 'up', () => 'down');
     // The gateway serves from its caches while the database is down, so it stays ready; the body says what is degraded.
-    return reply.code(200).send({ status: 'ready', database: db, ledgerUnwritten: ledger.lag, ledgerError: ledger.lastError,
+    // Anonymous callers learn that writes fail, not why: a driver's message names the database's host and port (the log has it).
+    return reply.code(200).send({ status: 'ready', database: db, ledgerUnwritten: ledger.lag,
+      ledgerError: ledger.lastError === null ? null : 'usage writes are failing and will be retried; details are in the log',
       ledgerDeadLetters: ledger.deadLettersBefore + ledger.deadLetters, keys: gateway.snapshot.keys.size });
   });
   app.get('/metrics', async (_req, reply) => {
