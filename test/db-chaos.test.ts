@@ -13,6 +13,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { spawn } from 'node:child_process';
+import { freePort } from './helpers/net.js';
 import { Agent, request } from 'undici';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { startServer, type Running } from '../src/server.js';
@@ -334,6 +336,46 @@ describe('start while the database is unreachable', () => {
     }
     expect(crashes).toEqual([]);
   }, 90_000);
+
+  it('`litemaas serve` comes up from the cached snapshot, and /readyz does not name the database host', async () => {
+    const dir = dataDir();
+    const url = viaProxy(await instance.createDatabase('cli'), proxy); // its own: deployment tokens are encrypted with this data dir's key
+    proxy.mode = 'up';
+    const first = await start(url, dir);
+    let free: { id: string; key: string };
+    try {
+      await admin(first, '/admin/models', { id: MODEL, inputPricePer1M: 0.15, outputPricePer1M: 0.6, contextLength: 8192, deployments: [{ url: `${sim.url}/v1`, upstreamModel: 'llama32-fp8' }] });
+      free = await provisionKey(first, 'cli-free');
+      await waitFor('snapshot cache', () => { try { return readFileSync(join(dir, 'snapshot.json'), 'utf8').includes(free.id); } catch { return false; } }, 5_000);
+    } finally {
+      await first.close();
+    }
+    proxy.mode = 'refuse';
+    const port = await freePort();
+    const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
+      env: { ...process.env, DATABASE_URL: url, LITEMAAS_DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', LITEMAAS_ADMIN_TOKEN: ADMIN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d; });
+    child.stderr!.on('data', (d: Buffer) => { out += d; });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    try {
+      await waitFor('serve to listen', () => out.includes('litemaas listening') || child.exitCode !== null, 20_000);
+      expect(child.exitCode, out).toBeNull();
+      expect(out).toMatch(/database is unreachable; serving \/v1 from the cached snapshot/);
+      expect((await call(`http://127.0.0.1:${port}`, free.key, 1)).status).toBe(200);
+      await waitFor('a failed usage write', async () => (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()).ledgerError !== null, 10_000);
+      const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).text();
+      expect(ready).toContain('"database":"down"');
+      expect(ready).not.toContain('127.0.0.1');
+      expect(ready).not.toContain(String(proxy.port));
+    } finally {
+      proxy.mode = 'up'; // so the shutdown's flush finds the database
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
 
   it('fails with one clear line when there is no cached snapshot', async () => {
     const closed = new ChaosProxy(instance.port);

@@ -3,6 +3,7 @@
  */
 import { randomToken, type Config } from '../config.js';
 import { startServer, type Running } from '../server.js';
+import { isUnreachable } from '../store/db.js';
 
 export function onShutdown(close: () => Promise<void>): void {
   let stopping = false;
@@ -23,8 +24,14 @@ export async function serveCommand(cfg: Config): Promise<Running> {
   if (!cfg.adminToken) process.stderr.write('note: LITEMAAS_ADMIN_TOKEN is not set; the admin API accepts no bearer token.\n');
   const running = await startServer(cfg);
   onShutdown(running.close);
-  const admin = await running.services.users.ensureAdmin(cfg.adminPassword, () => randomToken(12));
-  if (admin.password) process.stdout.write(`created the portal account 'admin' with password ${admin.password} (shown once; set LITEMAAS_ADMIN_PASSWORD to choose it)\n`);
+  try {
+    const admin = await running.services.users.ensureAdmin(cfg.adminPassword, () => randomToken(12));
+    if (admin.password) process.stdout.write(`created the portal account 'admin' with password ${admin.password} (shown once; set LITEMAAS_ADMIN_PASSWORD to choose it)\n`);
+  } catch (err) {
+    // Serving from a cached snapshot while the database is down: the account is checked at the next start.
+    if (!isUnreachable(err)) throw err;
+    process.stderr.write('warning: the database is unreachable; serving /v1 from the cached snapshot and journal until it is back\n');
+  }
   process.stdout.write(`litemaas listening on ${running.url} (store: ${running.store.kind}); gateway at ${running.url}/v1\n`);
   return running;
 }
