@@ -143,7 +143,7 @@ export interface ClientResult {
 }
 
 export interface CallOptions {
-  /** Abort after at least this many body bytes have arrived (streams). */
+  /** Abort after at least this many body bytes of an event stream have arrived. */
   abortAfterBytes?: number;
   /** Abort this long after sending (any request). */
   abortAfterMs?: number;
@@ -207,7 +207,7 @@ export async function callGateway(url: string, key: string, path: string, body: 
           }
           if (opts.abortAfterContentEvents !== undefined && view.contentEvents >= opts.abortAfterContentEvents) { r.aborted = true; ac.abort(); break; }
         }
-        if (opts.abortAfterBytes !== undefined && r.bytes >= opts.abortAfterBytes) { r.aborted = true; ac.abort(); break; }
+        if (isStream && opts.abortAfterBytes !== undefined && r.bytes >= opts.abortAfterBytes) { r.aborted = true; ac.abort(); break; }
       }
     } catch (err) {
       if (ac.signal.aborted) r.aborted = true; else r.networkError = (err as Error).message;

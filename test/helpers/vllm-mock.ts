@@ -42,7 +42,7 @@ export interface MockScript {
   nullUsage?: boolean;
   /** Byte offsets of the whole response body at which writes are split (else one write per SSE event, or one write for JSON). */
   splits?: number[];
-  /** Pause between writes (default 2 ms when `splits` is set, else 0). */
+  /** Pause between writes (default 2 ms when `splits` is set, else 0); one write per event pauses only in its first 64 gaps, so a long answer stays quick. */
   delayMs?: number;
   /** After the write that completes the first content event, hold the rest until `release(tag)` (or the timeout). */
   gate?: boolean;
@@ -232,6 +232,7 @@ function renderStream(p: Plan, s: MockScript): Rendered {
   const usageAt = (completion: number): Usage => ({ prompt_tokens: p.promptTokens, total_tokens: p.promptTokens + completion, completion_tokens: completion });
   const head = { id: p.id, object: chat ? 'chat.completion.chunk' : 'text_completion', created: CREATED, model: p.model };
   let text = s.comments ? `: ping${eol}${eol}` : '';
+  let bytes = Buffer.byteLength(text);
   const eventEnds: number[] = [];
   let firstContentEnd = -1;
   let contentEvents = 0;
@@ -243,12 +244,14 @@ function renderStream(p: Plan, s: MockScript): Rendered {
     if (s.eventLines) lines.push('event: message', `id: ${++counter}`);
     if (s.multiline && data.startsWith('{')) jsonLines(data).forEach((l, i) => lines.push(i === 0 ? `data: ${l}` : `data:${l}`));
     else lines.push(`data: ${data}`);
-    text += lines.join(eol) + eol + eol;
-    eventEnds.push(Buffer.byteLength(text));
+    const ev = lines.join(eol) + eol + eol;
+    text += ev;
+    bytes += Buffer.byteLength(ev);
+    eventEnds.push(bytes);
     if (content) {
       contentEvents++;
       contentChars += content.length;
-      if (firstContentEnd < 0) firstContentEnd = Buffer.byteLength(text);
+      if (firstContentEnd < 0) firstContentEnd = bytes;
     }
   };
   let completion = 0;
@@ -381,6 +384,7 @@ export class VllmMock {
         : { 'content-type': 'application/json', 'content-length': bytes.length });
       const delay = script.delayMs ?? (script.splits?.length ? 2 : 0);
       let from = 0;
+      let gaps = 0;
       for (const to of [...cuts, bytes.length]) {
         if (closed) return;
         const piece = bytes.subarray(from, to);
@@ -389,9 +393,15 @@ export class VllmMock {
         rec.tLastWrite = performance.now();
         from = to;
         if (to === bytes.length) break;
-        if (!drained) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+        if (!drained) {
+          await new Promise<void>((r) => {
+            const go = () => { res.off('drain', go); res.off('close', go); r(); };
+            res.on('drain', go);
+            res.on('close', go);
+          });
+        }
         if (script.gate && rec.gate === null && firstContentEnd > 0 && to >= firstContentEnd) rec.gate = await this.gateFor(rec.tag, script.gateTimeoutMs ?? 2000);
-        else if (delay > 0) await this.sleep(delay);
+        else if (delay > 0 && (script.splits?.length || gaps++ < 64)) await this.sleep(delay);
       }
       if (!closed) res.end();
     } catch (err) {
