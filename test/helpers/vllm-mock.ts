@@ -10,6 +10,9 @@
  * and `continuous_usage_stats` — and answers deterministically: tokens are
  * words of a vocabulary, `usage` is exact (prompt tokens counted here,
  * completion = every generated token, hidden best_of sequences included).
+ * Where it simplifies vLLM: continuous usage counts the tokens of all choices so
+ * far (vLLM's counts one choice's); a stream with best_of > n is refused with a
+ * 400 (vLLM answers it unstreamed); stream_options without stream is a 400, as in vLLM.
  *
  * How it answers (framing, usage, split writes, delays) is chosen per request
  * by a script: the `x-mock` header (JSON) or, since a gateway forwards the body
@@ -191,7 +194,7 @@ export function spacedJson(v: unknown): string {
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     const code = c.charCodeAt(0);
-    if (code > 0x7e) { out += '\\u' + code.toString(16).padStart(4, '0'); continue; }
+    if (code > 0x7f) { out += '\\u' + code.toString(16).padStart(4, '0'); continue; }
     out += c;
     if (inStr) {
       if (c === '\\') out += s[++i]!;
