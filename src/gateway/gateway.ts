@@ -19,7 +19,7 @@ import { authenticate } from './auth.js';
 import { admitRate, authorizeModel, reserve, settleRate, type RateAdmission } from './authorize.js';
 import { GatewayError, sendError } from './errors.js';
 import { forward, NOTHING, type ClientLink, type Outcome, type Upstream } from './proxy.js';
-import { ENDPOINT_PATHS, parseClientRequest, readRequestBody, requestBounds, type ClientRequest } from './request.js';
+import { ENDPOINT_PATHS, parseClientRequest, readRequestBody, requestBounds, type Bounds, type ClientRequest } from './request.js';
 import { Router } from './route.js';
 import { buildSnapshot, loadSnapshotRows, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
@@ -172,7 +172,7 @@ export class Gateway {
         finish: (o, then) => {
           if (finished) return;
           finished = true;
-          const tokens = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then);
+          const tokens = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then, bounds);
           this.o.spend.release(reservation);
           settleRate(this.limiter, key, rate, tokens);
         },
@@ -186,11 +186,15 @@ export class Gateway {
    * Meter and record one request: cost from the upstream's usage, or an
    * estimate from the output delivered when it never came. Returns the tokens counted.
    */
-  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void): number {
+  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void, bounds?: Bounds): number {
     let usage: Usage | null = o.usage;
     let estimated = false;
     if (model && !usage && (o.delivered.events > 0 || o.status === 499)) {
-      usage = { promptTokens: req.promptGuess, completionTokens: estimateCompletion(o.delivered) };
+      // An upstream that obeyed the bound generated no more than it; a guess never bills beyond what was reserved.
+      usage = {
+        promptTokens: Math.min(req.promptGuess, bounds?.prompt ?? Infinity),
+        completionTokens: Math.min(estimateCompletion(o.delivered), bounds?.completion ?? Infinity),
+      };
       estimated = true;
     } else if (model && usage && o.status === 499) {
       estimated = true; // the last usage seen before the client left: what was generated up to then

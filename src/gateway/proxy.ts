@@ -197,7 +197,8 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): P
 function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<AttemptFailure | null> {
   const { res, req } = ctx;
   const decoder = new StringDecoder('utf8');
-  const keepUsage = req.includeUsage || req.continuousUsage;
+  // vLLM sends continuous usage only with include_usage, and the gateway always asks for that upstream: only the client's include_usage says it wants usage.
+  const keepUsage = req.includeUsage;
   let usage: Usage | null = null;
   const delivered = { events: 0, chars: 0 };
   let sawDone = false;

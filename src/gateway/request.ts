@@ -26,8 +26,6 @@ export interface ClientRequest {
   readonly stream: boolean;
   /** The client asked for the final usage chunk (stream_options.include_usage). */
   readonly includeUsage: boolean;
-  /** The client asked for usage on every chunk (vLLM's stream_options.continuous_usage_stats). */
-  readonly continuousUsage: boolean;
   /** The larger of max_tokens and max_completion_tokens: upstreams differ in which one wins. */
   readonly maxTokens: number | null;
   /** Sequences the upstream may generate: max(n, best_of) for each prompt. */
@@ -152,9 +150,8 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
   const so = b.stream_options;
   if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) throw bad("'stream_options' must be an object", 'stream_options');
   const includeUsage = stream && !!so && (so as { include_usage?: unknown }).include_usage === true;
-  const continuousUsage = stream && !!so && (so as { continuous_usage_stats?: unknown }).continuous_usage_stats === true;
   return {
-    endpoint, model: b.model, stream, includeUsage, continuousUsage, maxTokens, choices, prompts,
+    endpoint, model: b.model, stream, includeUsage, maxTokens, choices, prompts,
     promptBound: raw.length, promptGuess: Math.ceil(text / 4) + 1, body: b,
   };
 }
