@@ -43,7 +43,7 @@ const modelOf = (id: string) => MODELS.find((m) => m.id === id)!;
 
 const BUDGET = '2.5';
 const QUOTA_TOKENS = 2500;
-const TPM = 1500;
+const TPM = 250;
 
 type KeyKind = 'budget' | 'quota' | 'tpm' | 'free';
 
@@ -103,12 +103,12 @@ const script: fc.Arbitrary<MockScript> = fc.record({
   usage: fc.constantFrom('auto', 'auto', 'none', 'continuous'),
   stopAt: fc.option(fc.integer({ min: 1, max: 24 }), { nil: undefined, freq: 3 }),
   clampMax: fc.boolean(),
-  delayMs: fc.constantFrom(0, 0, 1, 3),
+  delayMs: fc.constantFrom(0, 1, 3, 5),
   splits: fc.option(fc.array(fc.nat({ max: 1500 }), { minLength: 1, maxLength: 4 }), { nil: undefined, freq: 2 }),
 }, { requiredKeys: [] }) as fc.Arbitrary<MockScript>;
 
 const genReq: fc.Arbitrary<GenReq> = fc.record({
-  key: fc.constantFrom<KeyKind>('budget', 'quota', 'tpm', 'free'),
+  key: fc.constantFrom<KeyKind>('budget', 'budget', 'quota', 'quota', 'tpm', 'tpm', 'tpm', 'free'),
   model: fc.constantFrom<GenReq['model']>('prop-ctx', 'prop-ctx', 'prop-ctx', 'prop-noctx'),
   endpoint: fc.constantFrom<GenReq['endpoint']>('chat', 'completions'),
   n: count, bestOf, maxTokens: maxTok, maxCompletion: fc.oneof({ weight: 3, arbitrary: absent }, { weight: 1, arbitrary: maxTok }),
@@ -349,7 +349,8 @@ describe('contract examples (PostgreSQL)', () => {
 
   it('tpm: 8 concurrent requests cannot exceed the key\'s tpm by more than one request', async () => {
     const k = await newKey(h, { models: MODEL_IDS, key: { tpm: 100 } });
-    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => post(k, chat({ max_tokens: 40, x_mock: { tag: `tpm-${Math.random()}-${i}`, delayMs: 5 } }))));
+    // Streams paced by upstream (~0.4 s each), so all 8 are in flight together.
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => post(k, chat({ max_tokens: 40, stream: true, x_mock: { tag: `tpm-${Math.random()}-${i}`, delayMs: 10 } }))));
     await spentBy(k);
     const rows = await eventsOfKeys(h.sys, [k.keyId]);
     const used = rows.reduce((a, e) => a + e.prompt_tokens + e.completion_tokens, 0);

@@ -207,6 +207,8 @@ describe('SSE relay conformance (gateway on PostgreSQL → vLLM mock)', () => {
   });
 
   it('bills a client that disconnects mid-stream: 499, at least what it saw, at most what upstream could generate; upstream aborted', async () => {
+    // Short tokens, four to an event: usage says 4 tokens an event, more than an estimate from ~8 characters would,
+    // so billing less than the last usage upstream sent before the client left shows.
     const cases: Array<{ name: string; mock: MockScript['usage']; so?: Record<string, unknown> }> = [
       { name: 'continuous usage seen by the client', mock: 'auto', so: { include_usage: true, continuous_usage_stats: true } },
       { name: 'continuous usage the client did not ask for', mock: 'continuous' },
@@ -219,7 +221,7 @@ describe('SSE relay conformance (gateway on PostgreSQL → vLLM mock)', () => {
       for (const c of cases) {
         const body = {
           model: PUBLIC, messages: [{ role: 'user', content: 'a long answer please' }], max_tokens: 40, stream: true,
-          ...(c.so ? { stream_options: c.so } : {}), x_mock: { ...script, usage: c.mock, delayMs: 15 },
+          ...(c.so ? { stream_options: c.so } : {}), x_mock: { ...script, usage: c.mock, delayMs: 15, perChunk: 4, words: [' a', ' b'] },
         };
         sent.push(await send('chat', body, `disconnect ${fname} / ${c.name}`, c.so?.include_usage === true, { abortAfterContentEvents: 5 }));
       }
@@ -229,6 +231,14 @@ describe('SSE relay conformance (gateway on PostgreSQL → vLLM mock)', () => {
       const m = h.mock.record(s.tag);
       if (!s.r.aborted) v.add(s.label, ['the client could not disconnect mid-stream (stream ended first)'], s.label);
       if (m && !m.closedEarly) v.add(s.label, ['upstream was not aborted when the client left (it wrote the whole answer)'], s.label);
+    }
+    // Continuous usage: every event the gateway relayed carried a usage of 4 tokens an event so far; it saw at least that.
+    await h.sys.server.ledger.drain();
+    const rows = new Map((await eventsOfKeys(h.sys, [key.keyId])).map((e) => [e.id, e]));
+    for (const s of sent.filter((x) => x.label.includes('continuous'))) {
+      const e = rows.get(s.r.requestId ?? '');
+      const seen = 4 * (s.r.stream?.contentEvents ?? 0);
+      if (e && e.completion_tokens < seen) v.add(s.label, [`billed ${e.completion_tokens} completion tokens, below the last usage upstream sent with what the client got (${seen})`], s.label);
     }
     await judge(sent, v);
     expect(v.list()).toEqual([]);
