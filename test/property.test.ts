@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { toPico } from '../src/shared/money.js';
 import {
-  callGateway, checkAnswer, checkBilling, checkErrorShape, eventsOfKeys, newKey, startHarness, sumCost,
+  callGateway, checkAnswer, checkBilling, checkErrorShape, eventsOfKeys, newKey, settledEvents, startHarness, sumCost,
   type ClientResult, type EventRow, type Harness, type HarnessModel, type TestKey,
 } from './helpers/metering-harness.js';
 import type { MockScript } from './helpers/vllm-mock.js';
@@ -194,9 +194,8 @@ async function runOnce(h: Harness, free: TestKey, reqs: GenReq[]): Promise<strin
     return { g, tag, r, body };
   }));
   const seconds = (Date.now() - t0) / 1000;
-  await h.mock.settled();
-  await h.sys.server.ledger.drain();
-  const rows = await eventsOfKeys(h.sys, [keys.budget.keyId, keys.quota.keyId, keys.tpm.keyId, free.keyId]);
+  const answered = sent.filter((x) => x.r.status >= 200 && x.r.status < 300 && x.r.requestId).map((x) => x.r.requestId!);
+  const rows = await settledEvents(h, [keys.budget.keyId, keys.quota.keyId, keys.tpm.keyId, free.keyId], answered);
   const byId = new Map<string, EventRow[]>();
   for (const e of rows) byId.set(e.id, [...(byId.get(e.id) ?? []), e]);
 
@@ -277,11 +276,7 @@ describe('contract examples (PostgreSQL)', () => {
 
   const OUT = toPico('0.001'); // prop-out: one output token
   const post = (k: TestKey, body: Record<string, unknown>, path = '/v1/chat/completions', opts = {}) => callGateway(h.sys.url, k.key, path, body, opts);
-  async function spentBy(k: TestKey): Promise<bigint> {
-    await h.mock.settled();
-    await h.sys.server.ledger.drain();
-    return sumCost(await eventsOfKeys(h.sys, [k.keyId]));
-  }
+  const spentBy = async (k: TestKey): Promise<bigint> => sumCost(await settledEvents(h, [k.keyId]));
   const chat = (extra: Record<string, unknown>) => ({ model: 'prop-out', messages: [{ role: 'user', content: 'hi' }], ...extra });
 
   /** A budget of `tokens` output tokens on prop-out, then `body`: refused (429 budget_exceeded) or billed within the budget. */

@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  callGateway, checkAnswer, checkBilling, eventsOfKeys, newKey, pool, startHarness, Violations,
+  callGateway, checkAnswer, checkBilling, newKey, pool, settledEvents, startHarness, Violations,
   type ClientResult, type Harness, type TestKey,
 } from './helpers/metering-harness.js';
 import type { MockScript } from './helpers/vllm-mock.js';
@@ -85,9 +85,7 @@ describe('SSE relay conformance (gateway on PostgreSQL → vLLM mock)', () => {
 
   /** Answer checks now, billing checks once the ledger has drained; all violations grouped. */
   async function judge(sent: Sent[], v: Violations, opts: { incremental?: (s: Sent) => boolean } = {}): Promise<void> {
-    await h.mock.settled();
-    await h.sys.server.ledger.drain();
-    const rows = await eventsOfKeys(h.sys, [key.keyId]);
+    const rows = await settledEvents(h, [key.keyId], sent.filter((s) => s.r.status === 200 && s.r.requestId).map((s) => s.r.requestId!));
     const byId = new Map<string, typeof rows>();
     for (const e of rows) byId.set(e.id, [...(byId.get(e.id) ?? []), e]);
     for (const s of sent) {
@@ -233,8 +231,7 @@ describe('SSE relay conformance (gateway on PostgreSQL → vLLM mock)', () => {
       if (m && !m.closedEarly) v.add(s.label, ['upstream was not aborted when the client left (it wrote the whole answer)'], s.label);
     }
     // Continuous usage: every event the gateway relayed carried a usage of 4 tokens an event so far; it saw at least that.
-    await h.sys.server.ledger.drain();
-    const rows = new Map((await eventsOfKeys(h.sys, [key.keyId])).map((e) => [e.id, e]));
+    const rows = new Map((await settledEvents(h, [key.keyId], sent.map((s) => s.r.requestId ?? ''))).map((e) => [e.id, e]));
     for (const s of sent.filter((x) => x.label.includes('continuous'))) {
       const e = rows.get(s.r.requestId ?? '');
       const seen = 4 * (s.r.stream?.contentEvents ?? 0);

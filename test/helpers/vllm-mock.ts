@@ -81,6 +81,8 @@ export interface MockRecord {
   generated: number;
   /** The most the request allowed: per-sequence maximum × sequences. */
   maxPossible: number;
+  /** The same for a one-token prompt: the most a gateway, which cannot count prompt tokens, can know the request may generate. */
+  maxForAnyPrompt: number;
   /** The final usage sent (null when none was). */
   usage: Usage | null;
   /** Content-bearing events and content characters (UTF-16 units) of the full answer. */
@@ -104,7 +106,7 @@ export interface ServedModel { contextLength: number }
 interface Seq { prompt: number; index: number; tokens: string[]; finish: 'stop' | 'length' }
 interface Plan {
   kind: 'chat' | 'completions'; id: string; model: string; promptTokens: number;
-  returned: Seq[]; generated: number; maxPossible: number; stream: boolean; includeUsage: boolean; continuous: boolean;
+  returned: Seq[]; generated: number; maxPossible: number; maxForAnyPrompt: number; stream: boolean; includeUsage: boolean; continuous: boolean;
 }
 class Refusal { constructor(readonly status: number, readonly message: string, readonly param: string | null = null, readonly code: string | number = 400) {} }
 
@@ -165,6 +167,7 @@ function plan(kind: 'chat' | 'completions', body: Record<string, unknown>, s: Mo
     return Math.min(requested, room);
   });
   const maxPossible = perSeqMax.reduce((a, m) => a + m * bestOf, 0);
+  const maxForAnyPrompt = counts.length * bestOf * (requested === null ? served.contextLength - 1 : Math.min(requested, served.contextLength - 1));
   if (maxPossible > MOCK_TOKEN_LIMIT) throw new Refusal(400, `mock: refusing a request that may generate ${maxPossible} tokens`, null, 'mock_limit');
   const vocab = s.words?.length ? s.words : DEFAULT_WORDS;
   const returned: Seq[] = [];
@@ -181,7 +184,7 @@ function plan(kind: 'chat' | 'completions', body: Record<string, unknown>, s: Mo
   const includeUsage = stream && isObj(so) && so.include_usage === true;
   return {
     kind, id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${String(++seqNo).padStart(8, '0')}`, model: String(body.model),
-    promptTokens: counts.reduce((a, b) => a + b, 0), returned, generated, maxPossible, stream, includeUsage,
+    promptTokens: counts.reduce((a, b) => a + b, 0), returned, generated, maxPossible, maxForAnyPrompt, stream, includeUsage,
     continuous: includeUsage && isObj(so) && so.continuous_usage_stats === true,
   };
 }
@@ -354,7 +357,7 @@ export class VllmMock {
     let resolveDone!: () => void;
     const rec: MockRecord = {
       tag: script.tag ?? `anon-${++this.anon}`, path, body, script, status: 0, error: null, stream: body.stream === true,
-      texts: [], generated: 0, maxPossible: 0, usage: null, contentEvents: 0, contentChars: 0,
+      texts: [], generated: 0, maxPossible: 0, maxForAnyPrompt: 0, usage: null, contentEvents: 0, contentChars: 0,
       bytesPlanned: 0, bytesWritten: 0, closedEarly: false, gate: null, text: '',
       tStart: performance.now(), tLastWrite: 0, done: new Promise<void>((r) => (resolveDone = r)),
     };
@@ -375,6 +378,7 @@ export class VllmMock {
       for (const q of p.returned) rec.texts[q.index] = q.tokens.join('');
       rec.generated = p.generated;
       rec.maxPossible = p.maxPossible;
+      rec.maxForAnyPrompt = p.maxForAnyPrompt;
       const r = p.stream ? renderStream(p, script) : renderJson(p, script);
       Object.assign(rec, { status: 200, usage: r.usage, contentEvents: r.contentEvents, contentChars: r.contentChars, text: r.text });
       const bytes = Buffer.from(r.text, 'utf8');
