@@ -1,8 +1,8 @@
 /**
  * @module `npm run bench`: gateway overhead, measured side by side in one run
  * against the same upstream simulator — the simulator direct, a bare
- * node:http + undici proxy, LiteMaaS with full metering on PostgreSQL, and
- * Portkey's gateway. Every target, the simulator and the load generator are
+ * node:http + undici proxy, LiteMaaS with full metering on PostgreSQL and on
+ * embedded PGlite (the default without DATABASE_URL), and Portkey's gateway. Every target, the simulator and the load generator are
  * separate processes; all traffic goes to 127.0.0.1; every phase is bounded
  * in time; everything started here is stopped (and the database dropped) at
  * the end, on error and on Ctrl-C.
@@ -15,7 +15,7 @@
  * Flags (or env): --duration S (BENCH_DURATION, 5) per target and phase;
  * --rate R (BENCH_RATE, 500) open-loop offered rate; --connections N
  * (BENCH_CONNECTIONS, 64) closed-loop concurrency; --warmup S (BENCH_WARMUP, 1);
- * --only sim,bare,litemaas,portkey (BENCH_ONLY); --profile (BENCH_PROFILE=1):
+ * --only sim,bare,litemaas,portkey (BENCH_ONLY; litemaas-pglite is opt-in); --profile (BENCH_PROFILE=1):
  * LiteMaaS under --cpu-prof, top self-time functions printed;
  * --sim-ttft-ms / --sim-itl-ms: simulator latency (0 = pure gateway overhead).
  * BENCH_PG_URL: PostgreSQL admin URL (postgres://postgres@127.0.0.1:5432/postgres).
@@ -66,7 +66,7 @@ const MESSAGE = 'Summarize the benefits of a metered gateway in one short paragr
 for (const [k, v] of Object.entries({ duration: DURATION, rate: RATE, connections: CONNS, warmup: WARMUP })) {
   if (!Number.isFinite(v) || v <= 0) { process.stderr.write(`bench: --${k} must be a positive number\n`); process.exit(2); }
 }
-for (const k of ONLY) if (!['sim', 'bare', 'litemaas', 'portkey'].includes(k)) { process.stderr.write(`bench: unknown target '${k}' in --only\n`); process.exit(2); }
+for (const k of ONLY) if (!['sim', 'bare', 'litemaas', 'litemaas-pglite', 'portkey'].includes(k)) { process.stderr.write(`bench: unknown target '${k}' in --only\n`); process.exit(2); }
 
 const LOAD_AT_START = loadavg();
 const logDir = mkdtempSync(join(tmpdir(), 'litemaas-bench-logs-'));
@@ -299,9 +299,8 @@ async function startBare(simUrl: string): Promise<{ target: Target; child: Child
   return { target: { key: 'bare', name: 'bare proxy (node:http + undici)', url, headers: {}, model: UPSTREAM_MODEL, pid: child.proc.pid }, child };
 }
 
-async function startLiteMaaS(simUrl: string): Promise<{ target: Target; child: Child; profileDir?: string }> {
-  const cli = join(dist, 'src/cli.js');
-  if (!existsSync(cli)) throw new Error('not available: dist/src/cli.js is missing (run npm run build)');
+/** A fresh database on the bench's PostgreSQL, dropped at the end. */
+async function createBenchDatabase(): Promise<{ dbName: string; url: string }> {
   const dbName = `litemaas_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN });
   try {
@@ -317,13 +316,25 @@ async function startLiteMaaS(simUrl: string): Promise<{ target: Target; child: C
   });
   const dbUrl = new URL(PG_ADMIN);
   dbUrl.pathname = `/${dbName}`;
+  return { dbName, url: dbUrl.toString() };
+}
+
+/** LiteMaaS on PostgreSQL (a fresh bench database) or on embedded PGlite (no DATABASE_URL: files in its data dir). */
+const LITEMAAS_NAME = { litemaas: 'LiteMaaS (metered, PostgreSQL)', 'litemaas-pglite': 'LiteMaaS (metered, PGlite)' };
+
+async function startLiteMaaS(simUrl: string, store: 'postgres' | 'pglite'): Promise<{ target: Target; child: Child; profileDir?: string }> {
+  const cli = join(dist, 'src/cli.js');
+  if (!existsSync(cli)) throw new Error('not available: dist/src/cli.js is missing (run npm run build)');
+  const db = store === 'postgres' ? await createBenchDatabase() : undefined;
+  const key = store === 'postgres' ? 'litemaas' : 'litemaas-pglite';
   const dataDir = mkdtempSync(join(tmpdir(), 'litemaas-bench-data-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
   const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'litemaas-bench-prof-')) : undefined;
-  const child = startChild('litemaas', [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), cli, 'serve'], {
-    PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl.toString(), LITEMAAS_ADMIN_TOKEN: token,
+  // An empty DATABASE_URL means unset (config.ts), so an inherited one cannot turn the PGlite target into PostgreSQL.
+  const child = startChild(key, [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), cli, 'serve'], {
+    PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: db?.url ?? '', LITEMAAS_ADMIN_TOKEN: token,
     LITEMAAS_DATA_DIR: dataDir, LITEMAAS_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn',
   });
   const url = `http://127.0.0.1:${port}`;
@@ -339,12 +350,12 @@ async function startLiteMaaS(simUrl: string): Promise<{ target: Target; child: C
   await api('/admin/models', { id: MODEL, inputPricePer1M: 0.15, outputPricePer1M: 0.6, deployments: [{ url: `${simUrl}/v1`, upstreamModel: UPSTREAM_MODEL }] });
   const user = await api<{ id: string }>('/admin/users', { username: 'bench' });
   await api(`/admin/users/${user.id}/subscriptions`, { modelId: MODEL });
-  const key = await api<{ key: string }>(`/admin/users/${user.id}/api-keys`, { name: 'bench', models: [MODEL] });
+  const apiKey = await api<{ key: string }>(`/admin/users/${user.id}/api-keys`, { name: 'bench', models: [MODEL] });
   // The key must work before measuring (keys may reach the gateway's cache asynchronously).
   const deadline = Date.now() + 10_000;
   for (;;) {
     const r = await fetch(`${url}/v1/chat/completions`, {
-      method: 'POST', headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+      method: 'POST', headers: { authorization: `Bearer ${apiKey.key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'ping' }], max_tokens: 4 }),
     });
     const text = await r.text();
@@ -353,7 +364,7 @@ async function startLiteMaaS(simUrl: string): Promise<{ target: Target; child: C
     await new Promise((res) => setTimeout(res, 200));
   }
   return {
-    target: { key: 'litemaas', name: 'LiteMaaS (metered, PostgreSQL)', url, headers: { authorization: `Bearer ${key.key}` }, model: MODEL, pid: child.proc.pid, dbName },
+    target: { key, name: LITEMAAS_NAME[key], url, headers: { authorization: `Bearer ${apiKey.key}` }, model: MODEL, pid: child.proc.pid, dbName: db?.dbName },
     child, profileDir,
   };
 }
@@ -397,7 +408,10 @@ async function startPortkey(simUrl: string): Promise<{ target: Target; child: Ch
 interface CpuProfile { nodes: Array<{ id: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>; samples: number[]; timeDeltas: number[] }
 
 function topSelfTime(dir: string): string {
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
+  // One profile per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): the main thread's (0) is the
+  // request path; on PGlite the database's worker thread writes its own beside it.
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const file = files.filter((f) => /\.0\.\d+\.cpuprofile$/.test(f)).pop() ?? files.pop();
   if (!file) return '(no .cpuprofile written — did LiteMaaS exit cleanly on SIGTERM?)';
   const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -426,7 +440,8 @@ function topSelfTime(dir: string): string {
   }
   const fmt = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k)
     .map(([name, us]) => `${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / (total || 1)).toFixed(1).padStart(5)}%  ${name}`).join('\n');
-  return `profile ${join(dir, file)}: ${(total / 1e6).toFixed(2)} s busy, ${(idle / 1e6).toFixed(2)} s idle (whole process life, incl. start-up and provisioning)\n\n` +
+  const others = files.filter((f) => f !== file);
+  return `profile ${join(dir, file)}${others.length ? ` (main thread; other threads: ${others.join(', ')})` : ''}: ${(total / 1e6).toFixed(2)} s busy, ${(idle / 1e6).toFixed(2)} s idle (whole process life, incl. start-up and provisioning)\n\n` +
     `Top 25 functions by self time (% of busy):\n${fmt(fn, 25)}\n\nSelf time by module/file:\n${fmt(mod, 15)}`;
 }
 
@@ -443,7 +458,7 @@ const f = (n: number | undefined, d = 3) => (n === undefined || !Number.isFinite
 
 function report(rows: Row[], cmd: string, notes: string[]): string {
   const get = (k: string) => rows.find((r) => r.key === k && !r.note);
-  const bare = get('bare'), lm = get('litemaas'), pk = get('portkey');
+  const bare = get('bare'), pk = get('portkey');
   const c = cpus();
   const L: string[] = [];
   L.push(`Machine: ${c[0]?.model.trim() ?? '?'}, ${c.length} cores, Linux ${release()}, Node ${process.version}; load average at start ${LOAD_AT_START.map((x) => x.toFixed(2)).join(' ')}; ${new Date().toISOString()}`);
@@ -460,26 +475,32 @@ function report(rows: Row[], cmd: string, notes: string[]): string {
     L.push(`| ${r.name} | ${f(r.max?.rps, 0)} | ${ratio(bare, 2)} | ${ratio(pk, 1)} | ${f(r.open?.latency.p50)} | ${f(r.open?.latency.p90)} | ${f(r.open?.latency.p99)} | ${f(r.stream?.ttft?.p50)} | ${f(r.stream?.ttft?.p99)} | ${f(r.stream?.latency.p50)} | ${f(r.stream?.latency.p99)} | ${errs} | ${r.mem ? `${f(r.mem.rssMb, 0)} (${f(r.mem.hwmMb, 0)})` : '—'} | ${f(r.cpuUsPerReq, 0)} |`);
   }
   L.push('');
-  L.push('Targets (LiteMaaS):');
   const check = (ok: boolean | undefined, what: string) => L.push(`- ${ok === undefined ? 'SKIP' : ok ? 'PASS' : 'FAIL'}: ${what}`);
-  check(lm?.max && bare?.max ? lm.max.rps >= 0.7 * bare.max.rps : undefined,
-    lm?.max && bare?.max ? `throughput ${f(lm.max.rps, 0)} req/s = ${f(lm.max.rps / bare.max.rps, 2)}× the bare proxy (target ≥ 0.7×)` : 'throughput ≥ 0.7× the bare proxy (not measured)');
-  check(lm?.max && pk?.max ? lm.max.rps >= 10 * pk.max.rps : undefined,
-    lm?.max && pk?.max ? `throughput ${f(lm.max.rps / pk.max.rps, 1)}× Portkey (target ≥ 10×)` : 'throughput ≥ 10× Portkey (not measured)');
-  if (lm?.open && bare?.open) {
-    const paired = pairedP50Delta(lm.open, bare.open);
-    const pooled = lm.open.latency.p50 - bare.open.latency.p50;
-    check(paired <= 0.2, `p50 at ${RATE} req/s is ${f(paired)} ms above the bare proxy — median over ${lm.open.sliceP50.length} rounds of the per-slice p50 difference (pooled p50s differ by ${f(pooled)} ms) (target ≤ 0.2 ms)`);
-    if (lm.stream && bare.stream) L.push(`- info: streaming, the same paired p50 difference is ${f(pairedP50Delta(lm.stream, bare.stream))} ms (total), pooled ${f(lm.stream.latency.p50 - bare.stream.latency.p50)} ms`);
-  } else check(undefined, 'p50 − bare p50 ≤ 0.2 ms (not measured)');
-  check(lm?.mem ? lm.mem.hwmMb <= 200 : undefined,
-    lm?.mem ? `RSS ${f(lm.mem.rssMb, 0)} MB after the load, peak ${f(lm.mem.hwmMb, 0)} MB (target: peak ≤ 200 MB)` : 'RSS ≤ 200 MB (not measured)');
-  if (lm) {
-    const errs = (lm.max?.errors ?? 0) + (lm.open?.errors ?? 0) + (lm.stream?.errors ?? 0);
-    check(errs === 0, `every LiteMaaS request answered 200 with content (${errs} errors; fast errors would inflate throughput)`);
-  }
-  if (lm?.cpuUsPerReq !== undefined && bare?.cpuUsPerReq !== undefined) {
-    L.push(`- info: LiteMaaS spends ${f(lm.cpuUsPerReq, 0)} µs of CPU per request, the bare proxy ${f(bare.cpuUsPerReq, 0)} µs (+${f(lm.cpuUsPerReq - bare.cpuUsPerReq, 0)} µs${lm.pgCpuUsPerReq !== undefined ? `, plus PostgreSQL ${f(lm.pgCpuUsPerReq, 0)} µs` : ''}) — the least noisy overhead measure on a shared machine; on ${c.length} cores the load generator and the simulator share the CPU with the gateway, which compresses throughput ratios toward 1.`);
+  // The same targets for each store LiteMaaS ran on.
+  for (const [lm, store] of [[get('litemaas'), 'PostgreSQL'], [get('litemaas-pglite'), 'PGlite']] as const) {
+    if (!lm && store === 'PGlite') continue;
+    L.push(`Targets (LiteMaaS on ${store}):`);
+    check(lm?.max && bare?.max ? lm.max.rps >= 0.7 * bare.max.rps : undefined,
+      lm?.max && bare?.max ? `throughput ${f(lm.max.rps, 0)} req/s = ${f(lm.max.rps / bare.max.rps, 2)}× the bare proxy (target ≥ 0.7×)` : 'throughput ≥ 0.7× the bare proxy (not measured)');
+    check(lm?.max && pk?.max ? lm.max.rps >= 10 * pk.max.rps : undefined,
+      lm?.max && pk?.max ? `throughput ${f(lm.max.rps / pk.max.rps, 1)}× Portkey (target ≥ 10×)` : 'throughput ≥ 10× Portkey (not measured)');
+    if (lm?.open && bare?.open) {
+      const paired = pairedP50Delta(lm.open, bare.open);
+      const pooled = lm.open.latency.p50 - bare.open.latency.p50;
+      check(paired <= 0.2, `p50 at ${RATE} req/s is ${f(paired)} ms above the bare proxy — median over ${lm.open.sliceP50.length} rounds of the per-slice p50 difference (pooled p50s differ by ${f(pooled)} ms) (target ≤ 0.2 ms)`);
+      if (lm.stream && bare.stream) L.push(`- info: streaming, the same paired p50 difference is ${f(pairedP50Delta(lm.stream, bare.stream))} ms (total), pooled ${f(lm.stream.latency.p50 - bare.stream.latency.p50)} ms`);
+    } else check(undefined, 'p50 − bare p50 ≤ 0.2 ms (not measured)');
+    check(lm?.mem ? lm.mem.hwmMb <= 200 : undefined,
+      lm?.mem ? `RSS ${f(lm.mem.rssMb, 0)} MB after the load, peak ${f(lm.mem.hwmMb, 0)} MB (target: peak ≤ 200 MB)` : 'RSS ≤ 200 MB (not measured)');
+    if (lm) {
+      const errs = (lm.max?.errors ?? 0) + (lm.open?.errors ?? 0) + (lm.stream?.errors ?? 0);
+      check(errs === 0, `every LiteMaaS request answered 200 with content (${errs} errors; fast errors would inflate throughput)`);
+    }
+    if (lm?.cpuUsPerReq !== undefined && bare?.cpuUsPerReq !== undefined) {
+      // PGlite runs inside the LiteMaaS process, so its CPU is already in the process's figure.
+      const pgCpu = store === 'PostgreSQL' && lm.pgCpuUsPerReq !== undefined ? `, plus PostgreSQL ${f(lm.pgCpuUsPerReq, 0)} µs` : store === 'PGlite' ? ', PGlite included' : '';
+      L.push(`- info: LiteMaaS spends ${f(lm.cpuUsPerReq, 0)} µs of CPU per request (${f(lm.cpuUsPerReq / bare.cpuUsPerReq, 2)}×), the bare proxy ${f(bare.cpuUsPerReq, 0)} µs (+${f(lm.cpuUsPerReq - bare.cpuUsPerReq, 0)} µs${pgCpu}) — the least noisy overhead measure on a shared machine; on ${c.length} cores the load generator and the simulator share the CPU with the gateway, which compresses throughput ratios toward 1.`);
+    }
   }
   L.push('');
   L.push('Phase details (load generator):');
@@ -514,7 +535,8 @@ async function main(): Promise<void> {
   const specs: Array<[string, string, () => Promise<{ target: Target; child?: Child; profileDir?: string }>]> = [
     ['sim', 'simulator direct', async () => ({ target: { key: 'sim', name: 'simulator direct', url: sim.url, headers: {}, model: UPSTREAM_MODEL } })],
     ['bare', 'bare proxy (node:http + undici)', () => startBare(sim.url)],
-    ['litemaas', 'LiteMaaS (metered, PostgreSQL)', () => startLiteMaaS(sim.url)],
+    ['litemaas', LITEMAAS_NAME.litemaas, () => startLiteMaaS(sim.url, 'postgres')],
+    ['litemaas-pglite', LITEMAAS_NAME['litemaas-pglite'], () => startLiteMaaS(sim.url, 'pglite')],
     ['portkey', `Portkey gateway ${PORTKEY_VERSION}`, async () => {
       const r = await startPortkey(sim.url);
       notes.push(`Portkey ${PORTKEY_VERSION} runs with @hono/node-server pinned to ${PORTKEY_HONO_PIN} (overrides in bench/.portkey/package.json): with newer versions every streamed completion fails with "TypeError: immutable" (Portkey-AI/gateway#1389). Portkey binds all interfaces (it has no host option); the bench only talks to 127.0.0.1.`);
@@ -544,7 +566,7 @@ async function main(): Promise<void> {
   for (const s of started) {
     if (!s.child) continue;
     await stopChild(s.child.proc, 20_000);
-    if (s.profileDir) say(`\nLiteMaaS CPU profile (--cpu-prof):\n${topSelfTime(s.profileDir)}\n`);
+    if (s.profileDir) say(`\n${s.target.name} CPU profile (--cpu-prof):\n${topSelfTime(s.profileDir)}\n`);
   }
   if (rows.some((r) => r.note)) notes.push(`child logs kept in ${logDir}`); else keepLogs = false;
   process.stdout.write(report(rows, cmd, notes));

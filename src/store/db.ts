@@ -7,8 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
-import { PGliteDialect } from './pglite-dialect.js';
+import { PGliteDialect, PGliteThread } from './pglite-dialect.js';
 import { migrate } from './migrate.js';
 import { connectionConfig, openPool } from './pg-pool.js';
 import { ChangeListener } from './pg-listener.js';
@@ -86,13 +85,14 @@ function openPostgres(url: string): Store {
 
 async function openPGlite(dir: string): Promise<Store> {
   mkdirSync(dir, { recursive: true, mode: 0o700 }); // the whole database, in files: owner only
-  const parsers = { [OID.int8]: (v: string) => Number(v), [OID.numeric]: (v: string) => v, [OID.date]: (v: string) => v };
-  const pglite = await PGlite.create({ dataDir: dir, parsers });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  // On a thread of its own (pglite-dialect.ts): its statements would otherwise block the event loop that serves /v1.
+  // The worker applies the same parsers as pgTypes above.
+  const thread = await PGliteThread.start(dir);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(thread) });
   return {
     db,
     kind: 'pglite',
-    async listen(onChange) { await pglite.listen(CHANGES_CHANNEL, onChange); },
-    async close() { await db.destroy(); await pglite.close(); },
+    async listen(onChange) { await thread.listen(CHANGES_CHANNEL, onChange); },
+    async close() { await db.destroy(); await thread.close(); },
   };
 }
