@@ -15,9 +15,11 @@
  * Flags (or env): --duration S (BENCH_DURATION, 5) per target and phase;
  * --rate R (BENCH_RATE, 500) open-loop offered rate; --connections N
  * (BENCH_CONNECTIONS, 64) closed-loop concurrency; --warmup S (BENCH_WARMUP, 1);
- * --only sim,bare,litemaas,portkey (BENCH_ONLY; litemaas-pglite is opt-in); --profile (BENCH_PROFILE=1):
+ * --only sim,bare,litemaas,litemaas-pglite,portkey,property (BENCH_ONLY; all by default); --profile (BENCH_PROFILE=1):
  * LiteMaaS under --cpu-prof, top self-time functions printed;
  * --sim-ttft-ms / --sim-itl-ms: simulator latency (0 = pure gateway overhead).
+ * --property-runs N (PROPERTY_RUNS, 500): after the measurements, the metering property suite
+ * (test/property.test.ts) runs with N generated runs instead of npm test's 40.
  * BENCH_PG_URL: PostgreSQL admin URL (postgres://postgres@127.0.0.1:5432/postgres).
  * BENCH_LOADGEN_NICE: nice value for the load generator (unset = same as everything else).
  */
@@ -39,6 +41,7 @@ const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string' }, rate: { type: 'string' }, connections: { type: 'string' }, warmup: { type: 'string' },
     only: { type: 'string' }, profile: { type: 'boolean' }, 'sim-ttft-ms': { type: 'string' }, 'sim-itl-ms': { type: 'string' },
+    'property-runs': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -52,7 +55,8 @@ const RATE = Number(flags.rate ?? env.BENCH_RATE ?? 500);
 const CONNS = Number(flags.connections ?? env.BENCH_CONNECTIONS ?? 64);
 const WARMUP = Number(flags.warmup ?? env.BENCH_WARMUP ?? 1);
 const ONLY_RAW = flags.only ?? env.BENCH_ONLY;
-const ONLY = new Set((ONLY_RAW ?? 'sim,bare,litemaas,portkey').split(',').map((s) => s.trim()));
+const ONLY = new Set((ONLY_RAW ?? 'sim,bare,litemaas,litemaas-pglite,portkey,property').split(',').map((s) => s.trim()));
+const PROPERTY_RUNS = Number(flags['property-runs'] ?? env.PROPERTY_RUNS ?? 500);
 const PROFILE = flags.profile === true || env.BENCH_PROFILE === '1';
 const SIM_TTFT = flags['sim-ttft-ms'] ?? env.BENCH_SIM_TTFT_MS;
 const SIM_ITL = flags['sim-itl-ms'] ?? env.BENCH_SIM_ITL_MS;
@@ -63,10 +67,10 @@ const PORTKEY_HONO_PIN = '1.14.1';
 const MODEL = 'Llama-3.2-3B-Instruct-FP8';
 const UPSTREAM_MODEL = 'llama32-fp8';
 const MESSAGE = 'Summarize the benefits of a metered gateway in one short paragraph. Mention usage tracking and cost per API key.';
-for (const [k, v] of Object.entries({ duration: DURATION, rate: RATE, connections: CONNS, warmup: WARMUP })) {
+for (const [k, v] of Object.entries({ duration: DURATION, rate: RATE, connections: CONNS, warmup: WARMUP, 'property-runs': PROPERTY_RUNS })) {
   if (!Number.isFinite(v) || v <= 0) { process.stderr.write(`bench: --${k} must be a positive number\n`); process.exit(2); }
 }
-for (const k of ONLY) if (!['sim', 'bare', 'litemaas', 'litemaas-pglite', 'portkey'].includes(k)) { process.stderr.write(`bench: unknown target '${k}' in --only\n`); process.exit(2); }
+for (const k of ONLY) if (!['sim', 'bare', 'litemaas', 'litemaas-pglite', 'portkey', 'property'].includes(k)) { process.stderr.write(`bench: unknown target '${k}' in --only\n`); process.exit(2); }
 
 const LOAD_AT_START = loadavg();
 const logDir = mkdtempSync(join(tmpdir(), 'litemaas-bench-logs-'));
@@ -570,6 +574,21 @@ async function main(): Promise<void> {
   }
   if (rows.some((r) => r.note)) notes.push(`child logs kept in ${logDir}`); else keepLogs = false;
   process.stdout.write(report(rows, cmd, notes));
+  if (ONLY.has('property')) await propertySuite();
+}
+
+/** The metering properties with many more generated runs than npm test affords; its own verdict, after the timings. */
+async function propertySuite(): Promise<void> {
+  say(`\nmetering property suite, ${PROPERTY_RUNS} generated runs (test/property.test.ts)…`);
+  const t0 = Date.now();
+  const proc = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', 'test/property.test.ts'], {
+    cwd: root, env: { ...env, PROPERTY_RUNS: String(PROPERTY_RUNS) }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  const code = await new Promise<number | null>((r) => proc.once('exit', r));
+  say(`property suite: ${code === 0 ? 'PASS' : `FAIL (exit ${code})`} in ${Math.round((Date.now() - t0) / 1000)} s`);
+  if (code !== 0) process.exitCode = 1;
 }
 
 let keepLogs = true;
