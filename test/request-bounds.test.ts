@@ -44,7 +44,7 @@ describe('request bounds', () => {
         const generated = vllmMaxGenerated(JSON.parse(upstreamBody(r, 'up', b.injectMaxTokens)), 1, prompts, ctx, null);
         expect(b.completion).toBeGreaterThanOrEqual(generated);
         expect(Number.isSafeInteger(b.completion)).toBe(true);
-        if (ctx === null && maxTokens === undefined && maxCompletion === undefined) expect(b.injectMaxTokens).toBe(DEFAULT_MAX_COMPLETION);
+        if (ctx === null && maxTokens === undefined) expect(b.injectMaxTokens).toBe(maxCompletion ?? DEFAULT_MAX_COMPLETION);
         else expect(b.injectMaxTokens).toBeNull();
       }), { seed: 3, numRuns: 500 });
   });
@@ -82,6 +82,26 @@ describe('request bounds', () => {
     try { parseClientRequest('chat', raw); } catch (e) { err = e as GatewayError; }
     expect(err?.status).toBe(400);
     expect(err?.message).toMatch(/nests deeper/);
+  });
+
+  it('caps an embedding list by the context of each input, not of one', () => {
+    const input = Array.from({ length: 2000 }, () => 'word '.repeat(100));
+    const b = requestBounds(parse('embeddings', { model: 'm', input }), 512);
+    expect(b.prompt).toBeGreaterThan(512 * 1000);
+  });
+
+  it('guesses the prompt from every string of the body, not only message content', () => {
+    const big = 'x'.repeat(400_000);
+    for (const body of [
+      { model: 'm', messages: [{ role: 'user', text: '', content: big }] },
+      { model: 'm', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f', description: big } }] },
+      { model: 'm', messages: [{ role: 'assistant', tool_calls: [{ id: '1', type: 'function', function: { name: 'f', arguments: big } }] }, { role: 'user', content: 'go' }] },
+    ]) expect(parse('chat', body).promptGuess).toBeGreaterThanOrEqual(100_000);
+  });
+
+  it('sends no stream_options upstream on a request that does not stream', () => {
+    const r = parse('chat', { model: 'pub', messages: [{ role: 'user', content: 'x' }], stream_options: { include_usage: true } });
+    expect(JSON.parse(upstreamBody(r, 'secret-upstream'))).not.toHaveProperty('stream_options');
   });
 
   it('bounds an embedding by its input only, and caps a prompt by the context', () => {

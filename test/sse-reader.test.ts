@@ -7,7 +7,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatEvent, SseReader, type SseEvent } from '../src/gateway/sse.js';
+import { formatEvent, SseEventTooLarge, SseReader, type SseEvent } from '../src/gateway/sse.js';
 
 const lineText = fc.string({ unit: 'grapheme', maxLength: 20 }).map((s) => s.replace(/[\r\n]/g, ''));
 const eventArb = fc.record({
@@ -76,5 +76,22 @@ describe('SSE reader', () => {
   it('writes events in LF framing, multi-line data as several data lines', () => {
     expect(formatEvent('{"a":1}')).toBe('data: {"a":1}\n\n');
     expect(formatEvent('a\r\nb', 'ping')).toBe('event: ping\ndata: a\ndata: b\n\n');
+  });
+});
+
+describe('SSE reader on one huge event', () => {
+  it('reads a long line in linear time and refuses an event beyond the cap', () => {
+    const out: SseEvent[] = [];
+    const r = new SseReader((e) => out.push(e));
+    const chunk = 'x'.repeat(16 * 1024);
+    const t0 = performance.now();
+    r.push('data: ');
+    for (let i = 0; i < 512; i++) r.push(chunk); // 8 MiB in 16 KiB chunks: quadratic rescanning took seconds
+    r.push('\n\n');
+    expect(out[0]!.data.length).toBe(8 * 1024 * 1024);
+    expect(performance.now() - t0).toBeLessThan(5000); // generous: the quadratic reader took ~15 s here
+    const big = new SseReader(() => {});
+    big.push('data: ');
+    expect(() => { for (let i = 0; i < 1100; i++) big.push(chunk); }).toThrow(SseEventTooLarge);
   });
 });

@@ -44,7 +44,7 @@ export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: numbe
   for (const c of tpm) {
     if (c.limit === null) continue;
     const need = Math.min(tokenBound, c.limit);
-    if (limiter.used(c.id, now) + need > c.limit) {
+    if (limiter.used(c.id, now) + limiter.held(c.id) + need > c.limit) {
       throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${c.limit} ${c.what} (this request may use up to ${tokenBound}; lower max_tokens to fit sooner).`, null, limiter.retryAfter(c.id, c.limit, need, now));
     }
   }
@@ -53,7 +53,7 @@ export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: numbe
   }
   for (const c of checks) limiter.add(c.id, 1, now);
   const holds: RateAdmission['holds'] = [];
-  for (const c of tpm) if (c.limit !== null) holds.push({ id: c.id, hold: limiter.hold(c.id, Math.min(tokenBound, c.limit), now) });
+  for (const c of tpm) if (c.limit !== null) holds.push({ id: c.id, hold: limiter.hold(c.id, Math.min(tokenBound, c.limit)) });
   return { slot: key.maxParallel !== null, holds };
 }
 

@@ -19,6 +19,8 @@ import { formatEvent, SseReader, type SseEvent } from './sse.js';
 import { readBody, type Exchange, type UpstreamClients } from './upstream.js';
 
 const MAX_ATTEMPTS = 3;
+/** A streaming client that reads nothing for this long holds an upstream connection for nobody. */
+const STALLED_CLIENT_MS = 60_000;
 
 export const NOTHING: Delivered = Object.freeze({ events: 0, chars: 0 });
 
@@ -139,7 +141,8 @@ async function relayClientError(ctx: RelayContext, d: DeploymentConfig, x: Excha
   try {
     const o = JSON.parse((await readBody(x)).toString('utf8')) as { error?: { message?: unknown }; message?: unknown };
     const m = o.error?.message ?? o.message;
-    if (typeof m === 'string' && m) message = m.slice(0, 2000);
+    // Servers quote the request in their messages (vLLM's validation errors do): never the upstream model's name.
+    if (typeof m === 'string' && m) message = m.slice(0, 2000).split(d.upstreamModel).join(ctx.model.id);
   } catch { /* not JSON: keep the generic message */ }
   ctx.finish({ status: x.status, usage: null, delivered: NOTHING, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
   throw new GatewayError('invalid_request_error', message);
@@ -213,7 +216,7 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
     if (data.charCodeAt(0) === 123 /* { */ || data.trimStart().startsWith('{')) {
       try { obj = JSON.parse(data) as Record<string, unknown>; } catch { obj = null; }
     }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { out += formatEvent(data, ev.event); return; }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { out += formatEvent(data.split(d.upstreamModel).join(ctx.model.id), ev.event); return; }
     if (obj.usage !== undefined && obj.usage !== null) usage = readUsage(obj.usage) ?? usage;
     const chars = outputChars(obj);
     if (chars > 0) { delivered.events++; delivered.chars += chars; }
@@ -242,18 +245,26 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
     if (!out) return;
     const chunk = out;
     out = '';
-    // Backpressure: a slow client pauses the upstream instead of growing our buffers.
+    // Backpressure: a slow client pauses the upstream instead of growing our buffers, but not
+    // for ever: one that reads nothing for STALLED_CLIENT_MS is cut (billed as a disconnect).
     if (!res.write(chunk) && !paused) {
       paused = true;
       x.pause();
-      res.once('drain', () => { paused = false; x.resume(); });
+      const stalled = setTimeout(() => res.destroy(), STALLED_CLIENT_MS);
+      res.once('drain', () => { clearTimeout(stalled); paused = false; x.resume(); });
+      res.once('close', () => clearTimeout(stalled));
     }
   };
   return new Promise<AttemptFailure | null>((resolve) => {
     x.consume({
       data(chunk) {
         if (ttftMs === null) ttftMs = performance.now() - ctx.t0;
-        reader.push(decoder.write(chunk));
+        try {
+          reader.push(decoder.write(chunk));
+        } catch (err) {
+          x.abort(err as Error); // an event past the reader's cap: a broken stream, not one to buffer without end
+          return;
+        }
         flush();
       },
       end() {

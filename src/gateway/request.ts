@@ -45,7 +45,7 @@ export interface Bounds {
   readonly prompt: number;
   /** Completion tokens at most, over all choices. */
   readonly completion: number;
-  /** A per-choice max_tokens the gateway sends upstream because the client set none and the model has no context length. */
+  /** A per-choice max_tokens the gateway sends upstream because the model has no context length and the client set none (or only max_completion_tokens). */
   readonly injectMaxTokens: number | null;
 }
 
@@ -66,31 +66,28 @@ function optionalInt(body: Record<string, unknown>, field: string, min: number, 
   return v;
 }
 
-function textLength(v: unknown): number {
-  if (typeof v === 'string') return v.length;
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x), 0);
-  if (v && typeof v === 'object') return textLength((v as { text?: unknown; content?: unknown }).text ?? (v as { content?: unknown }).content);
-  return typeof v === 'number' ? 1 : 0;
-}
-
-/** Whether any value nests deeper than `limit` (iterative: a hostile body cannot overflow the stack here). */
-function tooDeep(root: unknown, limit: number): boolean {
-  const values: unknown[] = [root];
-  const depths: number[] = [0];
+/**
+ * One iterative walk of the body (a hostile body cannot overflow the stack):
+ * whether anything nests deeper than `limit`, and the characters of every
+ * string and number in it but `model`, a prompt guess that no field of the
+ * body (tools, tool-call arguments, odd part shapes) can hide from.
+ */
+function walk(root: Record<string, unknown>, limit: number): { tooDeep: boolean; chars: number } {
+  const values: unknown[] = [];
+  const depths: number[] = [];
+  let chars = 0;
+  for (const k in root) if (k !== 'model') { values.push(root[k]); depths.push(1); }
   while (values.length) {
-    const v = values.pop()!;
+    const v = values.pop();
     const d = depths.pop()!;
-    if (d > limit) return true;
-    if (Array.isArray(v)) {
-      for (const x of v) if (x !== null && typeof x === 'object') { values.push(x); depths.push(d + 1); }
-    } else {
-      for (const k in v as object) {
-        const x = (v as Record<string, unknown>)[k];
-        if (x !== null && typeof x === 'object') { values.push(x); depths.push(d + 1); }
-      }
-    }
+    if (typeof v === 'string') { chars += v.length; continue; }
+    if (typeof v === 'number') { chars += 1; continue; }
+    if (v === null || typeof v !== 'object') continue;
+    if (d > limit) return { tooDeep: true, chars };
+    if (Array.isArray(v)) for (const x of v) { values.push(x); depths.push(d + 1); }
+    else for (const k in v) { values.push((v as Record<string, unknown>)[k]); depths.push(d + 1); }
   }
-  return false;
+  return { tooDeep: false, chars };
 }
 
 /** Prompts in a /v1/completions `prompt`: a string, a list of strings, a list of token ids, or a list of token-id lists. */
@@ -112,12 +109,12 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
     throw bad('The request body is not valid JSON.');
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('The request body must be a JSON object.');
-  if (tooDeep(body, MAX_DEPTH)) throw bad(`The request body nests deeper than ${MAX_DEPTH} levels.`);
   const b = body as Record<string, unknown>;
+  const { tooDeep, chars } = walk(b, MAX_DEPTH);
+  if (tooDeep) throw bad(`The request body nests deeper than ${MAX_DEPTH} levels.`);
   if (typeof b.model !== 'string' || b.model === '') throw bad("'model' is required and must be a string", 'model');
   const stream = b.stream ?? false;
   if (typeof stream !== 'boolean') throw bad("'stream' must be a boolean", 'stream');
-  let text = 0;
   let prompts = 1;
   if (endpoint === 'chat') {
     if (!Array.isArray(b.messages) || b.messages.length === 0) throw bad("'messages' must be a non-empty array", 'messages');
@@ -126,15 +123,14 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
         throw bad(`'messages[${i}]' must be an object with a string 'role'`, `messages[${i}]`);
       }
     });
-    text = textLength(b.messages);
   } else if (endpoint === 'completions') {
     prompts = promptCount(b.prompt);
-    text = textLength(b.prompt);
   } else {
     if (stream) throw bad("'stream' is not supported for embeddings", 'stream');
     const input = b.input;
     if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw bad("'input' must be a string or a non-empty array", 'input');
-    text = textLength(input);
+    // Each input is embedded on its own, up to the context each: the prompt bound counts them.
+    prompts = typeof input === 'string' || input.every((x) => typeof x === 'number') ? 1 : input.length;
   }
   let choices = 1;
   if (endpoint !== 'embeddings') {
@@ -152,7 +148,7 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
   const includeUsage = stream && !!so && (so as { include_usage?: unknown }).include_usage === true;
   return {
     endpoint, model: b.model, stream, includeUsage, maxTokens, choices, prompts,
-    promptBound: raw.length, promptGuess: Math.ceil(text / 4) + 1, body: b,
+    promptBound: raw.length, promptGuess: Math.ceil(chars / 4) + 1, body: b,
   };
 }
 
@@ -167,7 +163,11 @@ export function requestBounds(r: ClientRequest, contextLength: number | null): B
   if (r.endpoint === 'embeddings') return { prompt, completion: 0, injectMaxTokens: null };
   let perChoice: number;
   let injectMaxTokens: number | null = null;
-  if (r.maxTokens !== null) perChoice = contextLength ? Math.min(r.maxTokens, contextLength) : r.maxTokens;
+  if (r.maxTokens !== null) {
+    perChoice = contextLength ? Math.min(r.maxTokens, contextLength) : r.maxTokens;
+    // Only max_completion_tokens, and no context to cap it: an upstream that reads only max_tokens must be bounded too.
+    if (!contextLength && (r.body.max_tokens === undefined || r.body.max_tokens === null)) injectMaxTokens = r.maxTokens;
+  }
   // Prompt and output share the context, and a prompt has at least one token; a guess of the prompt's length could undercount.
   else if (contextLength) perChoice = Math.max(1, contextLength - 1);
   else perChoice = injectMaxTokens = DEFAULT_MAX_COMPLETION;
@@ -177,7 +177,12 @@ export function requestBounds(r: ClientRequest, contextLength: number | null): B
 /** The body sent to one deployment: its model name, usage always requested when streaming, and the gateway's max_tokens when it set one. */
 export function upstreamBody(r: ClientRequest, upstreamModel: string, injectMaxTokens: number | null = null): string {
   const extra = injectMaxTokens === null ? null : { max_tokens: injectMaxTokens };
-  if (!r.stream) return JSON.stringify({ ...r.body, ...extra, model: upstreamModel });
+  if (!r.stream) {
+    if (r.body.stream_options === undefined) return JSON.stringify({ ...r.body, ...extra, model: upstreamModel });
+    // vLLM refuses stream_options without stream, quoting the whole body (our upstream model name included) in its 400.
+    const { stream_options: _dropped, ...rest } = r.body;
+    return JSON.stringify({ ...rest, ...extra, model: upstreamModel });
+  }
   const so = (r.body.stream_options as Record<string, unknown> | undefined) ?? {};
   return JSON.stringify({ ...r.body, ...extra, model: upstreamModel, stream_options: { ...so, include_usage: true } });
 }
@@ -203,6 +208,7 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
       parts.push(c);
     });
     req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
-    req.on('error', reject);
+    // A client that aborts its upload made the mistake: not an internal error.
+    req.on('error', () => reject(new GatewayError('invalid_request_error', 'The request body could not be read to its end.')));
   });
 }

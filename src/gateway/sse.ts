@@ -16,8 +16,17 @@ export interface SseEvent {
 
 const LF = 10;
 
+/** One event larger than this is not a model's answer: the stream is treated as broken rather than buffered without end. */
+export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
+export class SseEventTooLarge extends Error {
+  constructor() { super(`an upstream event exceeded ${MAX_EVENT_CHARS} characters`); }
+}
+
 export class SseReader {
-  private rest = '';
+  /** Text after the last line end, kept as chunks so a long line is joined once, not rescanned per chunk. */
+  private rest: string[] = [];
+  private restLength = 0;
   private data: string | null = null;
   private event = '';
   private id: string | null = null;
@@ -29,8 +38,16 @@ export class SseReader {
 
   push(text: string): void {
     if (!text) return;
-    const s = this.rest ? this.rest + text : text;
-    this.rest = '';
+    if (this.restLength > 0 && !this.afterCR && text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
+      // Still inside one line: keep the chunk, scan nothing again.
+      this.rest.push(text);
+      this.restLength += text.length;
+      if (this.restLength > MAX_EVENT_CHARS) throw new SseEventTooLarge();
+      return;
+    }
+    const s = this.restLength > 0 ? this.rest.join('') + text : text;
+    this.rest = [];
+    this.restLength = 0;
     let pos = 0;
     if (!this.started) {
       this.started = true;
@@ -58,14 +75,19 @@ export class SseReader {
       if (nextLF >= 0 && nextLF < pos) nextLF = s.indexOf('\n', pos);
       if (nextCR >= 0 && nextCR < pos) nextCR = s.indexOf('\r', pos);
     }
-    if (pos < s.length) this.rest = s.slice(pos);
+    if (pos < s.length) {
+      this.rest = [s.slice(pos)];
+      this.restLength = s.length - pos;
+      if (this.restLength > MAX_EVENT_CHARS) throw new SseEventTooLarge();
+    }
   }
 
   /** The stream ended: a last event without its blank line is still dispatched (servers that close without one). */
   end(): void {
-    if (this.rest) {
-      const s = this.rest;
-      this.rest = '';
+    if (this.restLength > 0) {
+      const s = this.rest.join('');
+      this.rest = [];
+      this.restLength = 0;
       this.line(s, 0, s.length);
     }
     this.dispatch();
@@ -86,7 +108,10 @@ export class SseReader {
       value = s.slice(v, to);
     }
     switch (field) {
-      case 'data': this.data = this.data === null ? value : this.data + '\n' + value; break;
+      case 'data':
+        this.data = this.data === null ? value : this.data + '\n' + value;
+        if (this.data.length > MAX_EVENT_CHARS) throw new SseEventTooLarge();
+        break;
       case 'event': this.event = value; break;
       case 'id': if (!value.includes('\0')) this.id = value; break;
       default: break; // retry and unknown fields carry nothing the relay needs

@@ -4,11 +4,12 @@
  * max-parallel counters. In-process; one process is the unit without Redis.
  */
 interface Window { minute: number; cur: number; prev: number }
-export interface Hold { readonly minute: number; readonly amount: number }
+export interface Hold { readonly amount: number }
 
 export class RateLimiter {
   private readonly windows = new Map<string, Window>();
   private readonly parallel = new Map<string, number>();
+  private readonly holds = new Map<string, number>();
 
   private window(id: string, now: number): Window {
     const minute = Math.floor(now / 60_000);
@@ -43,19 +44,24 @@ export class RateLimiter {
     this.window(id, now).cur += amount;
   }
 
-  /** Counts `amount` now, to be replaced by the actual amount when known (a request's token bound against tpm). */
-  hold(id: string, amount: number, now = Date.now()): Hold {
-    const w = this.window(id, now);
-    w.cur += amount;
-    return { minute: w.minute, amount };
+  /**
+   * Holds `amount` until `settle`: a request's token bound against tpm. Held
+   * tokens do not fade with the sliding window (a request still running holds
+   * all of its bound), so `used` plus `held` bounds what can be in flight.
+   */
+  hold(id: string, amount: number): Hold {
+    this.holds.set(id, (this.holds.get(id) ?? 0) + amount);
+    return { amount };
   }
 
-  /** Takes back a hold (from whichever minute of the window still holds it) and counts `actual` now. */
+  /** Tokens held by requests still in flight. */
+  held(id: string): number { return this.holds.get(id) ?? 0; }
+
+  /** Gives back a hold and counts the `actual` amount now. */
   settle(id: string, h: Hold, actual: number, now = Date.now()): void {
-    const w = this.window(id, now);
-    if (w.minute === h.minute) w.cur = Math.max(0, w.cur - h.amount);
-    else if (w.minute === h.minute + 1) w.prev = Math.max(0, w.prev - h.amount);
-    w.cur += actual;
+    const left = (this.holds.get(id) ?? 0) - h.amount;
+    if (left <= 0) this.holds.delete(id); else this.holds.set(id, left);
+    if (actual > 0) this.window(id, now).cur += actual;
   }
 
   /** Takes one in-flight slot unless `max` are taken. */
