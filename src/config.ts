@@ -21,6 +21,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this (longer than a load balancer's idle timeout). */
   keepAliveTimeoutMs: number;
+  /** A streaming client that reads nothing for this long is cut, so it cannot hold an upstream connection. */
+  stalledClientMs: number;
   flushIntervalMs: number;
   reconcileIntervalMs: number;
   /** Password of the `admin` account created on a fresh start (generated and printed once when unset). */
@@ -92,6 +94,7 @@ export function loadConfig(env = process.env): Config {
     headersTimeoutMs: int('LITEMAAS_HEADERS_TIMEOUT_MS', 10_000),
     requestTimeoutMs: int('LITEMAAS_REQUEST_TIMEOUT_MS', 60_000),
     keepAliveTimeoutMs: int('LITEMAAS_KEEPALIVE_TIMEOUT_MS', 65_000),
+    stalledClientMs: int('LITEMAAS_STALLED_CLIENT_MS', 60_000),
     flushIntervalMs: int('LITEMAAS_FLUSH_INTERVAL_MS', 100),
     reconcileIntervalMs: int('LITEMAAS_RECONCILE_INTERVAL_MS', 30_000),
     adminPassword: env.LITEMAAS_ADMIN_PASSWORD || undefined,

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { provision, startSystem, type Provisioned, type System } from './helpers/system.js';
 
 /** Opens a connection, writes `head`, then sends nothing more; resolves with what came back and when the server closed it. */
@@ -26,7 +27,7 @@ describe('server timeouts', () => {
   let sys: System;
   let p: Provisioned;
   beforeAll(async () => {
-    sys = await startSystem('pglite', { ttftMs: 3000 }, { headersTimeoutMs: 1000, requestTimeoutMs: 2000 }); // answers take longer than the request timeout
+    sys = await startSystem('pglite', { ttftMs: 3000 }, { headersTimeoutMs: 1000, requestTimeoutMs: 2000, stalledClientMs: 1000 }); // answers take longer than the request timeout
     p = await provision(sys);
   });
   afterAll(async () => { await sys?.close(); });
@@ -51,5 +52,44 @@ describe('server timeouts', () => {
       body: JSON.stringify({ model: 'Llama-3.2-3B-Instruct-FP8', messages: [{ role: 'user', content: 'One. Two. Three. Four.' }], max_tokens: 8 }),
     });
     expect(res.status).toBe(200);
+  });
+
+  it('cuts a streaming client that stops reading, aborts its upstream and bills it as a disconnect', async () => {
+    // An upstream that streams 64 KiB events for as long as someone listens.
+    let upstreamClosedAt = 0;
+    const upstream: Server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const event = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'llama32-fp8', choices: [{ index: 0, delta: { content: 'y'.repeat(64 * 1024) } }] })}\n\n`;
+      const pump = () => { while (res.write(event)) { /* fill */ } };
+      res.on('drain', pump);
+      res.on('close', () => { upstreamClosedAt = Date.now(); });
+      pump();
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const model = 'firehose';
+    const url = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1`;
+    expect((await sys.admin('POST', '/admin/models', { id: model, inputPricePer1M: 1, outputPricePer1M: 1, contextLength: 1_000_000, deployments: [{ url, upstreamModel: 'llama32-fp8' }] })).status).toBe(201);
+    await sys.admin('POST', `/admin/users/${p.userId}/subscriptions`, { modelId: model });
+    await sys.admin('PATCH', `/admin/api-keys/${p.keyId}`, { models: ['Llama-3.2-3B-Instruct-FP8', model] });
+    const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'go' }], stream: true, max_tokens: 900_000 });
+    const u = new URL(sys.url);
+    const s = connect(Number(u.port), u.hostname, () => s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${p.key}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+    s.on('error', () => {});
+    s.pause(); // reads nothing
+    const t0 = Date.now();
+    try {
+      for (const deadline = t0 + 20_000; !upstreamClosedAt && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+      expect(upstreamClosedAt).toBeGreaterThan(0);
+      await sys.server.ledger.drain();
+      const ev = await sys.server.store.db.selectFrom('usage_events').select(['status', 'estimated', 'completion_tokens']).where('model_id', '=', model).execute();
+      expect(ev).toHaveLength(1);
+      expect(ev[0]).toMatchObject({ status: 499, estimated: true });
+      expect(ev[0]!.completion_tokens).toBeGreaterThan(0);
+    } finally {
+      s.destroy();
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream.close(r));
+    }
   });
 });

@@ -35,6 +35,8 @@ export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj
 export interface GatewayOptions {
   store: Store; cipher: Cipher; ledger: Ledger; spend: SpendTracker; metrics: GatewayMetrics; log: GatewayLogger;
   maxBodyBytes: number; reconcileIntervalMs: number;
+  /** A streaming client that reads nothing for this long is cut (its upstream aborted, billed as a disconnect). */
+  stalledClientMs?: number;
   /** Where the last good snapshot is kept, to start from while the database is unreachable. */
   snapshotCache?: SnapshotCache;
 }
@@ -168,7 +170,7 @@ export class Gateway {
     let finished = false;
     try {
       await forward(this.up, {
-        req: clientReq, bounds, model, res, requestId, t0, link,
+        req: clientReq, bounds, model, res, requestId, t0, link, stalledClientMs: this.o.stalledClientMs ?? 60_000,
         finish: (o, then) => {
           if (finished) return;
           finished = true;

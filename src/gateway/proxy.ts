@@ -19,8 +19,6 @@ import { formatEvent, SseReader, type SseEvent } from './sse.js';
 import { readBody, type Exchange, type UpstreamClients } from './upstream.js';
 
 const MAX_ATTEMPTS = 3;
-/** A streaming client that reads nothing for this long holds an upstream connection for nobody. */
-const STALLED_CLIENT_MS = 60_000;
 
 export const NOTHING: Delivered = Object.freeze({ events: 0, chars: 0 });
 
@@ -46,6 +44,8 @@ export interface RelayContext {
   requestId: string;
   t0: number;
   link: ClientLink;
+  /** A streaming client that reads nothing for this long holds an upstream connection for nobody: it is cut. */
+  stalledClientMs: number;
   /** Journals the outcome; `then` (which sends the last byte) runs once it is journaled. */
   finish(o: Outcome, then?: () => void): void;
 }
@@ -246,11 +246,11 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
     const chunk = out;
     out = '';
     // Backpressure: a slow client pauses the upstream instead of growing our buffers, but not
-    // for ever: one that reads nothing for STALLED_CLIENT_MS is cut (billed as a disconnect).
+    // for ever: one that reads nothing for stalledClientMs is cut (billed as a disconnect).
     if (!res.write(chunk) && !paused) {
       paused = true;
       x.pause();
-      const stalled = setTimeout(() => res.destroy(), STALLED_CLIENT_MS);
+      const stalled = setTimeout(() => res.destroy(), ctx.stalledClientMs);
       res.once('drain', () => { clearTimeout(stalled); paused = false; x.resume(); });
       res.once('close', () => clearTimeout(stalled));
     }
