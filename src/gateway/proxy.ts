@@ -223,7 +223,7 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
     let changed = false;
     if (!keepUsage && 'usage' in obj) {
       // The usage-only chunk the gateway asked for on the client's behalf is not the client's to see.
-      if (Array.isArray(obj.choices) && obj.choices.length === 0) return;
+      if (!Array.isArray(obj.choices) || obj.choices.length === 0) return;
       delete obj.usage;
       changed = true;
     }
