@@ -21,6 +21,9 @@ export function authorizeModel(key: KeyEntry, modelId: string, snap: Snapshot): 
   return { model, sub };
 }
 
+/** The tpm windows a key's requests count in: its own and its owner's. */
+const tpmWindows = (key: KeyEntry): [string, string] => [`tpm:k:${key.id}`, `tpm:u:${key.user.id}`];
+
 /** What admission took: a parallel slot and token holds against the tpm windows, given back by `settleRate`. */
 export interface RateAdmission { slot: boolean; holds: Array<{ id: string; hold: Hold }> }
 
@@ -40,7 +43,8 @@ export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: numbe
       throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${c.limit} ${c.what}.`, null, limiter.retryAfter(c.id, c.limit, 1, now));
     }
   }
-  const tpm = [{ id: `tpm:k:${key.id}`, limit: key.tpm, what: 'tokens per minute for this key' }, { id: `tpm:u:${key.user.id}`, limit: key.user.tpm, what: "tokens per minute for this key's owner" }];
+  const [tpmKey, tpmUser] = tpmWindows(key);
+  const tpm = [{ id: tpmKey, limit: key.tpm, what: 'tokens per minute for this key' }, { id: tpmUser, limit: key.user.tpm, what: "tokens per minute for this key's owner" }];
   for (const c of tpm) {
     if (c.limit === null) continue;
     const need = Math.min(tokenBound, c.limit);
@@ -61,7 +65,7 @@ export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: numbe
 export function settleRate(limiter: RateLimiter, key: KeyEntry, a: RateAdmission, actualTokens: number, now = Date.now()): void {
   if (a.slot) limiter.releaseSlot(key.id);
   // Windows without a limit still count, so a limit set later starts from the truth.
-  for (const id of [`tpm:k:${key.id}`, `tpm:u:${key.user.id}`]) {
+  for (const id of tpmWindows(key)) {
     const h = a.holds.find((x) => x.id === id);
     if (h) limiter.settle(id, h.hold, actualTokens, now);
     else if (actualTokens > 0) limiter.add(id, actualTokens, now);

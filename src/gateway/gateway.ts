@@ -36,7 +36,7 @@ export interface GatewayOptions {
   store: Store; cipher: Cipher; ledger: Ledger; spend: SpendTracker; metrics: GatewayMetrics; log: GatewayLogger;
   maxBodyBytes: number; reconcileIntervalMs: number;
   /** A streaming client that reads nothing for this long is cut (its upstream aborted, billed as a disconnect). */
-  stalledClientMs?: number;
+  stalledClientMs: number;
   /** Where the last good snapshot is kept, to start from while the database is unreachable. */
   snapshotCache?: SnapshotCache;
 }
@@ -170,7 +170,7 @@ export class Gateway {
     let finished = false;
     try {
       await forward(this.up, {
-        req: clientReq, bounds, model, res, requestId, t0, link, stalledClientMs: this.o.stalledClientMs ?? 60_000,
+        req: clientReq, bounds, model, res, requestId, t0, link, stalledClientMs: this.o.stalledClientMs,
         finish: (o, then) => {
           if (finished) return;
           finished = true;
@@ -191,11 +191,12 @@ export class Gateway {
   private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void, bounds?: Bounds): number {
     let usage: Usage | null = o.usage;
     let estimated = false;
-    if (model && !usage && (o.delivered.events > 0 || o.status === 499)) {
+    // Only a forwarded request (it has bounds) can have delivered output or been left mid-answer.
+    if (model && bounds && !usage && (o.delivered.events > 0 || o.status === 499)) {
       // An upstream that obeyed the bound generated no more than it; a guess never bills beyond what was reserved.
       usage = {
-        promptTokens: Math.min(req.promptGuess, bounds?.prompt ?? Infinity),
-        completionTokens: Math.min(estimateCompletion(o.delivered), bounds?.completion ?? Infinity),
+        promptTokens: Math.min(req.promptGuess, bounds.prompt),
+        completionTokens: Math.min(estimateCompletion(o.delivered), bounds.completion),
       };
       estimated = true;
     } else if (model && usage && o.status === 499) {

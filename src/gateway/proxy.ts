@@ -141,11 +141,16 @@ async function relayClientError(ctx: RelayContext, d: DeploymentConfig, x: Excha
   try {
     const o = JSON.parse((await readBody(x)).toString('utf8')) as { error?: { message?: unknown }; message?: unknown };
     const m = o.error?.message ?? o.message;
-    // Servers quote the request in their messages (vLLM's validation errors do): never the upstream model's name.
-    if (typeof m === 'string' && m) message = m.slice(0, 2000).split(d.upstreamModel).join(ctx.model.id);
+    // Servers quote the request in their messages (vLLM's validation errors do).
+    if (typeof m === 'string' && m) message = hideUpstreamName(m.slice(0, 2000), d, ctx);
   } catch { /* not JSON: keep the generic message */ }
   ctx.finish({ status: x.status, usage: null, delivered: NOTHING, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
   throw new GatewayError('invalid_request_error', message);
+}
+
+/** Text the gateway cannot parse (error messages, non-JSON events) with the upstream's model name replaced by the public one. */
+function hideUpstreamName(text: string, d: DeploymentConfig, ctx: RelayContext): string {
+  return text.split(d.upstreamModel).join(ctx.model.id);
 }
 
 /**
@@ -216,23 +221,21 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
     if (data.charCodeAt(0) === 123 /* { */ || data.trimStart().startsWith('{')) {
       try { obj = JSON.parse(data) as Record<string, unknown>; } catch { obj = null; }
     }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { out += formatEvent(data.split(d.upstreamModel).join(ctx.model.id), ev.event); return; }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { out += formatEvent(hideUpstreamName(data, d, ctx), ev.event); return; }
     if (obj.usage !== undefined && obj.usage !== null) usage = readUsage(obj.usage) ?? usage;
     const chars = outputChars(obj);
     if (chars > 0) { delivered.events++; delivered.chars += chars; }
-    let changed = false;
+    // The upstream's own text is relayed when only `model` changes and it came on one line (the reader joins data lines with \n).
+    let pristine = !data.includes('\n');
     if (!keepUsage && 'usage' in obj) {
       // The usage-only chunk the gateway asked for on the client's behalf is not the client's to see.
       if (!Array.isArray(obj.choices) || obj.choices.length === 0) return;
       delete obj.usage;
-      changed = true;
+      pristine = false;
     }
-    let text: string;
-    if (changed) {
-      if ('model' in obj) obj.model = ctx.model.id;
-      text = JSON.stringify(obj);
-    } else text = renamed(data.includes('\n') || data.includes('\r') ? JSON.stringify(obj) : data, obj, d, ctx.model.id);
-    out += formatEvent(text, ev.event);
+    if (pristine) { out += formatEvent(renamed(data, obj, d, ctx.model.id), ev.event); return; }
+    if ('model' in obj) obj.model = ctx.model.id;
+    out += formatEvent(JSON.stringify(obj), ev.event);
   };
   const reader = new SseReader(onEvent);
 

@@ -90,15 +90,17 @@ function walk(root: Record<string, unknown>, limit: number): { tooDeep: boolean;
   return { tooDeep: false, chars };
 }
 
+const PROMPT_SHAPES = "'prompt' must be a string, a non-empty array of strings, an array of token ids or an array of token-id arrays";
+
 /** Prompts in a /v1/completions `prompt`: a string, a list of strings, a list of token ids, or a list of token-id lists. */
 function promptCount(p: unknown): number {
   if (typeof p === 'string') return 1;
-  if (!Array.isArray(p) || p.length === 0) throw bad("'prompt' must be a string, a non-empty array of strings, an array of token ids or an array of token-id arrays", 'prompt');
+  if (!Array.isArray(p) || p.length === 0) throw bad(PROMPT_SHAPES, 'prompt');
   const isToken = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
   if (p.every(isToken)) return 1;
   if (p.every((x) => typeof x === 'string')) return p.length;
   if (p.every((x) => Array.isArray(x) && x.length > 0 && x.every(isToken))) return p.length;
-  throw bad("'prompt' must be a string, a non-empty array of strings, an array of token ids or an array of token-id arrays", 'prompt');
+  throw bad(PROMPT_SHAPES, 'prompt');
 }
 
 export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientRequest {
