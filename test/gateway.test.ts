@@ -127,7 +127,13 @@ for (const kind of ['postgres', 'pglite'] as StoreKind[]) {
         expect(r.body.error.param).toBe(field);
       }
       // Unknown model names, however many and however odd, share one metrics label.
-      for (const m of ['a\u0000b', 'x'.repeat(5000), '\ud800', 'zzz']) await raw('/v1/chat/completions', { body: chat({ model: m }) });
+      for (const m of ['a\u0000b', 'x'.repeat(5000), '\ud800', 'zzz']) {
+        const r = await raw('/v1/chat/completions', { body: chat({ model: m }) });
+        expect(r.status).toBe(404);
+        // The client's name comes back bounded and cleaned, never 5000 characters or a NUL.
+        expect(r.body.error.message.length).toBeLessThan(300);
+        expect(r.body.error.message).not.toMatch(/[\u0000\ud800]/);
+      }
       const metrics = await (await fetch(`${sys.url}/metrics`)).text();
       expect(metrics).toContain('litemaas_requests_total{model="(unknown)",status="404"}');
       expect(metrics).not.toContain('zzz');

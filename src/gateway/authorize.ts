@@ -6,13 +6,15 @@
  */
 import type { Hold, RateLimiter } from '../ledger/limits.js';
 import type { Reservation, SpendTracker } from '../ledger/budgets.js';
+import { sanitize } from '../shared/sanitize.js';
 import { GatewayError } from './errors.js';
 import type { Bounds } from './request.js';
 import type { KeyEntry, ModelEntry, Snapshot, SubscriptionEntry } from './snapshot.js';
 
 export function authorizeModel(key: KeyEntry, modelId: string, snap: Snapshot): { model: ModelEntry; sub: SubscriptionEntry } {
   const model = snap.models.get(modelId);
-  if (!model) throw new GatewayError('model_not_found', `The model '${modelId}' does not exist.`, 'model');
+  // The name is the client's: echoed bounded and cleaned, like everything recorded from it.
+  if (!model) throw new GatewayError('model_not_found', `The model '${sanitize(modelId)}' does not exist.`, 'model');
   if (!key.models.has(model.id)) throw new GatewayError('model_not_allowed', `This API key is not allowed to use the model '${modelId}'.`, 'model');
   const sub = snap.subscriptions.get(`${key.user.id}|${model.id}`);
   if (!sub || sub.status !== 'active') {

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/db.js';
 import type { Cipher } from '../shared/secrets.js';
 import { fromPico } from '../shared/money.js';
+import { sanitize } from '../shared/sanitize.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { SpendTracker, Reservation } from '../ledger/budgets.js';
 import { RateLimiter } from '../ledger/limits.js';
@@ -152,7 +153,7 @@ export class Gateway {
       throw err;
     };
     let model: ModelEntry, sub;
-    try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model.slice(0, 200), null); }
+    try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model, null); } // the ledger cleans and bounds it
     const bounds = requestBounds(clientReq, model.contextLength);
     let rate: RateAdmission;
     try { rate = admitRate(this.limiter, key, bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
@@ -233,7 +234,7 @@ export class Gateway {
         throw new GatewayError('invalid_request_error', 'The model id in the path is not valid percent-encoding.', 'model');
       }
       const m = data.find((x) => x.id === id);
-      if (!m) throw new GatewayError('model_not_found', `The model '${id.slice(0, 200)}' does not exist or this key may not use it.`, 'model');
+      if (!m) throw new GatewayError('model_not_found', `The model '${sanitize(id)}' does not exist or this key may not use it.`, 'model');
       body = JSON.stringify(m);
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
