@@ -5,7 +5,7 @@
  * so no request waits on the database.
  */
 import type { Kysely } from 'kysely';
-import type { BudgetPeriod, Database } from '../store/schema.js';
+import type { BudgetPeriod, Database, ModelKind } from '../store/schema.js';
 import type { Cipher } from '../shared/secrets.js';
 import { pricePerTokenPico, toPico } from '../shared/money.js';
 
@@ -23,8 +23,10 @@ export interface DeploymentConfig {
   weight: number; maxInFlight: number | null; timeoutMs: number;
 }
 export interface ModelEntry {
-  id: string; kind: 'chat' | 'completion' | 'embedding'; contextLength: number | null;
-  inPerToken: bigint; outPerToken: bigint; created: number;
+  id: string; kind: ModelKind; contextLength: number | null;
+  /** Prices in pico-units: per prompt token, per cached prompt token, per completion token, per minute of audio, per request. */
+  inPerToken: bigint; cachedPerToken: bigint; outPerToken: bigint; audioPerMinute: bigint; requestFee: bigint;
+  created: number;
   deployments: DeploymentConfig[];
 }
 export interface SubscriptionEntry { status: string; quotaRequests: number | null; quotaTokens: number | null }
@@ -86,6 +88,9 @@ export function buildSnapshot({ users, keys, subs, models, deps }: SnapshotRows,
     modelMap.set(m.id, {
       id: m.id, kind: m.kind, contextLength: m.context_length,
       inPerToken: pricePerTokenPico(m.input_price_per_1m), outPerToken: pricePerTokenPico(m.output_price_per_1m),
+      cachedPerToken: pricePerTokenPico(m.cached_input_price_per_1m ?? m.input_price_per_1m),
+      // Cache files written before migration 006 lack these: free, as they were then.
+      audioPerMinute: toPico(m.audio_price_per_minute ?? 0), requestFee: toPico(m.request_price ?? 0),
       created: Math.floor(new Date(m.created_at).getTime() / 1000), deployments: [],
     });
   }

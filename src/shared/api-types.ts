@@ -8,7 +8,8 @@
 export type Role = 'admin' | 'admin-readonly' | 'user';
 export type BudgetPeriod = 'none' | 'daily' | 'weekly' | 'monthly';
 export type SubscriptionStatus = 'active' | 'pending' | 'denied' | 'suspended' | 'cancelled';
-export type ModelKind = 'chat' | 'completion' | 'embedding';
+/** What a model serves; it decides which /v1 endpoints accept it. */
+export type ModelKind = 'chat' | 'completion' | 'embedding' | 'rerank' | 'audio';
 
 export interface KeyDefaults { budgetPeriod: BudgetPeriod; maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }
 export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm: number | null; expiresInDays: number | null }

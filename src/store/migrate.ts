@@ -8,6 +8,7 @@ import * as m002 from './migrations/002_sessions.js';
 import * as m003 from './migrations/003_usage_rollups.js';
 import * as m004 from './migrations/004_dead_letters.js';
 import * as m005 from './migrations/005_key_admin_limits.js';
+import * as m006 from './migrations/006_api_kinds.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '003_usage_rollups': m003,
   '004_dead_letters': m004,
   '005_key_admin_limits': m005,
+  '006_api_kinds': m006,
 };
 
 export async function migrate(db: Kysely<any>): Promise<string[]> {

@@ -11,6 +11,8 @@ type Json = ColumnType<unknown, string, string>;
 export type Role = 'admin' | 'admin-readonly' | 'user';
 export type BudgetPeriod = 'none' | 'daily' | 'weekly' | 'monthly';
 export type SubscriptionStatus = 'active' | 'pending' | 'denied' | 'suspended' | 'cancelled';
+import type { ModelKind } from '../shared/api-types.js';
+export type { ModelKind };
 
 export interface UsersTable {
   id: string;
@@ -34,11 +36,15 @@ export interface ModelsTable {
   id: string;
   description: string | null;
   provider: string | null;
-  kind: 'chat' | 'completion' | 'embedding';
+  kind: ModelKind;
   context_length: number | null;
   features: string[];
   input_price_per_1m: Money;
   output_price_per_1m: Money;
+  /** null: cached prompt tokens cost the input price. */
+  cached_input_price_per_1m: Money | null;
+  audio_price_per_minute: ColumnType<string, string | number | undefined, string | number>;
+  request_price: ColumnType<string, string | number | undefined, string | number>;
   restricted: boolean;
   status: 'active' | 'deprecated';
   created_at: Generated<Date>;
@@ -109,6 +115,10 @@ export interface UsageEventsTable {
   stream: boolean;
   estimated: boolean;
   error_code: string | null;
+  /** The endpoint's name (src/gateway/endpoints), null for events written before migration 006. */
+  endpoint: string | null;
+  cached_tokens: ColumnType<number, number | undefined, number>;
+  audio_ms: ColumnType<number, number | undefined, number>;
 }
 
 /** The counters every usage rollup keeps. */

@@ -9,11 +9,11 @@ import type { Cipher } from '../../shared/secrets.js';
 import { toPico } from '../../shared/money.js';
 import { ApiError, invalid, notFound } from '../errors.js';
 import { moneyInput } from './money-input.js';
-import type { AdminModel, Model, ModelInfo } from '../../shared/api-types.js';
+import type { AdminModel, Model, ModelInfo, ModelKind } from '../../shared/api-types.js';
 
 export interface DeploymentInput { url: string; upstreamModel: string; token?: string | null; weight?: number; maxInFlight?: number | null; timeoutMs?: number; enabled?: boolean }
 export interface ModelInput {
-  id: string; description?: string | null; provider?: string | null; kind?: 'chat' | 'completion' | 'embedding';
+  id: string; description?: string | null; provider?: string | null; kind?: ModelKind;
   contextLength?: number | null; features?: string[]; inputPricePer1M: number | string; outputPricePer1M: number | string;
   restricted?: boolean; status?: 'active' | 'deprecated'; deployments: DeploymentInput[];
 }
