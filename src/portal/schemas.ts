@@ -59,7 +59,7 @@ export const DeploymentBody = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
-const ModelKind = Type.Union([Type.Literal('chat'), Type.Literal('completion'), Type.Literal('embedding')]);
+const ModelKind = Type.Union([Type.Literal('chat'), Type.Literal('completion'), Type.Literal('embedding'), Type.Literal('rerank'), Type.Literal('audio')]);
 const modelFields = {
   description: nullable(Text({ maxLength: 4000 })),
   provider: nullable(Line({ maxLength: 200 })),
@@ -68,6 +68,11 @@ const modelFields = {
   features: Type.Optional(Type.Array(Line({ maxLength: 100 }), { maxItems: 50 })),
   inputPricePer1M: Money,
   outputPricePer1M: Money,
+  /** Prompt tokens served from the prefix cache; null or absent: the input price. */
+  cachedInputPricePer1M: nullable(Money),
+  audioPricePerMinute: Type.Optional(Money),
+  /** A fee per request on top of tokens and audio. */
+  requestPrice: Type.Optional(Money),
   restricted: Type.Optional(Type.Boolean()),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('deprecated')])),
   deployments: Type.Array(DeploymentBody, { minItems: 1, maxItems: 64 }),

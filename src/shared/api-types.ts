@@ -56,6 +56,12 @@ export interface ModelInfo {
   features: string[];
   inputPricePer1M: number;
   outputPricePer1M: number;
+  /** Prompt tokens the upstream served from its prefix cache; null: they cost the input price. */
+  cachedInputPricePer1M: number | null;
+  /** Audio models: price per minute of audio sent (0 when not priced by duration). */
+  audioPricePerMinute: number;
+  /** A fee per request, on top of tokens and audio (0: none). */
+  requestPrice: number;
   restricted: boolean;
   status: 'active' | 'deprecated';
   createdAt: string;

@@ -15,6 +15,7 @@ export interface DeploymentInput { url: string; upstreamModel: string; token?: s
 export interface ModelInput {
   id: string; description?: string | null; provider?: string | null; kind?: ModelKind;
   contextLength?: number | null; features?: string[]; inputPricePer1M: number | string; outputPricePer1M: number | string;
+  cachedInputPricePer1M?: number | string | null; audioPricePerMinute?: number | string; requestPrice?: number | string;
   restricted?: boolean; status?: 'active' | 'deprecated'; deployments: DeploymentInput[];
 }
 
@@ -22,6 +23,8 @@ export function modelInfo(m: ModelRow): ModelInfo {
   return {
     id: m.id, description: m.description, provider: m.provider, kind: m.kind, contextLength: m.context_length,
     features: m.features, inputPricePer1M: Number(m.input_price_per_1m), outputPricePer1M: Number(m.output_price_per_1m),
+    cachedInputPricePer1M: m.cached_input_price_per_1m === null ? null : Number(m.cached_input_price_per_1m),
+    audioPricePerMinute: Number(m.audio_price_per_minute), requestPrice: Number(m.request_price),
     restricted: m.restricted, status: m.status, createdAt: new Date(m.created_at).toISOString(),
   };
 }
@@ -37,10 +40,16 @@ export function modelView(m: ModelRow, deps: DeploymentRow[]): AdminModel {
   };
 }
 
+/** Price columns are numeric(20,6): 14 digits before the point. */
+const PRICE_LIMIT = 100_000_000_000_000n;
+
 function checkPrice(field: string, v: number | string): string {
   const exact = moneyInput(field, v);
-  // Prices are per 1M tokens: 6 decimals make a whole pico-unit per token, so every cost is exact.
-  if (toPico(exact) % 1_000_000n !== 0n) throw invalid(field, 'has more than 6 decimals');
+  // Prices per 1M tokens: 6 decimals make a whole pico-unit per token, so every cost is exact.
+  // Per-minute and per-request prices share the column type, so the same rule holds for them.
+  const pico = toPico(exact);
+  if (pico % 1_000_000n !== 0n) throw invalid(field, 'has more than 6 decimals');
+  if (pico >= PRICE_LIMIT * 1_000_000_000_000n) throw invalid(field, `must be less than ${PRICE_LIMIT}`);
   return exact;
 }
 
@@ -108,11 +117,15 @@ export class ModelService {
   private async write(input: ModelInput, replace: boolean): Promise<void> {
     const inPrice = checkPrice('inputPricePer1M', input.inputPricePer1M);
     const outPrice = checkPrice('outputPricePer1M', input.outputPricePer1M);
+    const cachedPrice = input.cachedInputPricePer1M == null ? null : checkPrice('cachedInputPricePer1M', input.cachedInputPricePer1M);
+    const audioPrice = checkPrice('audioPricePerMinute', input.audioPricePerMinute ?? 0);
+    const requestPrice = checkPrice('requestPrice', input.requestPrice ?? 0);
     checkDeployments(input.deployments);
     const row = {
       description: input.description ?? null, provider: input.provider ?? null, kind: input.kind ?? 'chat',
       context_length: input.contextLength ?? null, features: input.features ?? [], input_price_per_1m: inPrice,
-      output_price_per_1m: outPrice, restricted: input.restricted ?? false, status: input.status ?? 'active',
+      output_price_per_1m: outPrice, cached_input_price_per_1m: cachedPrice, audio_price_per_minute: audioPrice,
+      request_price: requestPrice, restricted: input.restricted ?? false, status: input.status ?? 'active',
     } as const;
     await this.db.transaction().execute(async (tx) => {
       // On replace, a deployment sent without a token keeps the token it had (same url and upstream model),
