@@ -69,7 +69,7 @@ describe('stack router', () => {
     const client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: 'unused-by-the-stack', maxRetries: 0 });
     const chat = await client.chat.completions.create({ model: ID, messages: [{ role: 'user', content: 'The stack relays this. It adds the token.' }] });
     expect(chat.choices[0]!.message.content).toBe('The stack relays this. It adds the token.');
-    expect(chat.model).toBe(NAME); // the upstream saw the provider's model name
+    expect(chat.model).toBe(ID); // the upstream was asked for NAME (the simulator refuses any other), the answer names the stack's id
     const comp = await client.completions.create({ model: ID, prompt: 'Complete me.', max_tokens: 5 });
     expect(comp.usage!.completion_tokens).toBeGreaterThan(0);
     const emb = await client.embeddings.create({ model: ID, input: 'embed me' });
