@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { stackConfig, loadStackConfig, StackConfigError } from '../src/stack/config.js';
 import { startStack, type RunningStack } from '../src/stack/server.js';
+import { LegacyStream, legacyResponse, parseLegacyChat } from '../src/stack/legacy-inference.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 
 const NAME = 'Llama-3.2-3B-Instruct-FP8';
@@ -110,5 +111,66 @@ describe('stack router', () => {
       expect(r.status).toBe(502);
       expect((await r.json() as any).error.message).toMatch(/could not be reached \(ECONNREFUSED\)/);
     } finally { await down.close(); }
+  });
+});
+
+describe('Llama Stack 0.2 chat-completion mapping', () => {
+  it('turns messages, sampling, tool definitions and tool_config into an OpenAI chat body', () => {
+    const r = parseLegacyChat(JSON.stringify({
+      model_id: ID, stream: true,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image', image: { url: { uri: 'https://example.com/a.png' } } }] },
+        { role: 'assistant', content: '', stop_reason: 'end_of_message', tool_calls: [{ call_id: 'c1', tool_name: 'get_weather', arguments: { city: 'Paris' } }] },
+        { role: 'tool', call_id: 'c1', content: 'sunny' },
+      ],
+      sampling_params: { strategy: { type: 'top_k', top_k: 5 }, max_tokens: 64, stop: ['\n\n'] },
+      tools: [{ tool_name: 'get_weather', description: 'Weather now', parameters: { city: { param_type: 'str', description: 'City' }, days: { param_type: 'list[int]', required: false } } }],
+      tool_config: { tool_choice: 'required' },
+    }));
+    expect([r.modelId, r.stream]).toEqual([ID, true]);
+    expect(JSON.parse(r.toOpenAI(NAME))).toEqual({
+      model: NAME,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] },
+        { role: 'assistant', content: '', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
+      ],
+      top_k: 5, max_tokens: 64, stop: ['\n\n'],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string', description: 'City' }, days: { type: 'array', items: { type: 'integer' } } }, required: ['city'] } } }],
+      tool_choice: 'required',
+      stream: true, stream_options: { include_usage: true },
+    });
+    expect(() => parseLegacyChat(JSON.stringify({ model_id: ID, messages: [{ role: 'user', content: 'x' }], sampling_params: { strategy: { type: 'beam' } } })))
+      .toThrow('sampling_params.strategy.type: greedy, top_p or top_k');
+  });
+
+  it('answers a tool call as a completion_message with end_of_message and parsed arguments', () => {
+    const b = legacyResponse({
+      choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'c9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } }],
+      usage: { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14 },
+    });
+    expect(b.completion_message).toEqual({ role: 'assistant', content: '', stop_reason: 'end_of_message', tool_calls: [{ call_id: 'c9', tool_name: 'get_weather', arguments: { city: 'Oslo' }, arguments_json: '{"city":"Oslo"}' }] });
+    expect(b.metrics).toEqual([{ metric: 'prompt_tokens', value: 10, unit: null }, { metric: 'completion_tokens', value: 4, unit: null }, { metric: 'total_tokens', value: 14, unit: null }]);
+  });
+
+  it('streams a tool call as in-progress argument text, then the parsed call, then complete', () => {
+    const s = new LegacyStream();
+    const events = (text: string) => text.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.slice('data: '.length)));
+    const out = [
+      ...events(s.start()),
+      ...events(s.chunk({ choices: [{ index: 0, delta: { role: 'assistant', tool_calls: [{ index: 0, id: 'c2', type: 'function', function: { name: 'get_weather', arguments: '' } }] } }] })),
+      ...events(s.chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] } }] })),
+      ...events(s.chunk({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '"Rome"}' } }] }, finish_reason: 'tool_calls' }] })),
+      ...events(s.chunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } })),
+      ...events(s.end()),
+    ];
+    expect(out.map((e) => [e.event.event_type, e.event.delta.type, e.event.delta.parse_status ?? null])).toEqual([
+      ['start', 'text', null], ['progress', 'tool_call', 'in_progress'], ['progress', 'tool_call', 'in_progress'], ['progress', 'tool_call', 'succeeded'], ['complete', 'text', null],
+    ]);
+    expect(out[3].event.delta.tool_call).toEqual({ call_id: 'c2', tool_name: 'get_weather', arguments: { city: 'Rome' }, arguments_json: '{"city":"Rome"}' });
+    expect(out[4].event.stop_reason).toBe('end_of_message');
+    expect(out[4].metrics.map((m: any) => m.value)).toEqual([3, 2, 5]);
   });
 });
