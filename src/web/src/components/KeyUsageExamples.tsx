@@ -1,7 +1,9 @@
 /**
  * @module How to call the gateway with one key: the endpoint, the key (masked until the eye is
- * clicked), and curl / OpenAI Python / OpenAI Node examples that carry the key once it is shown.
- * Copying an example always copies a working command, fetching the key first if needed.
+ * clicked), and for each API the chosen model is served on (Chat Completions, Responses and
+ * Anthropic Messages for chat models; embeddings, rerank, transcription… for the others) curl,
+ * Python and Node examples that carry the key once it is shown. Copying an example always copies a
+ * working command, fetching the key first if needed.
  */
 import { useState } from 'react';
 import {
@@ -24,7 +26,7 @@ import {
 } from '@patternfly/react-core';
 import EyeIcon from '@patternfly/react-icons/dist/esm/icons/eye-icon';
 import EyeSlashIcon from '@patternfly/react-icons/dist/esm/icons/eye-slash-icon';
-import { examples, type ExampleKind } from '../examples';
+import { apis, apisFor, buildExample, languages, type ApiName, type Language } from '../examples';
 import { useConfig } from '../hooks/useConfig';
 import { useKeySecret } from '../hooks/useKeySecret';
 import { useModels } from '../hooks/queries';
@@ -33,19 +35,23 @@ import { CopyButton } from './CopyButton';
 import { RevealError } from './RevealError';
 import { Loading } from './States';
 
-const testIds: Record<ExampleKind, string> = { curl: 'curl-example', python: 'python-example', node: 'node-example' };
 
 export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: ApiKey; knownSecret?: string; returnTo: string }) {
   const config = useConfig();
   const models = useModels();
   const { secret, error, isFetching, fetchSecret } = useKeySecret(apiKey.id, knownSecret);
   const [isShown, setShown] = useState(!!knownSecret);
-  const [model, setModel] = useState(apiKey.models[0] ?? 'MODEL');
-  const [tab, setTab] = useState<ExampleKind>('curl');
+  const [chosenModel, setModel] = useState<string | null>(null);
+  const [chosenApi, setApi] = useState<ApiName>('chat');
+  const [language, setLanguage] = useState<Language>('curl');
 
   if (!config.data) return <Loading label="Loading the gateway address" />;
   const gatewayUrl = config.data.gatewayUrl;
-  const isEmbedding = models.data?.find((m) => m.id === model)?.kind === 'embedding';
+  const kindOf = (id: string) => models.data?.find((m) => m.id === id)?.kind;
+  // Until a model is picked, the first chat model of the key (it has the most to show), else its first.
+  const model = chosenModel ?? apiKey.models.find((id) => kindOf(id) === 'chat') ?? apiKey.models[0] ?? 'MODEL';
+  const offered = apisFor(kindOf(model) ?? 'chat');
+  const api = offered.includes(chosenApi) ? chosenApi : offered[0]!;
   const masked = apiKey.prefix || '••••••••';
   const keyText = isShown && secret ? secret : masked;
 
@@ -53,12 +59,41 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
     if (isShown) return setShown(false);
     if (await fetchSecret()) setShown(true);
   };
-  const build = (kind: ExampleKind, key: string) => examples[kind].build({ gatewayUrl, model, key, isEmbedding });
+  const build = (lang: Language, key: string) => buildExample(api, lang, { gatewayUrl, model, key });
   // Copy what works: the real key, fetched now if it has not been yet.
-  const copyWithKey = (kind: ExampleKind) => async () => {
+  const copyWithKey = (lang: Language) => async () => {
     const key = await fetchSecret();
-    return key === undefined ? undefined : build(kind, key);
+    return key === undefined ? undefined : build(lang, key);
   };
+  const languageTabs = (
+    <Tabs
+      activeKey={language}
+      onSelect={(_event, key) => setLanguage(key as Language)}
+      aria-label={`${apis[api].title} examples`}
+      isSubtab={offered.length > 1}
+    >
+      {languages.map((lang) => {
+        const title = apis[api].languages[lang].title;
+        return (
+          <Tab key={lang} eventKey={lang} title={<TabTitleText>{title}</TabTitleText>}>
+            <CodeBlock
+              className="lm-code-block"
+              style={{ marginTop: 8 }}
+              actions={
+                <CodeBlockAction>
+                  <CopyButton label={`Copy ${title} example`} text={copyWithKey(lang)} />
+                </CodeBlockAction>
+              }
+            >
+              <CodeBlockCode data-testid={`${lang}-example`} data-api={api}>
+                {build(lang, keyText)}
+              </CodeBlockCode>
+            </CodeBlock>
+          </Tab>
+        );
+      })}
+    </Tabs>
+  );
 
   return (
     <Stack hasGutter>
@@ -120,23 +155,18 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
         </StackItem>
       )}
       <StackItem>
-        <Tabs activeKey={tab} onSelect={(_event, key) => setTab(key as ExampleKind)} aria-label="Usage examples">
-          {(Object.keys(examples) as ExampleKind[]).map((kind) => (
-            <Tab key={kind} eventKey={kind} title={<TabTitleText>{examples[kind].title}</TabTitleText>}>
-              <CodeBlock
-                className="lm-code-block"
-                style={{ marginTop: 8 }}
-                actions={
-                  <CodeBlockAction>
-                    <CopyButton label={`Copy ${examples[kind].title} example`} text={copyWithKey(kind)} />
-                  </CodeBlockAction>
-                }
-              >
-                <CodeBlockCode data-testid={testIds[kind]}>{build(kind, keyText)}</CodeBlockCode>
-              </CodeBlock>
-            </Tab>
-          ))}
-        </Tabs>
+        {offered.length > 1 ? (
+          // Only the chosen API's examples are in the page, so each language's example is found once.
+          <Tabs activeKey={api} onSelect={(_event, key) => setApi(key as ApiName)} aria-label="APIs" mountOnEnter unmountOnExit>
+            {offered.map((name) => (
+              <Tab key={name} eventKey={name} title={<TabTitleText>{apis[name].title}</TabTitleText>}>
+                <div style={{ marginTop: 8 }}>{languageTabs}</div>
+              </Tab>
+            ))}
+          </Tabs>
+        ) : (
+          languageTabs
+        )}
       </StackItem>
     </Stack>
   );

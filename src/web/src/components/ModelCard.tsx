@@ -5,6 +5,7 @@
 import { Button, Card, CardBody, CardFooter, CardHeader, CardTitle, Content, Flex, Label, LabelGroup } from '@patternfly/react-core';
 import LockIcon from '@patternfly/react-icons/dist/esm/icons/lock-icon';
 import { formatNumber } from '../format';
+import { kindLabels, priceLines } from '../kinds';
 import { useMoney } from '../hooks/useMoney';
 import type { Model } from '../types';
 import { SubscriptionStatusLabel } from './StatusLabel';
@@ -30,13 +31,17 @@ export function ModelCard({ model, onOpen }: { model: Model; onOpen: () => void 
       </CardHeader>
       <CardBody>
         <Content component="p" className="lm-muted">
-          {[model.provider, model.kind, model.contextLength ? `${formatNumber(model.contextLength)} tokens context` : null]
+          {[model.provider, kindLabels[model.kind], model.contextLength ? `${formatNumber(model.contextLength)} tokens context` : null]
             .filter(Boolean)
             .join(' · ')}
         </Content>
-        <Content component="p">
-          {money(model.inputPricePer1M)} in · {money(model.outputPricePer1M)} out <span className="lm-muted">per 1M tokens</span>
-        </Content>
+        <div data-testid="model-prices">
+          {priceLines(model, money).map((line) => (
+            <Content component="p" key={line.unit}>
+              {line.amount} <span className="lm-muted">{line.unit}</span>
+            </Content>
+          ))}
+        </div>
         <LabelGroup numLabels={4} aria-label="Features">
           {model.restricted && (
             <Label color="orange" icon={<LockIcon />} isCompact>

@@ -21,6 +21,7 @@ import {
 import LockIcon from '@patternfly/react-icons/dist/esm/icons/lock-icon';
 import { api } from '../api';
 import { formatNumber } from '../format';
+import { kindEndpoints, kindLabels, modelPrices } from '../kinds';
 import { keys } from '../hooks/queries';
 import { useToast } from '../hooks/toast';
 import { useMoney } from '../hooks/useMoney';
@@ -59,20 +60,24 @@ export function ModelDetailModal({ model, onClose }: { model: Model; onClose: ()
         <DescriptionList isHorizontal isCompact style={{ marginTop: 16 }}>
           <DescriptionListGroup>
             <DescriptionListTerm>Kind</DescriptionListTerm>
-            <DescriptionListDescription>{model.kind}</DescriptionListDescription>
+            <DescriptionListDescription>{kindLabels[model.kind]}</DescriptionListDescription>
+          </DescriptionListGroup>
+          <DescriptionListGroup>
+            <DescriptionListTerm>Endpoints</DescriptionListTerm>
+            <DescriptionListDescription className="lm-mono">{kindEndpoints[model.kind].join(', ')}</DescriptionListDescription>
           </DescriptionListGroup>
           <DescriptionListGroup>
             <DescriptionListTerm>Context length</DescriptionListTerm>
             <DescriptionListDescription>{model.contextLength ? `${formatNumber(model.contextLength)} tokens` : 'not stated'}</DescriptionListDescription>
           </DescriptionListGroup>
-          <DescriptionListGroup>
-            <DescriptionListTerm>Input price</DescriptionListTerm>
-            <DescriptionListDescription>{money(model.inputPricePer1M)} per 1M tokens</DescriptionListDescription>
-          </DescriptionListGroup>
-          <DescriptionListGroup>
-            <DescriptionListTerm>Output price</DescriptionListTerm>
-            <DescriptionListDescription>{money(model.outputPricePer1M)} per 1M tokens</DescriptionListDescription>
-          </DescriptionListGroup>
+          {modelPrices(model).map((price) => (
+            <DescriptionListGroup key={price.label}>
+              <DescriptionListTerm>{price.label}</DescriptionListTerm>
+              <DescriptionListDescription>
+                {money(price.value)} {price.unit}
+              </DescriptionListDescription>
+            </DescriptionListGroup>
+          ))}
           {model.features.length > 0 && (
             <DescriptionListGroup>
               <DescriptionListTerm>Features</DescriptionListTerm>

@@ -10,6 +10,7 @@ import { ConfirmModal } from '../../components/ConfirmModal';
 import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../../components/States';
 import { formatNumber } from '../../format';
+import { kindLabels, priceLines } from '../../kinds';
 import { adminKeys, useAdminModels } from '../../hooks/adminQueries';
 import { keys } from '../../hooks/queries';
 import { useToast } from '../../hooks/toast';
@@ -62,7 +63,7 @@ export function AdminModelsPage() {
                 <Th modifier="wrap">Provider</Th>
                 <Th modifier="wrap">Kind</Th>
                 <Th modifier="wrap">Context</Th>
-                <Th modifier="wrap">Price per 1M in / out</Th>
+                <Th modifier="wrap">Prices</Th>
                 <Th modifier="wrap">Access</Th>
                 <Th modifier="wrap">Deployments</Th>
                 <Th screenReaderText="Actions" />
@@ -81,10 +82,14 @@ export function AdminModelsPage() {
                     )}
                   </Td>
                   <Td dataLabel="Provider">{model.provider || '—'}</Td>
-                  <Td dataLabel="Kind">{model.kind}</Td>
+                  <Td dataLabel="Kind">{kindLabels[model.kind]}</Td>
                   <Td dataLabel="Context">{model.contextLength ? formatNumber(model.contextLength) : '—'}</Td>
-                  <Td dataLabel="Price per 1M in / out">
-                    {money(model.inputPricePer1M)} / {money(model.outputPricePer1M)}
+                  <Td dataLabel="Prices">
+                    {priceLines(model, money).map((line) => (
+                      <div key={line.unit}>
+                        {line.amount} <span className="lm-muted">{line.unit}</span>
+                      </div>
+                    ))}
                   </Td>
                   <Td dataLabel="Access">
                     {model.restricted ? (

@@ -30,6 +30,7 @@ import { keys } from '../../hooks/queries';
 import { useConfig } from '../../hooks/useConfig';
 import { useToast } from '../../hooks/toast';
 import type { AdminModel, ModelKind, ModelTestResult } from '../../types';
+import { kindEndpoints, kindLabels } from '../../kinds';
 import { DeploymentFields } from './DeploymentFields';
 import { deploymentBody, emptyDeployment, initialModelForm, modelBody, type DeploymentForm, type ModelFormState } from './modelForm';
 
@@ -84,6 +85,7 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
         next[index] = await api<ModelTestResult>('POST', '/admin/models/test', {
           url: body.url,
           upstreamModel: body.upstreamModel,
+          kind: form.kind,
           ...(deployment.token && { token: deployment.token }),
           ...(isEdit && { modelId: model.id }),
         });
@@ -124,11 +126,11 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
           </Field>
           <Grid hasGutter md={6} xl={3}>
             <GridItem>
-              <Field label="Kind" fieldId="model-kind">
+              <Field label="Kind" fieldId="model-kind" hint={`Served on ${kindEndpoints[form.kind].join(', ')}.`}>
                 <FormSelect id="model-kind" value={form.kind} onChange={(_e, v) => set('kind', v as ModelKind)}>
-                  <FormSelectOption value="chat" label="Chat" />
-                  <FormSelectOption value="completion" label="Completion" />
-                  <FormSelectOption value="embedding" label="Embedding" />
+                  {(Object.keys(kindLabels) as ModelKind[]).map((kind) => (
+                    <FormSelectOption key={kind} value={kind} label={kindLabels[kind]} />
+                  ))}
                 </FormSelect>
               </Field>
             </GridItem>
@@ -145,6 +147,23 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
             <GridItem>
               <Field label={`Output price per 1M tokens (${currency})`} fieldId="model-output-price" isRequired>
                 <TextInput id="model-output-price" type="number" min={0} step="any" value={form.outputPricePer1M} onChange={(_e, v) => set('outputPricePer1M', v)} />
+              </Field>
+            </GridItem>
+          </Grid>
+          <Grid hasGutter md={6} xl={4}>
+            <GridItem>
+              <Field label={`Cached input price per 1M tokens (${currency})`} fieldId="model-cached-price" hint="Prompt tokens served from the prefix cache; empty: the input price.">
+                <TextInput id="model-cached-price" type="number" min={0} step="any" value={form.cachedInputPricePer1M} onChange={(_e, v) => set('cachedInputPricePer1M', v)} />
+              </Field>
+            </GridItem>
+            <GridItem>
+              <Field label={`Audio price per minute (${currency})`} fieldId="model-audio-price" hint="Minutes of audio sent to an audio model.">
+                <TextInput id="model-audio-price" type="number" min={0} step="any" value={form.audioPricePerMinute} onChange={(_e, v) => set('audioPricePerMinute', v)} />
+              </Field>
+            </GridItem>
+            <GridItem>
+              <Field label={`Price per request (${currency})`} fieldId="model-request-price" hint="A fee on every request, on top of the rest; 0 for none.">
+                <TextInput id="model-request-price" type="number" min={0} step="any" value={form.requestPrice} onChange={(_e, v) => set('requestPrice', v)} />
               </Field>
             </GridItem>
           </Grid>

@@ -22,6 +22,10 @@ export interface ModelFormState {
   features: string;
   inputPricePer1M: string;
   outputPricePer1M: string;
+  /** Blank: cached prompt tokens cost the input price. */
+  cachedInputPricePer1M: string;
+  audioPricePerMinute: string;
+  requestPrice: string;
   restricted: boolean;
   status: 'active' | 'deprecated';
   deployments: DeploymentForm[];
@@ -40,6 +44,9 @@ export function initialModelForm(model?: AdminModel): ModelFormState {
       features: '',
       inputPricePer1M: '0',
       outputPricePer1M: '0',
+      cachedInputPricePer1M: '',
+      audioPricePerMinute: '0',
+      requestPrice: '0',
       restricted: false,
       status: 'active',
       deployments: [emptyDeployment()],
@@ -54,6 +61,9 @@ export function initialModelForm(model?: AdminModel): ModelFormState {
     features: model.features.join(', '),
     inputPricePer1M: String(model.inputPricePer1M),
     outputPricePer1M: String(model.outputPricePer1M),
+    cachedInputPricePer1M: model.cachedInputPricePer1M === null ? '' : String(model.cachedInputPricePer1M),
+    audioPricePerMinute: String(model.audioPricePerMinute),
+    requestPrice: String(model.requestPrice),
     restricted: model.restricted,
     status: model.status,
     deployments: model.deployments.map((d) => ({
@@ -101,6 +111,9 @@ export function modelBody(form: ModelFormState, isEdit: boolean): Record<string,
     features: form.features.split(',').map((f) => f.trim()).filter(Boolean),
     inputPricePer1M: price('Input price', form.inputPricePer1M),
     outputPricePer1M: price('Output price', form.outputPricePer1M),
+    cachedInputPricePer1M: form.cachedInputPricePer1M.trim() === '' ? null : price('Cached input price', form.cachedInputPricePer1M),
+    audioPricePerMinute: price('Audio price per minute', form.audioPricePerMinute),
+    requestPrice: price('Price per request', form.requestPrice),
     restricted: form.restricted,
     status: form.status,
     deployments: form.deployments.map(deploymentBody),
