@@ -28,12 +28,15 @@ const MESSAGES: Record<'429' | '500' | '503', [string, string]> = {
   '503': ['Simulated 503: service unavailable', 'service_unavailable'],
 };
 
+/** Writes an error response in the shape of the API that was called. */
+export type ErrorSender = (res: ServerResponse, status: number, message: string, code: string) => void;
+
 /** Carries out `fault` if it needs no body; returns true when the request is fully handled. */
-export function applyEarlyFault(fault: FaultKind, res: ServerResponse, clock: RequestClock): boolean {
+export function applyEarlyFault(fault: FaultKind, res: ServerResponse, clock: RequestClock, send: ErrorSender = sendError): boolean {
   switch (fault) {
     case '429': case '500': case '503': {
       const [message, code] = MESSAGES[fault];
-      sendError(res, Number(fault), message, code);
+      send(res, Number(fault), message, code);
       return true;
     }
     case 'reset':

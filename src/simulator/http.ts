@@ -23,7 +23,35 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   sendJson(res, status, json, status === 429 ? { 'retry-after': 1 } : undefined);
 }
 
+/** vLLM's own error body for the APIs it added (Responses, rerank, score, audio, tokenize): `code` is the HTTP status. */
+export function sendVllmError(res: ServerResponse, status: number, message: string, type?: string, param: string | null = null): void {
+  const t = type ?? (status === 404 ? 'NotFoundError' : status >= 500 ? 'InternalServerError' : 'BadRequestError');
+  sendJson(res, status, JSON.stringify({ error: { message, type: t, param, code: status } }), status === 429 ? { 'retry-after': 1 } : undefined);
+}
+
+/** The Anthropic Messages API's error body, as vLLM translates its errors on /v1/messages. */
+export function sendAnthropicError(res: ServerResponse, status: number, message: string, type = 'invalid_request_error'): void {
+  sendJson(res, status, JSON.stringify({ type: 'error', error: { type, message } }), status === 429 ? { 'retry-after': 1 } : undefined);
+}
+
 export class BodyTooLarge extends Error {}
+
+/** The request body as bytes, rejecting with BodyTooLarge beyond `limit` bytes. */
+export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) { reject(new BodyTooLarge()); return; }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) { req.removeAllListeners('data'); reject(new BodyTooLarge()); return; }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
 
 /** The request body as a string, rejecting with BodyTooLarge beyond `limit` characters. */
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {

@@ -95,3 +95,52 @@ export function generate(input: string, maxTokens: number): Generation {
   if (all.length > maxTokens) return { pieces: all.slice(0, Math.max(0, maxTokens)), finishReason: 'length' };
   return { pieces: all, finishReason: 'stop' };
 }
+
+/** Prompt tokens counted for each image part of a message (`image_url`, `input_image`, or Anthropic's `image`). */
+export const IMAGE_TOKENS = 256;
+const IMAGE_PARTS = new Set(['image_url', 'input_image', 'image']);
+
+/** How many image parts `content` holds. */
+export function imageCount(content: unknown): number {
+  if (!Array.isArray(content)) return 0;
+  let n = 0;
+  for (const p of content) if (p && typeof p === 'object' && IMAGE_PARTS.has((p as { type?: unknown }).type as string)) n++;
+  return n;
+}
+
+/** A chat message as the simulator's "chat template" sees it. */
+export interface PromptMessage { role?: unknown; content?: unknown; tool_calls?: unknown }
+
+function toolCallText(calls: unknown): string {
+  if (!Array.isArray(calls)) return '';
+  const out: string[] = [];
+  for (const c of calls) {
+    const f = c && typeof c === 'object' ? (c as { function?: { name?: unknown; arguments?: unknown } }).function : undefined;
+    if (f) out.push(`${typeof f.name === 'string' ? f.name : ''} ${typeof f.arguments === 'string' ? f.arguments : ''}`);
+  }
+  return out.join(' ');
+}
+
+/**
+ * The prompt's token pieces: per message `<|start|>`, the role, `<|message|>`,
+ * the text's tokens (plus the names and arguments of its tool calls),
+ * IMAGE_TOKENS `<|image|>` per image, `<|end|>`; tool definitions, when given,
+ * as a leading message of their JSON. Its length is the prompt's token count
+ * (MESSAGE_OVERHEAD per message), which is also what the prefix cache hashes.
+ */
+export function chatPromptPieces(messages: ReadonlyArray<PromptMessage>, tools?: unknown): string[] {
+  const out: string[] = [];
+  const add = (role: string, text: string, images: number) => {
+    out.push('<|start|>', role, '<|message|>');
+    for (const t of tokenize(text)) out.push(t);
+    for (let i = 0; i < images; i++) out.push('<|image|>');
+    out.push('<|end|>');
+  };
+  if (Array.isArray(tools) && tools.length > 0) add('tools', JSON.stringify(tools), 0);
+  for (const m of messages) {
+    const calls = toolCallText(m.tool_calls);
+    const text = contentText(m.content);
+    add(typeof m.role === 'string' ? m.role : 'user', calls ? (text ? `${text} ${calls}` : calls) : text, imageCount(m.content));
+  }
+  return out;
+}
