@@ -1,7 +1,8 @@
 /**
  * @module Chat with a model through one of your keys, streaming, to see what the gateway does:
- * time to first token, tokens per second, and what the reply cost. The key is revealed (with the
- * same recent-sign-in rule as View key) because the browser calls the gateway with it.
+ * time to first token, tokens per second, and what the reply cost, through Chat Completions or
+ * the Responses API. The key is revealed (with the same recent-sign-in rule as View key) because
+ * the browser calls the gateway with it.
  */
 import { useRef, useState, type KeyboardEvent } from 'react';
 import {
@@ -19,9 +20,11 @@ import {
   PageSection,
   TextArea,
   TextInput,
+  ToggleGroup,
+  ToggleGroupItem,
 } from '@patternfly/react-core';
 import KeyIcon from '@patternfly/react-icons/dist/esm/icons/key-icon';
-import { streamChat, type ChatMessage, type ChatResult } from '../chat';
+import { streamChat, type ChatApi, type ChatMessage, type ChatResult } from '../chat';
 import { ChatTranscript, type ReplyStats, type Turn } from '../components/ChatTranscript';
 import { Field } from '../components/Field';
 import { LinkButton } from '../components/LinkButton';
@@ -33,15 +36,23 @@ import { errorMessage } from '../hooks/toast';
 import { useKeySecret } from '../hooks/useKeySecret';
 import type { Model } from '../types';
 
+const apiTitles: Record<ChatApi, string> = { chat: 'Chat Completions', responses: 'Responses API' };
+
+/** What the reply cost at the model's prices: cached prompt tokens at their own price, plus any per-request fee. */
+export function replyCost(usage: ChatResult['usage'], model: Model | undefined): number | undefined {
+  if (!usage || !model) return undefined;
+  const cached = Math.min(usage.cached_tokens ?? 0, usage.prompt_tokens);
+  const cachedPrice = model.cachedInputPricePer1M ?? model.inputPricePer1M;
+  return ((usage.prompt_tokens - cached) * model.inputPricePer1M + cached * cachedPrice + usage.completion_tokens * model.outputPricePer1M) / 1_000_000 + model.requestPrice;
+}
+
 function replyStats(result: ChatResult, model: Model | undefined): ReplyStats {
   const usage = result.usage;
   // Speed of generation: tokens after the first one, over the time after the first one.
   const generatingMs = result.firstTokenMs === undefined ? undefined : result.totalMs - result.firstTokenMs;
   const tokensPerSecond =
     usage && generatingMs && generatingMs > 0 && usage.completion_tokens > 1 ? ((usage.completion_tokens - 1) * 1000) / generatingMs : undefined;
-  const cost =
-    usage && model ? (usage.prompt_tokens * model.inputPricePer1M + usage.completion_tokens * model.outputPricePer1M) / 1_000_000 : undefined;
-  return { ttftMs: result.firstTokenMs, tokensPerSecond, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens, cost };
+  return { ttftMs: result.firstTokenMs, tokensPerSecond, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens, cost: replyCost(usage, model) };
 }
 
 export function PlaygroundPage() {
@@ -51,7 +62,11 @@ export function PlaygroundPage() {
   const [keyId, setKeyId] = useState('');
   const apiKey = active.find((key) => key.id === keyId) ?? active[0];
   const [modelId, setModelId] = useState('');
-  const model = apiKey?.models.includes(modelId) ? modelId : apiKey?.models[0];
+  // The playground chats: only the key's chat models (a model not in the catalog yet is offered too).
+  const kindOf = (id: string) => models.data?.find((m) => m.id === id)?.kind;
+  const chatModels = (apiKey?.models ?? []).filter((id) => (kindOf(id) ?? 'chat') === 'chat');
+  const model = chatModels.includes(modelId) ? modelId : chatModels[0];
+  const [api, setApi] = useState<ChatApi>('chat');
   const [system, setSystem] = useState('');
   const [temperature, setTemperature] = useState('0.7');
   const [maxTokens, setMaxTokens] = useState('512');
@@ -82,6 +97,7 @@ export function PlaygroundPage() {
     abort.current = controller;
     try {
       const result = await streamChat({
+        api,
         apiKey: key,
         model,
         messages: history,
@@ -146,12 +162,20 @@ export function PlaygroundPage() {
                       ))}
                     </FormSelect>
                   </Field>
-                  <Field label="Model" fieldId="pg-model">
-                    <FormSelect id="pg-model" value={model} onChange={(_e, v) => setModelId(v)} isDisabled={isStreaming}>
-                      {apiKey.models.map((id) => (
+                  <Field label="Model" fieldId="pg-model" hint={model ? undefined : "The playground chats; this key's models serve other APIs (View key has examples)."}>
+                    <FormSelect id="pg-model" value={model ?? ''} onChange={(_e, v) => setModelId(v)} isDisabled={isStreaming || !model}>
+                      {chatModels.map((id) => (
                         <FormSelectOption key={id} value={id} label={id} />
                       ))}
+                      {!model && <FormSelectOption value="" label="No chat model on this key" isPlaceholder />}
                     </FormSelect>
+                  </Field>
+                  <Field label="API" fieldId="pg-api" hint={api === 'chat' ? 'POST /v1/chat/completions' : 'POST /v1/responses'}>
+                    <ToggleGroup id="pg-api" aria-label="API" isCompact>
+                      {(Object.keys(apiTitles) as ChatApi[]).map((name) => (
+                        <ToggleGroupItem key={name} text={apiTitles[name]} buttonId={`pg-api-${name}`} isSelected={api === name} isDisabled={isStreaming} onChange={() => setApi(name)} />
+                      ))}
+                    </ToggleGroup>
                   </Field>
                   <Field label="System prompt" fieldId="pg-system" hint="Optional instructions sent before the conversation.">
                     <TextArea id="pg-system" value={system} onChange={(_e, v) => setSystem(v)} rows={3} resizeOrientation="vertical" />
@@ -197,7 +221,7 @@ export function PlaygroundPage() {
                         Stop
                       </Button>
                     ) : (
-                      <Button type="submit" variant="primary" isDisabled={!draft.trim()} isLoading={secret.isFetching}>
+                      <Button type="submit" variant="primary" isDisabled={!draft.trim() || !model} isLoading={secret.isFetching}>
                         Send
                       </Button>
                     )}
