@@ -9,7 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders } from 'node:http';
-import { readBody, type Exchange } from '../gateway/upstream.js';
+import type { Exchange } from '../gateway/upstream.js';
 import { GatewayError } from '../gateway/errors.js';
 import { SseReader, formatEvent, type SseEvent } from '../gateway/sse.js';
 
@@ -44,14 +44,29 @@ export function renameModel(obj: unknown, id: string): boolean {
 /** A non-streamed upstream body is buffered to be rewritten; beyond this it is not a model's answer. */
 export const MAX_UPSTREAM_JSON = 64 * 1024 * 1024;
 
-/** The whole upstream body, refused past MAX_UPSTREAM_JSON. */
+/** The whole upstream body, refused past MAX_UPSTREAM_JSON (declared or counted). */
 export function readUpstream(x: Exchange): Promise<Buffer> {
-  const declared = Number(x.headers['content-length'] ?? 0);
-  if (declared > MAX_UPSTREAM_JSON) {
+  const tooLarge = (n: number) => {
     x.abort(new Error('too large'));
-    return Promise.reject(new GatewayError('upstream_error', `The model server's answer is ${declared} bytes; the stack relays at most ${MAX_UPSTREAM_JSON}.`));
-  }
-  return readBody(x);
+    return new GatewayError('upstream_error', `The model server's answer is over ${n} bytes; the stack relays at most ${MAX_UPSTREAM_JSON}.`);
+  };
+  const declared = Number(x.headers['content-length'] ?? 0);
+  if (declared > MAX_UPSTREAM_JSON) return Promise.reject(tooLarge(declared));
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    x.consume({
+      data: (c) => {
+        if (failed) return;
+        size += c.length;
+        if (size > MAX_UPSTREAM_JSON) { failed = true; reject(tooLarge(MAX_UPSTREAM_JSON)); return; }
+        parts.push(c);
+      },
+      end: () => { if (!failed) resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)); },
+      error: (e) => { if (!failed) { failed = true; reject(new GatewayError('upstream_error', `The model server's answer broke off (${(e as { code?: string }).code ?? e.message}).`)); } },
+    });
+  });
 }
 
 export function isEventStream(h: IncomingHttpHeaders): boolean {
@@ -91,9 +106,11 @@ export async function relayExchange(res: ServerResponse, x: Exchange, id: string
 /**
  * Reads an upstream SSE body event by event; `each` gets every event, `done`
  * runs once at the end of the body. A broken body destroys the client's
- * response: the client sees the stream stop, never a made-up ending.
+ * response (the client sees the stream stop, never a made-up ending), unless
+ * `broken` writes an ending that says so.
  */
-export function consumeSse(res: ServerResponse, x: Exchange, each: (e: SseEvent, write: (text: string) => void) => void, done: () => void): Promise<void> {
+export function consumeSse(res: ServerResponse, x: Exchange, each: (e: SseEvent, write: (text: string) => void) => void, done: () => void,
+  broken?: (write: (text: string) => void) => void): Promise<void> {
   const decoder = new StringDecoder('utf8');
   let paused = false;
   // The upstream waits while the client's socket is full.
@@ -106,7 +123,14 @@ export function consumeSse(res: ServerResponse, x: Exchange, each: (e: SseEvent,
   };
   return new Promise<void>((resolve) => {
     let failed = false;
-    const fail = () => { if (!failed) { failed = true; x.abort(new Error('relay failed')); res.destroy(); } resolve(); };
+    const fail = () => {
+      if (!failed) {
+        failed = true;
+        x.abort(new Error('relay failed'));
+        if (broken && !res.destroyed) { broken(write); res.end(); } else res.destroy();
+      }
+      resolve();
+    };
     const reader = new SseReader((e) => { if (!failed) each(e, write); });
     x.consume({
       data: (c) => {

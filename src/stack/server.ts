@@ -168,7 +168,9 @@ export async function startStack(cfg: StackConfig): Promise<RunningStack> {
       if (e.data === '[DONE]') return;
       const out = s.chunk(parseJson(e.data));
       if (out) write(out);
-    }, () => { res.end(s.end()); });
+    }, () => { res.end(s.end()); },
+    // As Llama Stack does when a stream fails: a last event carrying the error, which its clients raise.
+    (write) => write(`data: ${JSON.stringify({ error: { message: 'The model server\'s stream broke off before its end.' } })}\n\n`));
   }
 
   function sendJsonWith(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
