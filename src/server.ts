@@ -22,6 +22,7 @@ import { loadCipher } from './shared/secrets.js';
 import { Ledger } from './ledger/ledger.js';
 import { SpendTracker } from './ledger/budgets.js';
 import { Gateway } from './gateway/gateway.js';
+import { isGatewayUrl } from './gateway/endpoints/index.js';
 import { SnapshotCache } from './gateway/snapshot-cache.js';
 import { GatewayMetrics } from './gateway/metrics.js';
 import { createServices, type PortalServices } from './portal/context.js';
@@ -58,7 +59,7 @@ export async function startServer(cfg: Config): Promise<Running> {
 
   let gatewayHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   const app = Fastify({
-    logger: { level: cfg.logLevel, redact: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers.cookie'] },
+    logger: { level: cfg.logLevel, redact: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers["x-api-key"]', 'req.headers.cookie'] },
     bodyLimit: 1024 * 1024,
     trustProxy: cfg.trustProxy,
     // No type coercion: ajv would turn 0 or "" into null and quietly accept a wrong value.
@@ -69,7 +70,7 @@ export async function startServer(cfg: Config): Promise<Running> {
       keepAliveTimeout: cfg.keepAliveTimeoutMs, connectionsCheckingInterval: 1000,
     }, (req, res) => {
       const u = req.url ?? '';
-      if (gatewayHandler && (u.startsWith('/v1/') || u === '/v1')) gatewayHandler(req, res);
+      if (gatewayHandler && isGatewayUrl(u)) gatewayHandler(req, res);
       else fastifyHandler(req, res);
     }),
   }).withTypeProvider<TypeBoxTypeProvider>();

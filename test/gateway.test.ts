@@ -23,7 +23,7 @@ for (const kind of ['postgres', 'pglite'] as StoreKind[]) {
 
     it('lists the models the key may call', async () => {
       const models = await client.models.list();
-      expect(models.data.map((m) => m.id)).toEqual([MODEL]);
+      expect(models.data.map((m) => m.id)).toEqual([MODEL]); // bge-small is added to the key later
     });
 
     it('answers a chat completion with usage and the public model name', async () => {
@@ -55,14 +55,25 @@ for (const kind of ['postgres', 'pglite'] as StoreKind[]) {
       expect(usage).toEqual(expect.objectContaining({ prompt_tokens: full.usage!.prompt_tokens, completion_tokens: full.usage!.completion_tokens }));
     });
 
-    it('serves completions and embeddings', async () => {
+    it('serves completions, and embeddings on an embedding model only', async () => {
       const c = await client.completions.create({ model: MODEL, prompt: TEXT, max_tokens: 16 });
       expect(c.choices[0]!.text.length).toBeGreaterThan(0);
       expect(c.usage!.completion_tokens).toBeLessThanOrEqual(16);
-      const e = await client.embeddings.create({ model: MODEL, input: ['alpha', 'beta'] });
+      // A chat model does not embed: the model's kind decides which endpoints take it.
+      const wrong = await client.embeddings.create({ model: MODEL, input: 'alpha' }).catch((e: InstanceType<typeof OpenAI.APIError>) => e);
+      expect(wrong).toBeInstanceOf(OpenAI.APIError);
+      expect((wrong as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+      expect((wrong as InstanceType<typeof OpenAI.APIError>).message).toContain(`'${MODEL}' is a chat model; /v1/embeddings serves embedding models`);
+
+      const emb = await sys.admin('POST', '/admin/models', { id: 'bge-small', kind: 'embedding', inputPricePer1M: '0.02', outputPricePer1M: '0', deployments: [{ url: `${sys.sim.url}/v1`, upstreamModel: 'llama32-fp8' }] });
+      expect(emb.status).toBe(201);
+      expect((await sys.admin('POST', `/admin/users/${p.userId}/subscriptions`, { modelId: 'bge-small' })).status).toBe(201);
+      expect((await sys.admin('PATCH', `/admin/api-keys/${p.keyId}`, { models: [MODEL, 'bge-small'] })).status).toBe(200);
+      const e = await client.embeddings.create({ model: 'bge-small', input: ['alpha', 'beta'] });
+      expect(e.model).toBe('bge-small');
       expect(e.data).toHaveLength(2);
       expect(e.data[0]!.embedding.length).toBeGreaterThan(8);
-      const again = await client.embeddings.create({ model: MODEL, input: ['alpha'] });
+      const again = await client.embeddings.create({ model: 'bge-small', input: ['alpha'] });
       expect(again.data[0]!.embedding).toEqual(e.data[0]!.embedding);
     });
 

@@ -7,7 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_MAX_COMPLETION, parseClientRequest, requestBounds, upstreamBody, type Endpoint } from '../src/gateway/request.js';
+import { DEFAULT_MAX_COMPLETION, parseClientRequest, requestBounds, type ClientRequest } from '../src/gateway/request.js';
+import type { EndpointName as Endpoint } from '../src/gateway/endpoints/index.js';
+
+/** The JSON body the gateway sends a deployment. */
+const upstreamBody = (r: ClientRequest, model: string, inject: number | null = null): string =>
+  String(r.endpoint.upstream(r, model, { prompt: 0, completion: 0, audioMs: 0, injectMaxTokens: inject }).body);
 import { GatewayError } from '../src/gateway/errors.js';
 
 const parse = (endpoint: Endpoint, body: unknown) => parseClientRequest(endpoint, Buffer.from(JSON.stringify(body)));
@@ -108,6 +113,6 @@ describe('request bounds', () => {
     const e = requestBounds(parse('embeddings', { model: 'm', input: ['a', 'b'] }), 512);
     expect(e.completion).toBe(0);
     const r = parse('chat', { model: 'm', messages: [{ role: 'user', content: 'x'.repeat(10_000) }], max_tokens: 10_000 });
-    expect(requestBounds(r, 4096)).toEqual({ prompt: 4096, completion: 4096, injectMaxTokens: null });
+    expect(requestBounds(r, 4096)).toEqual({ audioMs: 0, prompt: 4096, completion: 4096, injectMaxTokens: null });
   });
 });

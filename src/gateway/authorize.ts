@@ -9,6 +9,7 @@ import type { Reservation, SpendTracker } from '../ledger/budgets.js';
 import { sanitize } from '../shared/sanitize.js';
 import { GatewayError } from './errors.js';
 import type { Bounds } from './request.js';
+import { priceUsage } from '../ledger/meter.js';
 import type { KeyEntry, ModelEntry, Snapshot, SubscriptionEntry } from './snapshot.js';
 
 export function authorizeModel(key: KeyEntry, modelId: string, snap: Snapshot): { model: ModelEntry; sub: SubscriptionEntry } {
@@ -74,14 +75,20 @@ export function settleRate(limiter: RateLimiter, key: KeyEntry, a: RateAdmission
   }
 }
 
-export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds, now = new Date()): Reservation {
+/** The most a request can cost: its bounds at the model's prices (a cached prompt token never costs more than an uncached one is assumed nowhere: the dearer of the two is reserved). */
+export function maxCost(model: ModelEntry, bounds: Bounds): bigint {
+  const dearer = model.cachedPerToken > model.inPerToken ? model.cachedPerToken : model.inPerToken;
+  return priceUsage({ promptTokens: bounds.prompt, completionTokens: bounds.completion, audioMs: bounds.audioMs }, { ...model, inPerToken: dearer });
+}
+
+export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds, now = new Date(), free = false): Reservation {
   // Counters not yet loaded from the database know nothing of earlier spend: refuse rather than overspend.
   if (!spend.loaded && (key.maxBudget !== null || key.user.maxBudget !== null || sub.quotaRequests !== null || sub.quotaTokens !== null)) {
     throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked while the database is unreachable; retry shortly.', null, 5);
   }
-  const cost = BigInt(bounds.prompt) * model.inPerToken + BigInt(bounds.completion) * model.outPerToken;
+  const cost = free ? 0n : maxCost(model, bounds);
   const r = spend.reserve({
-    keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: bounds.prompt + bounds.completion,
+    keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: free ? 0 : bounds.prompt + bounds.completion,
     keyBudget: key.maxBudget === null ? null : { max: key.maxBudget, period: key.budgetPeriod },
     userBudget: key.user.maxBudget === null ? null : { max: key.user.maxBudget, period: key.user.budgetPeriod },
     quotaRequests: sub.quotaRequests, quotaTokens: sub.quotaTokens,

@@ -18,9 +18,13 @@ import { estimateCompletion, priceUsage, type Usage } from '../ledger/meter.js';
 import type { UsageEvent } from '../ledger/event.js';
 import { authenticate } from './auth.js';
 import { admitRate, authorizeModel, reserve, settleRate, type RateAdmission } from './authorize.js';
-import { GatewayError, sendError } from './errors.js';
+import { GatewayError, sendError, type ErrorFormat } from './errors.js';
 import { forward, NOTHING, type ClientLink, type Outcome, type Upstream } from './proxy.js';
-import { ENDPOINT_PATHS, parseClientRequest, readRequestBody, requestBounds, type Bounds, type ClientRequest } from './request.js';
+import { endpointAt, parseClientRequest, parseFormRequest, readRequestBody, requestBounds, type Bounds, type ClientRequest } from './request.js';
+import { ENDPOINTS } from './endpoints/index.js';
+import { ResponseRoutes } from './endpoints/response-routes.js';
+import { responseObject } from './endpoints/response-objects.js';
+import { INT4_MAX } from '../ledger/event.js';
 import { Router } from './route.js';
 import { buildSnapshot, loadSnapshotRows, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
@@ -30,6 +34,9 @@ import type { GatewayMetrics } from './metrics.js';
 
 const CLIENT_GONE = new Error('client closed the connection');
 const UNKNOWN_MODEL_LABEL = '(unknown)';
+const SUPPORTED = ['/v1/models', ...ENDPOINTS.map((e) => e.paths[0]!)].join(', ');
+/** Anthropic's clients read Anthropic's error shape. */
+const formatFor = (url: string): ErrorFormat => (url.startsWith('/v1/messages') ? 'anthropic' : 'openai');
 
 export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void }
 
@@ -48,6 +55,7 @@ export class Gateway {
   private readonly router = new Router();
   private readonly clients = new UpstreamClients();
   private readonly up: Upstream;
+  private readonly routes: ResponseRoutes;
   private reloadTimer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
@@ -57,6 +65,7 @@ export class Gateway {
 
   constructor(private readonly o: GatewayOptions) {
     o.metrics.inFlightSource = () => this.inFlight;
+    this.routes = new ResponseRoutes(o.store.db, o.log);
     this.up = {
       clients: this.clients,
       router: this.router,
@@ -128,25 +137,29 @@ export class Gateway {
     this.inFlight++;
     res.once('close', () => { this.inFlight--; });
     this.serve(req, res, requestId, t0).catch((err: unknown) => {
-      if (err instanceof GatewayError) return sendError(res, err, requestId);
+      const format = formatFor(req.url ?? '');
+      if (err instanceof GatewayError) return sendError(res, err, requestId, format);
       this.o.log.error({ requestId, err: (err as Error).message }, 'unexpected gateway error');
-      sendError(res, new GatewayError('internal_error', 'Internal gateway error.'), requestId);
+      sendError(res, new GatewayError('internal_error', 'Internal gateway error.'), requestId, format);
     });
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number): Promise<void> {
     const q = req.url!.indexOf('?');
     const path = q < 0 ? req.url! : req.url!.slice(0, q);
-    const endpoint = ENDPOINT_PATHS[path];
     if (path === '/v1/models' || path.startsWith('/v1/models/')) {
       if (req.method !== 'GET') throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}.`);
       return this.listModels(authenticate(req, this.snap), path, res, requestId);
     }
-    if (!endpoint) throw new GatewayError('not_found', `Unknown path ${path}. Supported: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings.`);
+    if (path.startsWith('/v1/responses/')) {
+      return responseObject({ req, res, path, requestId, key: authenticate(req, this.snap), snap: this.snap, routes: this.routes, up: this.up });
+    }
+    const endpoint = endpointAt(path);
+    if (!endpoint) throw new GatewayError('not_found', `Unknown path ${path}. Supported: ${SUPPORTED}.`);
     if (req.method !== 'POST') throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use POST.`);
     const key = authenticate(req, this.snap);
     const raw = await readRequestBody(req, this.o.maxBodyBytes);
-    const clientReq = parseClientRequest(endpoint, raw);
+    const clientReq = endpoint.body === 'multipart' ? await parseFormRequest(endpoint, raw, req.headers['content-type']) : parseClientRequest(endpoint, raw);
     const at = new Date();
     const refuse = (err: GatewayError, modelId: string, model: ModelEntry | null) => {
       this.record(key, modelId, requestId, at, t0, { status: err.status, usage: null, delivered: NOTHING, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, model);
@@ -154,11 +167,26 @@ export class Gateway {
     };
     let model: ModelEntry, sub;
     try { ({ model, sub } = authorizeModel(key, clientReq.model, this.snap)); } catch (e) { return refuse(e as GatewayError, clientReq.model, null); } // the ledger cleans and bounds it
-    const bounds = requestBounds(clientReq, model.contextLength);
+    if (!endpoint.kinds.includes(model.kind)) {
+      return refuse(new GatewayError('invalid_request_error', `The model '${model.id}' is a${model.kind === 'audio' ? 'n' : ''} ${model.kind} model; ${path} serves ${endpoint.kinds.join(', ')} models.`, 'model'), model.id, model);
+    }
+    // A continued response reads its stored conversation, on the deployment that holds it, and only for the key that made it.
+    let pinned: string | null = null;
+    let conversation = 0;
+    if (clientReq.previousResponseId !== null) {
+      const route = await this.routes.find(clientReq.previousResponseId);
+      if (!route || route.keyId !== key.id || route.modelId !== model.id) {
+        return refuse(new GatewayError('not_found', `Previous response with id '${sanitize(clientReq.previousResponseId)}' not found.`, 'previous_response_id'), model.id, model);
+      }
+      pinned = route.deploymentId;
+      conversation = route.tokens ?? model.contextLength ?? 0;
+    }
+    const base = requestBounds(clientReq, model.contextLength);
+    const bounds: Bounds = conversation ? { ...base, prompt: Math.min(INT4_MAX, base.prompt + conversation) } : base;
     let rate: RateAdmission;
-    try { rate = admitRate(this.limiter, key, bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
+    try { rate = admitRate(this.limiter, key, endpoint.free ? 0 : bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
     let reservation: Reservation;
-    try { reservation = reserve(this.o.spend, key, model, sub, bounds, at); } catch (e) {
+    try { reservation = reserve(this.o.spend, key, model, sub, bounds, at, endpoint.free); } catch (e) {
       settleRate(this.limiter, key, rate, 0);
       return refuse(e as GatewayError, model.id, model);
     }
@@ -171,11 +199,14 @@ export class Gateway {
     let finished = false;
     try {
       await forward(this.up, {
-        req: clientReq, bounds, model, res, requestId, t0, link, stalledClientMs: this.o.stalledClientMs,
+        req: clientReq, bounds, model, res, requestId, t0, link, stalledClientMs: this.o.stalledClientMs, pinned,
         finish: (o, then) => {
           if (finished) return;
           finished = true;
           const tokens = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then, bounds);
+          if (o.createdId && o.deploymentId && o.status < 300) {
+            this.routes.remember(o.createdId, { keyId: key.id, modelId: model.id, deploymentId: o.deploymentId, tokens: Math.min(INT4_MAX, conversation + tokens) });
+          }
           this.o.spend.release(reservation);
           settleRate(this.limiter, key, rate, tokens);
         },
@@ -190,10 +221,12 @@ export class Gateway {
    * estimate from the output delivered when it never came. Returns the tokens counted.
    */
   private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void, bounds?: Bounds): number {
-    let usage: Usage | null = o.usage;
+    const endpoint = req.endpoint;
+    let usage: Usage | null = endpoint.free ? null : o.usage;
     let estimated = false;
     // Only a forwarded request (it has bounds) can have delivered output or been left mid-answer.
-    if (model && bounds && !usage && (o.delivered.events > 0 || o.status === 499)) {
+    if (endpoint.free) { /* counted as a request, never billed */ }
+    else if (model && bounds && !usage && (o.delivered.events > 0 || o.status === 499)) {
       // An upstream that obeyed the bound generated no more than it; a guess never bills beyond what was reserved.
       usage = {
         promptTokens: Math.min(req.promptGuess, bounds.prompt),
@@ -203,6 +236,7 @@ export class Gateway {
     } else if (model && usage && o.status === 499) {
       estimated = true; // the last usage seen before the client left: what was generated up to then
     }
+    if (model && bounds && !endpoint.free && (o.status < 300 || o.status === 499) && endpoint.settle) usage = endpoint.settle(usage, req);
     const cost = usage && model ? priceUsage(usage, model) : 0n;
     const latencyMs = performance.now() - t0;
     const e: UsageEvent = {
@@ -210,6 +244,7 @@ export class Gateway {
       status: o.status, promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
       cost: fromPico(cost), latencyMs: Math.round(latencyMs), ttftMs: o.ttftMs === null ? null : Math.round(o.ttftMs),
       stream: req.stream, estimated, errorCode: o.errorCode,
+      endpoint: endpoint.name, cachedTokens: usage?.cachedTokens ?? 0, audioMs: usage?.audioMs ?? 0,
     };
     this.o.ledger.record(e, then);
     this.o.spend.add(e, cost);

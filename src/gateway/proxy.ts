@@ -3,16 +3,18 @@
  * fail over to another before the first byte (connect errors, 5xx, 429),
  * then relay JSON or SSE. Every upstream event is read by the WHATWG
  * event-stream reader and its JSON parsed, whatever the framing or spacing:
- * usage, delivered output and the model name are found in the parsed event,
- * never by matching text. Events are relayed as they arrive in LF framing,
- * renamed (upstream model → public model); usage is removed for a client that
- * did not ask for it, and [DONE] is held back until the usage event is journaled.
+ * usage, delivered output and the model name are found in the parsed event
+ * by the endpoint's descriptor, never by matching text. Events are relayed as
+ * they arrive in LF framing with their `event:` names, renamed (upstream
+ * model → public model); usage the gateway asked for on the client's behalf
+ * is removed, and the stream's last word ([DONE], `response.completed`,
+ * `message_stop`) is held back until the usage event is journaled.
  */
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { outputChars, readUsage, type Delivered, type Usage } from '../ledger/meter.js';
+import type { Delivered, Usage } from '../ledger/meter.js';
 import { errorBody, GatewayError } from './errors.js';
-import { UPSTREAM_PATH, upstreamBody, type Bounds, type ClientRequest } from './request.js';
+import type { Bounds, ClientRequest, Endpoint } from './endpoints/types.js';
 import type { AttemptFailure, Router } from './route.js';
 import type { DeploymentConfig, ModelEntry } from './snapshot.js';
 import { formatEvent, SseReader, type SseEvent } from './sse.js';
@@ -31,6 +33,8 @@ export interface Outcome {
   errorCode: string | null;
   deploymentId: string | null;
   ttftMs: number | null;
+  /** The id of an object the answer created (a stored response). */
+  createdId?: string | null;
 }
 
 /** The client's connection: whether it went away, and the exchange to abort when it does. */
@@ -46,6 +50,8 @@ export interface RelayContext {
   link: ClientLink;
   /** A streaming client that reads nothing for this long holds an upstream connection for nobody: it is cut. */
   stalledClientMs: number;
+  /** Only this deployment may answer (it holds the stored response a request continues). */
+  pinned?: string | null;
   /** Journals the outcome; `then` (which sends the last byte) runs once it is journaled. */
   finish(o: Outcome, then?: () => void): void;
 }
@@ -70,13 +76,15 @@ export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
   let last: GatewayError | null = null;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (ctx.link.gone) return disconnected(ctx, null); // left while its body was read, or between attempts
-    const d = up.router.pick(ctx.model.deployments, tried);
+    const candidates = ctx.pinned ? ctx.model.deployments.filter((x) => x.id === ctx.pinned) : ctx.model.deployments;
+    const d = up.router.pick(candidates, tried);
     if (!d) break;
     tried.add(d.id);
     up.router.begin(d.id);
     const sentAt = Date.now();
-    const x = up.clients.send(d, UPSTREAM_PATH[ctx.req.endpoint], upstreamBody(ctx.req, d.upstreamModel, ctx.bounds.injectMaxTokens),
-      ctx.req.stream ? 'text/event-stream' : 'application/json');
+    const e = ctx.req.endpoint;
+    const out = e.upstream(ctx.req, d.upstreamModel, ctx.bounds);
+    const x = up.clients.send(d, e.upstreamPath, out.body, ctx.req.stream ? 'text/event-stream' : 'application/json', { contentType: out.contentType, atRoot: e.atRoot });
     ctx.link.exchange = x;
     await x.started;
     if (ctx.link.gone) {
@@ -145,7 +153,7 @@ async function relayClientError(ctx: RelayContext, d: DeploymentConfig, x: Excha
     if (typeof m === 'string' && m) message = hideUpstreamName(m.slice(0, 2000), d, ctx);
   } catch { /* not JSON: keep the generic message */ }
   ctx.finish({ status: x.status, usage: null, delivered: NOTHING, errorCode: 'upstream_client_error', deploymentId: d.id, ttftMs: null });
-  throw new GatewayError('invalid_request_error', message);
+  throw new GatewayError(x.status === 404 ? 'not_found' : 'invalid_request_error', message);
 }
 
 /** Text the gateway cannot parse (error messages, non-JSON events) with the upstream's model name replaced by the public one. */
@@ -153,19 +161,43 @@ function hideUpstreamName(text: string, d: DeploymentConfig, ctx: RelayContext):
   return text.split(d.upstreamModel).join(ctx.model.id);
 }
 
-/**
- * The object's JSON with `model` renamed. vLLM's compact JSON is renamed in
- * place (the parse already proved what `model` is); anything else is re-serialised.
- */
-function renamed(text: string, obj: Record<string, unknown>, d: DeploymentConfig, publicId: string): string {
-  if (!('model' in obj) || obj.model === publicId) return text;
-  if (obj.model === d.upstreamModel) {
-    const from = `"model":${JSON.stringify(d.upstreamModel)}`;
-    const at = text.indexOf(from);
-    // Only when it is the sole occurrence: then it is the top-level key the parse saw.
-    if (at >= 0 && text.indexOf(from, at + 1) < 0) return text.slice(0, at) + `"model":${JSON.stringify(publicId)}` + text.slice(at + from.length);
+/** The object at `path` in `o` (all but the last key), if every step is an object. */
+function holder(o: Record<string, unknown>, path: readonly string[]): Record<string, unknown> | null {
+  let at: unknown = o;
+  for (let i = 0; i < path.length - 1; i++) {
+    at = (at as Record<string, unknown>)[path[i]!];
+    if (!at || typeof at !== 'object' || Array.isArray(at)) return null;
   }
-  obj.model = publicId;
+  return at as Record<string, unknown>;
+}
+
+/**
+ * The object's JSON with the model name renamed wherever the endpoint puts it
+ * (`model`, a Responses event's `response.model`, a Messages event's
+ * `message.model`). Compact JSON is renamed in place when each renamed value
+ * is the only occurrence of its text (the parse proved where it is: a key in
+ * JSON text is never inside an escaped string); anything else is re-serialised.
+ */
+export function renamed(text: string, obj: Record<string, unknown>, e: Endpoint, upstreamModel: string, publicId: string): string {
+  let found = 0;
+  let other = false;
+  for (const path of e.modelAt) {
+    const h = holder(obj, path);
+    const k = path[path.length - 1]!;
+    if (!h || !(k in h) || h[k] === publicId) continue;
+    if (h[k] === upstreamModel) found++; else other = true;
+  }
+  if (found === 0 && !other) return text;
+  if (!other) {
+    const from = `"model":${JSON.stringify(upstreamModel)}`;
+    const parts = text.split(from);
+    if (parts.length - 1 === found) return parts.join(`"model":${JSON.stringify(publicId)}`);
+  }
+  for (const path of e.modelAt) {
+    const h = holder(obj, path);
+    const k = path[path.length - 1]!;
+    if (h && k in h) h[k] = publicId;
+  }
   return JSON.stringify(obj);
 }
 
@@ -188,10 +220,12 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): P
   } catch {
     return fail(ctx, new GatewayError('upstream_error', 'The model server sent a malformed response.'), d.id);
   }
-  const usage = readUsage(obj.usage);
-  const chars = usage ? 0 : outputChars(obj);
-  const out = renamed(text, obj, d, ctx.model.id);
-  ctx.finish({ status: x.status, usage, delivered: { events: chars > 0 ? 1 : 0, chars }, errorCode: null, deploymentId: d.id, ttftMs }, () => {
+  const e = ctx.req.endpoint;
+  const usage = e.usage(obj, ctx.req);
+  const chars = usage ? 0 : e.output(obj);
+  const createdId = e.createdId?.(obj) ?? null;
+  const out = renamed(text, obj, e, d.upstreamModel, ctx.model.id);
+  ctx.finish({ status: x.status, usage, delivered: { events: chars > 0 ? 1 : 0, chars }, errorCode: null, deploymentId: d.id, ttftMs, createdId }, () => {
     ctx.res.writeHead(x.status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(out),
@@ -204,38 +238,42 @@ async function relayJson(ctx: RelayContext, d: DeploymentConfig, x: Exchange): P
 
 function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promise<AttemptFailure | null> {
   const { res, req } = ctx;
+  const e = req.endpoint;
   const decoder = new StringDecoder('utf8');
   // vLLM sends continuous usage only with include_usage, and the gateway always asks for that upstream: only the client's include_usage says it wants usage.
-  const keepUsage = req.includeUsage;
+  const hideUsage = e.hidesUsage && !req.includeUsage;
   let usage: Usage | null = null;
+  let createdId: string | null = null;
   const delivered = { events: 0, chars: 0 };
   let sawDone = false;
   let ttftMs: number | null = null;
   let paused = false;
   let out = '';
+  /** The stream's last event, sent once the usage is journaled. */
+  let last = '';
 
   const onEvent = (ev: SseEvent): void => {
     const data = ev.data;
-    if (data === '[DONE]') { sawDone = true; return; }
+    if (data === '[DONE]' && e.doneSentinel) { sawDone = true; return; }
     let obj: Record<string, unknown> | null = null;
     if (data.charCodeAt(0) === 123 /* { */ || data.trimStart().startsWith('{')) {
       try { obj = JSON.parse(data) as Record<string, unknown>; } catch { obj = null; }
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { out += formatEvent(hideUpstreamName(data, d, ctx), ev.event); return; }
-    if (obj.usage !== undefined && obj.usage !== null) usage = readUsage(obj.usage) ?? usage;
-    const chars = outputChars(obj);
+    usage = e.streamUsage(obj, usage, req);
+    createdId ??= e.createdId?.(obj) ?? null;
+    const chars = e.output(obj);
     if (chars > 0) { delivered.events++; delivered.chars += chars; }
     // The upstream's own text is relayed when only `model` changes and it came on one line (the reader joins data lines with \n).
-    let pristine = !data.includes('\n');
-    if (!keepUsage && 'usage' in obj) {
+    let text = data.includes('\n') ? JSON.stringify(obj) : data;
+    if (hideUsage && 'usage' in obj) {
       // The usage-only chunk the gateway asked for on the client's behalf is not the client's to see.
       if (!Array.isArray(obj.choices) || obj.choices.length === 0) return;
       delete obj.usage;
-      pristine = false;
+      text = JSON.stringify(obj);
     }
-    if (pristine) { out += formatEvent(renamed(data, obj, d, ctx.model.id), ev.event); return; }
-    if ('model' in obj) obj.model = ctx.model.id;
-    out += formatEvent(JSON.stringify(obj), ev.event);
+    const event = formatEvent(renamed(text, obj, e, d.upstreamModel, ctx.model.id), ev.event);
+    if (e.terminalEvents?.has(obj.type as string)) last += event; else out += event;
   };
   const reader = new SseReader(onEvent);
 
@@ -274,8 +312,8 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
         reader.push(decoder.end());
         reader.end();
         flush();
-        ctx.finish({ status: 200, usage, delivered, errorCode: null, deploymentId: d.id, ttftMs }, () => {
-          res.end(sawDone ? 'data: [DONE]\n\n' : undefined);
+        ctx.finish({ status: 200, usage, delivered, errorCode: null, deploymentId: d.id, ttftMs, createdId }, () => {
+          res.end(last + (sawDone ? 'data: [DONE]\n\n' : ''));
         });
         resolve(null);
       },
@@ -286,9 +324,14 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
           return;
         }
         // What the client already received is billed (the last usage seen, or an estimate from it).
-        ctx.finish({ status: 502, usage, delivered, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs });
-        const e = classify(err);
-        if (!res.destroyed) res.end(`data: ${errorBody(e.code, e.message)}\n\n`);
+        ctx.finish({ status: 502, usage, delivered, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs, createdId });
+        const ge = classify(err);
+        // In the stream's own terms: Anthropic's and the Responses API's `event: error`, or an OpenAI error chunk.
+        if (!res.destroyed) {
+          res.end(e.errors === 'anthropic' ? formatEvent(errorBody(ge.code, ge.message, null, 'anthropic'), 'error')
+            : e.terminalEvents ? formatEvent(JSON.stringify({ type: 'error', code: ge.code, message: ge.message, param: null }), 'error')
+            : `data: ${errorBody(ge.code, ge.message)}\n\n`);
+        }
         resolve({ kind: 'stream-broken' });
       },
     });

@@ -1,70 +1,22 @@
 /**
- * @module Compile, then send: a client's /v1 request body is validated and
+ * @module Compile, then send: a client's request body is validated and
  * turned into an immutable description (endpoint, model, stream, limits)
- * before any I/O; the upstream body is produced from it per deployment.
+ * before any I/O; each endpoint's descriptor (./endpoints) says what is
+ * specific to its API, and produces the upstream body per deployment.
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.js';
+import { BY_PATH, ENDPOINTS } from './endpoints/index.js';
+import { bad } from './endpoints/common.js';
+import { parseForm, type FormFields } from './endpoints/multipart.js';
+import type { Bounds, ClientRequest, Endpoint, EndpointName, Shape } from './endpoints/types.js';
 
-export type Endpoint = 'chat' | 'completions' | 'embeddings';
+export type { Bounds, ClientRequest };
 
-export const ENDPOINT_PATHS: Record<string, Endpoint> = {
-  '/v1/chat/completions': 'chat',
-  '/v1/completions': 'completions',
-  '/v1/embeddings': 'embeddings',
-};
-
-export const UPSTREAM_PATH: Record<Endpoint, string> = {
-  chat: '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-};
-
-export interface ClientRequest {
-  readonly endpoint: Endpoint;
-  readonly model: string;
-  readonly stream: boolean;
-  /** The client asked for the final usage chunk (stream_options.include_usage). */
-  readonly includeUsage: boolean;
-  /** The larger of max_tokens and max_completion_tokens: upstreams differ in which one wins. */
-  readonly maxTokens: number | null;
-  /** Sequences the upstream may generate: max(n, best_of) for each prompt. */
-  readonly choices: number;
-  /** Prompts in the request (a /v1/completions prompt list has several). */
-  readonly prompts: number;
-  /** An upper bound on prompt tokens (one per body byte), for reservations. */
-  readonly promptBound: number;
-  /** A rough guess of prompt tokens (characters / 4), for billing when the upstream never reported usage. */
-  readonly promptGuess: number;
-  readonly body: Readonly<Record<string, unknown>>;
-}
-
-/** What a request may cost at most, once its model is known. */
-export interface Bounds {
-  /** Prompt tokens at most. */
-  readonly prompt: number;
-  /** Completion tokens at most, over all choices. */
-  readonly completion: number;
-  /** A per-choice max_tokens the gateway sends upstream because the model has no context length and the client set none (or only max_completion_tokens). */
-  readonly injectMaxTokens: number | null;
-}
-
-/** Per choice, when neither the client nor the model's context length bounds the output (sent upstream as max_tokens). */
+/** Per sequence, when neither the client nor the model's context length bounds the output (sent upstream in the API's max field). */
 export const DEFAULT_MAX_COMPLETION = 4096;
 /** Nesting deeper than this is refused: no API takes it, and serialising it would exhaust the stack. */
 const MAX_DEPTH = 64;
-const MAX_CHOICES = 128;
-
-const bad = (message: string, param: string | null = null) => new GatewayError('invalid_request_error', message, param);
-
-function optionalInt(body: Record<string, unknown>, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
-  const v = body[field];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw bad(`'${field}' must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'a safe integer' : max}`, field);
-  }
-  return v;
-}
 
 /**
  * One iterative walk of the body (a hostile body cannot overflow the stack):
@@ -90,20 +42,24 @@ function walk(root: Record<string, unknown>, limit: number): { tooDeep: boolean;
   return { tooDeep: false, chars };
 }
 
-const PROMPT_SHAPES = "'prompt' must be a string, a non-empty array of strings, an array of token ids or an array of token-id arrays";
+const byName = (e: Endpoint | EndpointName): Endpoint => (typeof e === 'string' ? ENDPOINTS.find((x) => x.name === e)! : e);
 
-/** Prompts in a /v1/completions `prompt`: a string, a list of strings, a list of token ids, or a list of token-id lists. */
-function promptCount(p: unknown): number {
-  if (typeof p === 'string') return 1;
-  if (!Array.isArray(p) || p.length === 0) throw bad(PROMPT_SHAPES, 'prompt');
-  const isToken = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
-  if (p.every(isToken)) return 1;
-  if (p.every((x) => typeof x === 'string')) return p.length;
-  if (p.every((x) => Array.isArray(x) && x.length > 0 && x.every(isToken))) return p.length;
-  throw bad(PROMPT_SHAPES, 'prompt');
+/** The endpoint a client path names, or undefined. */
+export const endpointAt = (path: string): Endpoint | undefined => BY_PATH.get(path);
+
+function compile(endpoint: Endpoint, b: Record<string, unknown>, stream: boolean, bytes: number, promptGuess: number): ClientRequest {
+  const shape: Shape = endpoint.parse(b, stream);
+  return {
+    endpoint, model: b.model as string, stream, includeUsage: stream && (shape.includeUsage ?? false),
+    maxTokens: shape.maxTokens ?? null, choices: shape.choices ?? 1, prompts: shape.prompts ?? 1,
+    promptBound: bytes, promptGuess, audioMs: shape.audioMs ?? null, audioMeasuredMs: shape.audioMeasuredMs ?? null,
+    previousResponseId: shape.previousResponseId ?? null, body: b,
+  };
 }
 
-export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientRequest {
+/** A JSON request: the generic checks (object, depth, model, stream), then the endpoint's own. */
+export function parseClientRequest(e: Endpoint | EndpointName, raw: Buffer): ClientRequest {
+  const endpoint = byName(e);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
@@ -117,76 +73,49 @@ export function parseClientRequest(endpoint: Endpoint, raw: Buffer): ClientReque
   if (typeof b.model !== 'string' || b.model === '') throw bad("'model' is required and must be a string", 'model');
   const stream = b.stream ?? false;
   if (typeof stream !== 'boolean') throw bad("'stream' must be a boolean", 'stream');
-  let prompts = 1;
-  if (endpoint === 'chat') {
-    if (!Array.isArray(b.messages) || b.messages.length === 0) throw bad("'messages' must be a non-empty array", 'messages');
-    b.messages.forEach((m, i) => {
-      if (!m || typeof m !== 'object' || typeof (m as { role?: unknown }).role !== 'string') {
-        throw bad(`'messages[${i}]' must be an object with a string 'role'`, `messages[${i}]`);
-      }
-    });
-  } else if (endpoint === 'completions') {
-    prompts = promptCount(b.prompt);
-  } else {
-    if (stream) throw bad("'stream' is not supported for embeddings", 'stream');
-    const input = b.input;
-    if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw bad("'input' must be a string or a non-empty array", 'input');
-    // Each input is embedded on its own, up to the context each: the prompt bound counts them.
-    prompts = typeof input === 'string' || input.every((x) => typeof x === 'number') ? 1 : input.length;
+  if (stream && !endpoint.streams) throw bad(`'stream' is not supported for ${endpoint.name}`, 'stream');
+  return compile(endpoint, b, stream, raw.length, Math.ceil(chars / 4) + 1);
+}
+
+/** A multipart request (audio): its fields as the endpoint's body; form fields are text, so `stream` is "true" or "false". */
+export async function parseFormRequest(e: Endpoint | EndpointName, raw: Buffer, contentType: string | undefined): Promise<ClientRequest> {
+  const endpoint = byName(e);
+  if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) {
+    throw new GatewayError('unsupported_media_type', `${endpoint.paths[0]} takes multipart/form-data (a file and its fields).`);
   }
-  let choices = 1;
-  if (endpoint !== 'embeddings') {
-    // Every field that multiplies what the upstream generates: n sequences returned, best_of generated.
-    const n = optionalInt(b, 'n', 1, MAX_CHOICES) ?? 1;
-    const bestOf = optionalInt(b, 'best_of', 1, MAX_CHOICES);
-    if (bestOf !== null && bestOf < n) throw bad("'best_of' must be at least 'n'", 'best_of');
-    choices = Math.max(n, bestOf ?? 1) * prompts;
-  }
-  const mt = optionalInt(b, 'max_tokens', 1);
-  const mct = optionalInt(b, 'max_completion_tokens', 1);
-  const maxTokens = mt === null ? mct : mct === null ? mt : Math.max(mt, mct);
-  const so = b.stream_options;
-  if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) throw bad("'stream_options' must be an object", 'stream_options');
-  const includeUsage = stream && !!so && (so as { include_usage?: unknown }).include_usage === true;
-  return {
-    endpoint, model: b.model, stream, includeUsage, maxTokens, choices, prompts,
-    promptBound: raw.length, promptGuess: Math.ceil(chars / 4) + 1, body: b,
-  };
+  const b: FormFields = await parseForm(raw, contentType);
+  if (typeof b.model !== 'string' || b.model === '') throw bad("'model' is required: a form field", 'model');
+  const s = b.stream ?? 'false';
+  if (s !== 'true' && s !== 'false') throw bad("'stream' must be true or false", 'stream');
+  let chars = 0;
+  for (const [k, v] of Object.entries(b)) if (k !== 'model' && typeof v === 'string') chars += v.length;
+  return compile(endpoint, b, s === 'true', raw.length, Math.ceil(chars / 4) + 1);
 }
 
 /**
- * The most a request can generate on a model: per choice the client's max
+ * The most a request can use on a model: per sequence the client's max
  * (capped by the context length), else what the context leaves after a
- * one-token prompt, else a default the gateway itself sends upstream, so the upstream
- * can never generate more than was reserved.
+ * one-token prompt, else a default the gateway itself sends upstream, so the
+ * upstream can never generate more than was reserved. Endpoints with their
+ * own rule (audio) declare it.
  */
 export function requestBounds(r: ClientRequest, contextLength: number | null): Bounds {
+  const e = r.endpoint;
+  if (e.bounds) return e.bounds(r, contextLength);
   const prompt = contextLength ? Math.min(r.promptBound, contextLength * r.prompts) : r.promptBound;
-  if (r.endpoint === 'embeddings') return { prompt, completion: 0, injectMaxTokens: null };
+  if (!e.generates) return { prompt, completion: 0, audioMs: 0, injectMaxTokens: null };
   let perChoice: number;
   let injectMaxTokens: number | null = null;
   if (r.maxTokens !== null) {
     perChoice = contextLength ? Math.min(r.maxTokens, contextLength) : r.maxTokens;
-    // Only max_completion_tokens, and no context to cap it: an upstream that reads only max_tokens must be bounded too.
-    if (!contextLength && (r.body.max_tokens === undefined || r.body.max_tokens === null)) injectMaxTokens = r.maxTokens;
+    // Only a field the upstream may not read (max_completion_tokens), and no context to cap it: the upstream must be bounded too.
+    const field = e.maxTokensField;
+    if (!contextLength && field && (r.body[field] === undefined || r.body[field] === null)) injectMaxTokens = r.maxTokens;
   }
   // Prompt and output share the context, and a prompt has at least one token; a guess of the prompt's length could undercount.
   else if (contextLength) perChoice = Math.max(1, contextLength - 1);
   else perChoice = injectMaxTokens = DEFAULT_MAX_COMPLETION;
-  return { prompt, completion: perChoice * r.choices, injectMaxTokens };
-}
-
-/** The body sent to one deployment: its model name, usage always requested when streaming, and the gateway's max_tokens when it set one. */
-export function upstreamBody(r: ClientRequest, upstreamModel: string, injectMaxTokens: number | null = null): string {
-  const extra = injectMaxTokens === null ? null : { max_tokens: injectMaxTokens };
-  if (!r.stream) {
-    if (r.body.stream_options === undefined) return JSON.stringify({ ...r.body, ...extra, model: upstreamModel });
-    // vLLM refuses stream_options without stream, quoting the whole body (our upstream model name included) in its 400.
-    const { stream_options: _dropped, ...rest } = r.body;
-    return JSON.stringify({ ...rest, ...extra, model: upstreamModel });
-  }
-  const so = (r.body.stream_options as Record<string, unknown> | undefined) ?? {};
-  return JSON.stringify({ ...r.body, ...extra, model: upstreamModel, stream_options: { ...so, include_usage: true } });
+  return { prompt, completion: perChoice * r.choices, audioMs: 0, injectMaxTokens };
 }
 
 /** A request body up to `limit` bytes; beyond it, `request_too_large` (the rest is drained, not buffered). */

@@ -84,7 +84,10 @@ export function readBody(x: Exchange): Promise<Buffer> {
   });
 }
 
-interface Base { origin: string; prefix: string }
+interface Base { origin: string; prefix: string; root: string }
+
+/** What a call needs beyond a path and body: its method, the body's type, and whether the path is under the server's root rather than the base URL. */
+export interface SendOptions { method?: 'GET' | 'POST' | 'DELETE'; contentType?: string; atRoot?: boolean }
 
 export class UpstreamClients {
   private readonly pools = new Map<string, Pool>();
@@ -96,7 +99,9 @@ export class UpstreamClients {
     let b = this.bases.get(url);
     if (!b) {
       const u = new URL(url);
-      b = { origin: u.origin, prefix: u.pathname.replace(/\/+$/, '') };
+      const prefix = u.pathname.replace(/\/+$/, '');
+      // vLLM serves a few paths (/tokenize) at its root, beside its /v1 base.
+      b = { origin: u.origin, prefix, root: prefix.replace(/\/v1$/, '') };
       this.bases.set(url, b);
     }
     return b;
@@ -111,16 +116,16 @@ export class UpstreamClients {
     return p;
   }
 
-  /** POSTs (or GETs when body is null) `path` under the target's base URL. */
-  send(t: UpstreamTarget, path: string, body: string | null, accept = 'application/json'): Exchange {
+  /** POSTs (or GETs when body is null, unless `o.method` says) `path` under the target's base URL. */
+  send(t: UpstreamTarget, path: string, body: string | Buffer | null, accept = 'application/json', o: SendOptions = {}): Exchange {
     const b = this.base(t.url);
     const headers: Record<string, string> = { accept };
-    if (body !== null) headers['content-type'] = 'application/json';
+    if (body !== null) headers['content-type'] = o.contentType ?? 'application/json';
     if (t.token) headers.authorization = `Bearer ${t.token}`;
     const x = new Exchange();
     this.pool(b.origin).dispatch({
-      path: b.prefix + path,
-      method: body === null ? 'GET' : 'POST',
+      path: (o.atRoot ? b.root : b.prefix) + path,
+      method: o.method ?? (body === null ? 'GET' : 'POST'),
       headers,
       body,
       headersTimeout: t.timeoutMs,

@@ -19,6 +19,12 @@ export interface UsageEvent {
   stream: boolean;
   estimated: boolean;
   errorCode: string | null;
+  /** The endpoint's name (src/gateway/endpoints); absent in events journaled before it was kept. */
+  endpoint?: string | null;
+  /** Prompt tokens the upstream served from its prefix cache (priced at the cached-input price). */
+  cachedTokens?: number;
+  /** Audio duration billed, in milliseconds. */
+  audioMs?: number;
 }
 
 /** 2xx answers count as requests; everything else attributed to a key counts as an error. */
@@ -68,12 +74,15 @@ export function cleanEvent(e: UsageEvent): UsageEvent {
     && (e.deploymentId === null || isClean(e.deploymentId)) && (e.errorCode === null || isClean(e.errorCode))
     && isClean(e.cost, 64) && isInt4(e.status) && isInt4(e.promptTokens) && isInt4(e.completionTokens)
     && isInt4(e.latencyMs) && (e.ttftMs === null || isInt4(e.ttftMs))
-    && typeof e.stream === 'boolean' && typeof e.estimated === 'boolean') return e;
+    && typeof e.stream === 'boolean' && typeof e.estimated === 'boolean'
+    && (e.endpoint === undefined || e.endpoint === null || isClean(e.endpoint, 32))
+    && (e.cachedTokens === undefined || isInt4(e.cachedTokens)) && (e.audioMs === undefined || isInt4(e.audioMs))) return e;
   return {
     id: text(e.id), at: text(e.at, 64), keyId: text(e.keyId), userId: text(e.userId), modelId: text(e.modelId),
     deploymentId: optText(e.deploymentId), status: int4(e.status),
     promptTokens: int4(e.promptTokens), completionTokens: int4(e.completionTokens), cost: text(e.cost, 64),
     latencyMs: int4(e.latencyMs), ttftMs: e.ttftMs === null || e.ttftMs === undefined ? null : int4(e.ttftMs),
     stream: e.stream === true, estimated: e.estimated === true, errorCode: optText(e.errorCode),
+    endpoint: optText(e.endpoint, 32), cachedTokens: int4(e.cachedTokens), audioMs: int4(e.audioMs),
   };
 }

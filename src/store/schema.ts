@@ -161,6 +161,16 @@ export interface UsageDeadLettersTable {
   event: string;
 }
 
+/** Which key created a stored response (Responses API) on which deployment; `tokens` its input + output, the least its continuation reads. */
+export interface ResponseRoutesTable {
+  id: string;
+  key_id: string;
+  model_id: string;
+  deployment_id: string;
+  tokens: number | null;
+  created_at: Generated<Date>;
+}
+
 export interface AuditLogTable {
   id: Generated<string>;
   at: Generated<Date>;
@@ -196,6 +206,7 @@ export interface Database {
   usage_model_daily: UsageModelDailyTable;
   usage_monthly: UsageMonthlyTable;
   usage_dead_letters: UsageDeadLettersTable;
+  response_routes: ResponseRoutesTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   sessions: SessionsTable;
