@@ -20,9 +20,15 @@ Usage: litemaas sim [options]
   --fault-kind K           ${FAULT_KINDS.join(' | ')}
   --max-model-len N        context length (8192)
   --embedding-dim N        embedding dimensions (384)
+  --no-prompt-tokens-details  no prompt_tokens_details.cached_tokens (on by default,
+                           as vLLM with --enable-prompt-tokens-details)
+  --sse-line-ending E      lf | crlf: line endings of streamed events (lf)
+  --sse-json J             compact | spaced: JSON of streamed events; spaced is
+                           Python json.dumps' default (compact)
   -h, --help               this text
 
-Per request: headers x-sim-ttft-ms, x-sim-itl-ms, x-sim-fault.
+Per request: headers x-sim-ttft-ms, x-sim-itl-ms, x-sim-fault,
+x-sim-sse-line-ending, x-sim-sse-json.
 `;
 
 function number(v: string | undefined, name: string, check: (x: number) => boolean, what: string): number | undefined {
@@ -43,6 +49,7 @@ export async function simCommand(argv: string[]): Promise<void> {
       port: { type: 'string' }, host: { type: 'string' }, 'served-model-name': { type: 'string' }, 'api-key': { type: 'string' },
       'ttft-ms': { type: 'string' }, 'itl-ms': { type: 'string' }, 'fault-rate': { type: 'string' }, 'fault-kind': { type: 'string' },
       'max-model-len': { type: 'string' }, 'embedding-dim': { type: 'string' },
+      'no-prompt-tokens-details': { type: 'boolean' }, 'sse-line-ending': { type: 'string' }, 'sse-json': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +59,10 @@ export async function simCommand(argv: string[]): Promise<void> {
   const faultRate = number(values['fault-rate'], 'fault-rate', (x) => x >= 0 && x <= 1, 'a number from 0 to 1');
   if (faultRate && !kind) throw new Error('--fault-rate needs --fault-kind');
   const servedModelName = values['served-model-name'] ?? 'llama32-fp8';
+  const le = values['sse-line-ending'];
+  if (le !== undefined && le !== 'lf' && le !== 'crlf') throw new Error('--sse-line-ending must be lf or crlf');
+  const sj = values['sse-json'];
+  if (sj !== undefined && sj !== 'compact' && sj !== 'spaced') throw new Error('--sse-json must be compact or spaced');
 
   const sim = await startSimulator({
     port: number(values.port, 'port', (x) => Number.isInteger(x) && x >= 0 && x < 65536, 'a port number') ?? 8000,
@@ -64,6 +75,9 @@ export async function simCommand(argv: string[]): Promise<void> {
     faultKind: kind,
     maxModelLen: number(values['max-model-len'], 'max-model-len', positiveInt, 'a positive integer'),
     embeddingDim: number(values['embedding-dim'], 'embedding-dim', positiveInt, 'a positive integer'),
+    promptTokensDetails: !values['no-prompt-tokens-details'],
+    sseLineEnding: le,
+    sseJson: sj,
   });
   const models = servedModelName.split(',').map((s) => s.trim()).filter(Boolean).join(', ');
   process.stdout.write(`simulator listening on ${sim.url} (models: ${models})\n`);

@@ -60,10 +60,10 @@ export function contentText(content: unknown): string {
 /** Per-message overhead of a chat prompt (role and template framing), in tokens. */
 export const MESSAGE_OVERHEAD = 4;
 
-/** Prompt tokens of a chat: for each message, tokens of its text + MESSAGE_OVERHEAD. */
+/** Prompt tokens of a chat without tools or tool calls: for each message, tokens of its text + IMAGE_TOKENS per image + MESSAGE_OVERHEAD. */
 export function chatPromptTokens(messages: ReadonlyArray<{ content?: unknown }>): number {
   let n = 0;
-  for (const m of messages) n += MESSAGE_OVERHEAD + countTokens(contentText(m.content));
+  for (const m of messages) n += MESSAGE_OVERHEAD + countTokens(contentText(m.content)) + IMAGE_TOKENS * imageCount(m.content);
   return n;
 }
 
@@ -133,7 +133,7 @@ export function chatPromptPieces(messages: ReadonlyArray<PromptMessage>, tools?:
   const add = (role: string, text: string, images: number) => {
     out.push('<|start|>', role, '<|message|>');
     for (const t of tokenize(text)) out.push(t);
-    for (let i = 0; i < images; i++) out.push('<|image|>');
+    for (let i = 0; i < images * IMAGE_TOKENS; i++) out.push('<|image|>');
     out.push('<|end|>');
   };
   if (Array.isArray(tools) && tools.length > 0) add('tools', JSON.stringify(tools), 0);
