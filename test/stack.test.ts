@@ -173,4 +173,13 @@ describe('Llama Stack 0.2 chat-completion mapping', () => {
     expect(out[4].event.stop_reason).toBe('end_of_message');
     expect(out[4].metrics.map((m: any) => m.value)).toEqual([3, 2, 5]);
   });
+
+  it('passes an upstream error event on as the stream\'s last event, with no complete after it', () => {
+    const s = new LegacyStream();
+    const text = s.start() + s.chunk({ choices: [{ index: 0, delta: { content: 'Half' } }] }) + s.chunk({ error: { message: 'engine died', type: 'internal_error' } })
+      + s.chunk({ choices: [{ index: 0, delta: { content: ' more' } }] }) + s.end();
+    const events = text.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.slice('data: '.length)));
+    expect(events.map((e) => e.event?.event_type ?? 'error')).toEqual(['start', 'progress', 'error']);
+    expect(events[2]).toEqual({ error: { message: 'engine died' } });
+  });
 });

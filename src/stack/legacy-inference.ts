@@ -246,13 +246,20 @@ const sse = (chunk: Obj) => `data: ${JSON.stringify(chunk)}\n\n`;
 export class LegacyStream {
   private stop: string | null = null;
   private usage: unknown = null;
+  private failed = false;
   private readonly calls = new Map<number, { id: unknown; name: unknown; args: string }>();
 
   start(): string { return sse({ event: { event_type: 'start', delta: { type: 'text', text: '' } } }); }
 
   /** The events for one upstream chunk (its JSON already parsed). */
   chunk(c: unknown): string {
-    if (!isObj(c)) return '';
+    if (!isObj(c) || this.failed) return '';
+    if (c.error !== undefined && c.error !== null) {
+      // The upstream's own error event ends the stream, as Llama Stack ends one: an event carrying the error.
+      this.failed = true;
+      const message = isObj(c.error) && typeof c.error.message === 'string' ? c.error.message : 'The model server reported an error mid-stream.';
+      return sse({ error: { message } });
+    }
     if (isObj(c.usage)) this.usage = c.usage;
     const choice = Array.isArray(c.choices) && isObj(c.choices[0]) ? c.choices[0] : null;
     if (!choice) return '';
@@ -283,6 +290,7 @@ export class LegacyStream {
 
   /** The parsed tool calls, then `complete` with the stop reason and the token metrics. */
   end(): string {
+    if (this.failed) return '';
     let out = '';
     for (const [, b] of [...this.calls].sort((a, z) => a[0] - z[0])) {
       const call = toolCallIn(b.id, b.name, b.args);

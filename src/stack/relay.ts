@@ -6,9 +6,8 @@
  * event's `response.model`), event names kept. Streams go event by event
  * with backpressure; error bodies pass through as the upstream wrote them.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Exchange } from '../gateway/upstream.js';
 import { GatewayError } from '../gateway/errors.js';
 import { SseReader, formatEvent, type SseEvent } from '../gateway/sse.js';

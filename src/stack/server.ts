@@ -29,9 +29,9 @@ const PROVIDER_TYPE = 'remote::vllm';
 
 export interface RunningStack { url: string; server: Server; close(): Promise<void> }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   res.end(text);
 }
 
@@ -159,7 +159,7 @@ export async function startStack(cfg: StackConfig): Promise<RunningStack> {
     if (!r.stream) {
       const body = parseJson((await readUpstream(x)).toString('utf8'));
       if (body === undefined) throw new GatewayError('upstream_error', 'The model server answered with a body that is not JSON.');
-      return sendJsonWith(res, 200, legacyResponse(body), relayed);
+      return sendJson(res, 200, legacyResponse(body), relayed);
     }
     res.writeHead(200, { ...relayed, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
     const s = new LegacyStream();
@@ -171,12 +171,6 @@ export async function startStack(cfg: StackConfig): Promise<RunningStack> {
     }, () => { res.end(s.end()); },
     // As Llama Stack does when a stream fails: a last event carrying the error, which its clients raise.
     (write) => write(`data: ${JSON.stringify({ error: { message: 'The model server\'s stream broke off before its end.' } })}\n\n`));
-  }
-
-  function sendJsonWith(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
-    res.end(text);
   }
 
   /** The 0.2 route answers its own errors in its own shape. */
