@@ -2,7 +2,8 @@
  * The Llama-Stack-compatible router: the workshop's `models:` form, ids
  * `vllm-<name>/<name>`, the token from API_TOKEN when the entry has none,
  * relay of chat, completions, embeddings and SSE to a token-checking
- * upstream, and clear errors.
+ * upstream with answers naming the stack's id, clear errors, and the mapping
+ * of Llama Stack 0.2's chat-completion API to and from OpenAI chat.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
