@@ -2,8 +2,10 @@
  * The portal in a real browser (Debian's Chromium via playwright-core),
  * against a server this test starts on PostgreSQL: the workshop's path —
  * sign in, subscribe, create `canopy-experiments`, View key, reveal it with
- * the eye, call the gateway with the key read out of the curl example, watch
- * Usage move — then an admin approves a restricted model and sees the usage.
+ * the eye, call the gateway with the key read out of the curl example, see
+ * the Responses and Anthropic examples of a chat model, chat in the Playground
+ * through Chat Completions and the Responses API, watch Usage move — then an
+ * admin approves a restricted model and sees the usage.
  * Every page is saved under test-results/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,8 @@ import { MODEL, PRICES, settle, startSystem, type System } from '../helpers/syst
 import { browserAvailable, openBrowser, type Browser } from '../helpers/browser.js';
 
 const RESTRICTED = 'Granite-34B-Research';
+const RERANKER = 'bge-reranker-v2-m3';
+const WHISPER = 'whisper-large-v3';
 const PW = 'workshop password 1';
 const run = browserAvailable();
 
@@ -36,6 +40,8 @@ describe.skipIf(!run)('portal in a browser', () => {
     const dep = [{ url: `${sys.sim.url}/v1`, upstreamModel: 'llama32-fp8' }];
     await sys.admin('POST', '/admin/models', { id: MODEL, ...PRICES, provider: 'vllm', contextLength: 8192, features: ['chat', 'streaming'], description: 'Llama 3.2 3B Instruct, FP8', deployments: dep });
     await sys.admin('POST', '/admin/models', { id: RESTRICTED, inputPricePer1M: 1, outputPricePer1M: 3, provider: 'vllm', contextLength: 32768, restricted: true, deployments: dep });
+    await sys.admin('POST', '/admin/models', { id: RERANKER, kind: 'rerank', inputPricePer1M: 0.02, outputPricePer1M: 0, requestPrice: 0.0001, provider: 'vllm', deployments: dep });
+    await sys.admin('POST', '/admin/models', { id: WHISPER, kind: 'audio', inputPricePer1M: 0, outputPricePer1M: 0, audioPricePerMinute: 0.006, provider: 'vllm', deployments: dep });
     await sys.admin('POST', '/admin/users', { username: 'alice', password: PW, displayName: 'Alice Developer' });
     await sys.admin('POST', '/admin/users', { username: 'root', password: PW, roles: ['admin', 'user'] });
     user = await openBrowser();
@@ -72,7 +78,17 @@ describe.skipIf(!run)('portal in a browser', () => {
     await dialog.getByRole('button', { name: 'Request access' }).click();
     await expect.poll(() => dialog.getByText('Waiting for approval').isVisible()).toBe(true);
     await dialog.getByRole('button', { name: 'Done' }).click();
+    // Each card says what the model is and how it is priced.
+    const card = (id: string) => page.locator('.lm-card-clickable').filter({ has: page.getByRole('button', { name: id, exact: true }) });
+    expect(await card(RERANKER).innerText()).toMatch(/Rerank[\s\S]*per 1M tokens[\s\S]*0\.0001[\s\S]*per request/);
+    expect(await card(WHISPER).innerText()).toMatch(/Audio \(speech to text\)[\s\S]*0\.006[\s\S]*per minute of audio/);
+    expect(await card(WHISPER).innerText()).not.toMatch(/per 1M tokens/);
     await user.shot('03-models');
+    await page.getByText(WHISPER, { exact: true }).first().click();
+    await expect.poll(() => dialog.getByText('/v1/audio/transcriptions, /v1/audio/translations').isVisible()).toBe(true);
+    expect(await dialog.innerText()).toMatch(/Audio price\s+\$0\.006 per minute of audio/);
+    await user.shot('03b-model-detail-audio');
+    await dialog.getByRole('button', { name: 'Done' }).click();
     const subs = (await sys.admin('GET', '/admin/subscriptions')).body.subscriptions;
     expect(subs.map((s: any) => [s.username, s.modelId, s.status]).sort()).toEqual([['alice', RESTRICTED, 'pending'], ['alice', MODEL, 'active']]);
   });
@@ -110,6 +126,29 @@ describe.skipIf(!run)('portal in a browser', () => {
     const endpoint = /curl (\S+)\/chat\/completions/.exec(await curl.innerText())![1]!;
     expect(endpoint).toBe(`${sys.url}/v1`);
 
+    // A chat model also speaks the Responses API and Anthropic's Messages API, with the same key.
+    await view.getByRole('tab', { name: 'Responses API' }).click();
+    await expect.poll(() => view.getByTestId('curl-example').innerText()).toContain(`curl ${sys.url}/v1/responses`);
+    expect(await view.getByTestId('curl-example').innerText()).toContain(`Bearer ${key}`);
+    await view.getByRole('tab', { name: 'OpenAI Python' }).click();
+    await expect.poll(() => view.getByTestId('python-example').innerText()).toContain('client.responses.create(');
+    await user.shot('07b-view-key-responses');
+    await view.getByRole('tab', { name: 'Anthropic Messages' }).click();
+    await view.getByRole('tab', { name: 'curl' }).click();
+    const anthropicCurl = view.getByTestId('curl-example');
+    await expect.poll(() => anthropicCurl.innerText()).toContain(`curl ${sys.url}/v1/messages`);
+    expect(await anthropicCurl.innerText()).toContain(`x-api-key: ${key}`);
+    expect(await anthropicCurl.innerText()).toContain('anthropic-version: 2023-06-01');
+    await view.getByRole('tab', { name: 'Anthropic Python' }).click();
+    const anthropicPy = await view.getByTestId('python-example').innerText();
+    expect(anthropicPy).toContain(`base_url="${sys.url}",`);
+    expect(anthropicPy).toContain(`api_key="${key}"`);
+    await user.shot('07c-view-key-anthropic');
+    // Hidden again, the key leaves every example.
+    await view.getByRole('button', { name: 'Hide key' }).first().click();
+    await expect.poll(() => view.getByTestId('python-example').innerText()).not.toContain(key);
+    await view.getByRole('tab', { name: 'Chat Completions' }).click();
+
     const client = new OpenAI({ baseURL: endpoint, apiKey: key });
     for (let i = 0; i < 3; i++) {
       const r = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `Summarise the workshop, part ${i}.` }], max_tokens: 30 });
@@ -143,6 +182,21 @@ describe.skipIf(!run)('portal in a browser', () => {
     await page.getByRole('button', { name: /Send/ }).click();
     await expect.poll(() => page.getByText(/tokens\/s/i).first().isVisible(), { timeout: 15_000 }).toBe(true);
     await user.shot('09-playground');
+  });
+
+  it('streams the same chat through the Responses API', async () => {
+    const { page } = user;
+    await page.getByRole('button', { name: 'Responses API' }).click();
+    await expect.poll(() => page.getByText('POST /v1/responses').isVisible()).toBe(true);
+    await page.getByRole('textbox').last().fill('And once more through the Responses API.');
+    await page.getByRole('button', { name: /Send/ }).click();
+    const replies = page.getByTestId('assistant-message');
+    await expect.poll(() => replies.count(), { timeout: 15_000 }).toBe(2);
+    await expect.poll(() => page.getByTestId('playground-tps').count(), { timeout: 15_000 }).toBe(2);
+    expect((await replies.nth(1).innerText()).length).toBeGreaterThan(0);
+    expect(await page.getByTestId('playground-cost').nth(1).innerText()).toMatch(/\d/);
+    expect(await page.getByText('The gateway refused the request').count()).toBe(0);
+    await user.shot('09b-playground-responses');
   });
 
   it('lets an admin approve the restricted request and see the user\'s usage', async () => {
