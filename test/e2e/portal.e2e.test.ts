@@ -199,6 +199,33 @@ describe.skipIf(!run)('portal in a browser', () => {
     await user.shot('09b-playground-responses');
   });
 
+  it('shows rerank and transcription examples for a key of such models, and the playground says it has no chat model', async () => {
+    const alice = (await sys.admin('GET', '/admin/users')).body.users.find((u: any) => u.username === 'alice');
+    for (const modelId of [RERANKER, WHISPER]) expect((await sys.admin('POST', `/admin/users/${alice.id}/subscriptions`, { modelId })).status).toBe(201);
+    const rag = await sys.admin('POST', `/admin/users/${alice.id}/api-keys`, { name: 'rag-pipeline', models: [RERANKER, WHISPER] });
+    expect(rag.status).toBe(201);
+    const { page } = user;
+    await page.goto(`${sys.url}/api-keys`);
+    await page.getByRole('row').filter({ hasText: 'rag-pipeline' }).getByRole('button', { name: 'View key' }).click();
+    const view = page.getByRole('dialog');
+    const curl = view.getByTestId('curl-example');
+    await expect.poll(() => curl.innerText()).toContain(`curl ${sys.url}/v1/rerank`);
+    expect(await curl.innerText()).toContain(`"model": "${RERANKER}", "query":`);
+    expect(await view.getByRole('tab', { name: 'Responses API' }).count()).toBe(0);
+    await user.shot('07d-view-key-rerank');
+    await view.getByRole('button', { name: WHISPER }).click();
+    await expect.poll(() => curl.innerText()).toContain(`curl ${sys.url}/v1/audio/transcriptions`);
+    expect(await curl.innerText()).toContain('-F file=@audio.wav');
+    expect(await curl.innerText()).toContain(`-F "model=${WHISPER}"`);
+    await user.shot('07e-view-key-audio');
+    await view.getByRole('button', { name: 'Done' }).click();
+
+    await page.goto(`${sys.url}/playground`);
+    await page.locator('#pg-key').selectOption(rag.body.id);
+    await expect.poll(() => page.getByText("The playground chats; this key's models serve other APIs").isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+  });
+
   it('lets an admin approve the restricted request and see the user\'s usage', async () => {
     const admin = await openBrowser();
     try {
@@ -215,6 +242,24 @@ describe.skipIf(!run)('portal in a browser', () => {
       await expect.poll(() => number(page, 'usage-requests'), { timeout: 15_000 }).toBeGreaterThanOrEqual(4);
       await expect.poll(() => page.getByRole('row').filter({ hasText: 'alice' }).first().isVisible()).toBe(true);
       await admin.shot('11-admin-usage');
+      // An admin registers an audio model priced by the minute, with a per-request fee, from the form.
+      await page.goto(`${sys.url}/admin/models`);
+      await page.getByRole('button', { name: 'Add model' }).first().click();
+      const form = page.getByRole('dialog');
+      await form.getByLabel('Model ID').fill('whisper-small');
+      await form.locator('#model-kind').selectOption('audio');
+      await expect.poll(() => form.getByText('Served on /v1/audio/transcriptions, /v1/audio/translations.').isVisible()).toBe(true);
+      await form.getByLabel(/Audio price per minute/).fill('0.003');
+      await form.getByLabel(/Price per request/).fill('0.0002');
+      await form.getByLabel(/Cached input price/).fill('');
+      await form.getByLabel('URL').fill(`${sys.sim.url}/v1`);
+      await form.getByLabel('Upstream model').fill('whisper-small');
+      await admin.shot('12a-admin-model-form-audio');
+      await form.getByRole('button', { name: 'Create', exact: true }).click();
+      await expect.poll(async () => (await sys.admin('GET', '/admin/models/whisper-small')).status).toBe(200);
+      expect((await sys.admin('GET', '/admin/models/whisper-small')).body).toMatchObject({ kind: 'audio', audioPricePerMinute: 0.003, requestPrice: 0.0002, cachedInputPricePer1M: null });
+      await expect.poll(() => page.getByRole('row').filter({ hasText: 'whisper-small' }).innerText()).toMatch(/Audio \(speech to text\)[\s\S]*0\.003 per minute of audio[\s\S]*0\.0002 per request/);
+
       for (const [path, name] of [['/admin/models', '12-admin-models'], ['/admin/users', '13-admin-users'], ['/admin/audit', '14-admin-audit'], ['/admin/settings', '15-admin-settings']] as const) {
         await page.goto(`${sys.url}${path}`);
         await page.waitForLoadState('networkidle');

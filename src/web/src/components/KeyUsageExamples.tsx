@@ -26,7 +26,7 @@ import {
 } from '@patternfly/react-core';
 import EyeIcon from '@patternfly/react-icons/dist/esm/icons/eye-icon';
 import EyeSlashIcon from '@patternfly/react-icons/dist/esm/icons/eye-slash-icon';
-import { apis, apisFor, buildExample, languages, type ApiName, type Language } from '../examples';
+import { anthropicBaseUrl, apis, apisFor, buildExample, languages, type ApiName, type Language } from '../examples';
 import { useConfig } from '../hooks/useConfig';
 import { useKeySecret } from '../hooks/useKeySecret';
 import { useModels } from '../hooks/queries';
@@ -160,7 +160,15 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
           <Tabs activeKey={api} onSelect={(_event, key) => setApi(key as ApiName)} aria-label="APIs" mountOnEnter unmountOnExit>
             {offered.map((name) => (
               <Tab key={name} eventKey={name} title={<TabTitleText>{apis[name].title}</TabTitleText>}>
-                <div style={{ marginTop: 8 }}>{languageTabs}</div>
+                <div style={{ marginTop: 8 }}>
+                  {name === 'anthropic' && (
+                    <p className="lm-muted" style={{ marginBottom: 8 }}>
+                      The Anthropic SDKs take the gateway's address without <code>/v1</code> ({anthropicBaseUrl(gatewayUrl)}) and send the key as{' '}
+                      <code>x-api-key</code>; <code>Authorization: Bearer</code> works too.
+                    </p>
+                  )}
+                  {languageTabs}
+                </div>
               </Tab>
             ))}
           </Tabs>
