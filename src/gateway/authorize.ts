@@ -81,14 +81,14 @@ export function maxCost(model: ModelEntry, bounds: Bounds): bigint {
   return priceUsage({ promptTokens: bounds.prompt, completionTokens: bounds.completion, audioMs: bounds.audioMs }, { ...model, inPerToken: dearer });
 }
 
-export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds, now = new Date(), free = false): Reservation {
+export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds, now = new Date()): Reservation {
   // Counters not yet loaded from the database know nothing of earlier spend: refuse rather than overspend.
   if (!spend.loaded && (key.maxBudget !== null || key.user.maxBudget !== null || sub.quotaRequests !== null || sub.quotaTokens !== null)) {
     throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked while the database is unreachable; retry shortly.', null, 5);
   }
-  const cost = free ? 0n : maxCost(model, bounds);
+  const cost = maxCost(model, bounds);
   const r = spend.reserve({
-    keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: free ? 0 : bounds.prompt + bounds.completion,
+    keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: bounds.prompt + bounds.completion,
     keyBudget: key.maxBudget === null ? null : { max: key.maxBudget, period: key.budgetPeriod },
     userBudget: key.user.maxBudget === null ? null : { max: key.user.maxBudget, period: key.user.budgetPeriod },
     quotaRequests: sub.quotaRequests, quotaTokens: sub.quotaTokens,

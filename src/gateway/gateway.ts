@@ -185,8 +185,9 @@ export class Gateway {
     const bounds: Bounds = conversation ? { ...base, prompt: Math.min(INT4_MAX, base.prompt + conversation) } : base;
     let rate: RateAdmission;
     try { rate = admitRate(this.limiter, key, endpoint.free ? 0 : bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
-    let reservation: Reservation;
-    try { reservation = reserve(this.o.spend, key, model, sub, bounds, at, endpoint.free); } catch (e) {
+    // A free request (tokenize) costs nothing: no budget or quota can refuse it.
+    let reservation: Reservation | null = null;
+    try { if (!endpoint.free) reservation = reserve(this.o.spend, key, model, sub, bounds, at); } catch (e) {
       settleRate(this.limiter, key, rate, 0);
       return refuse(e as GatewayError, model.id, model);
     }
@@ -207,12 +208,12 @@ export class Gateway {
           if (o.createdId && o.deploymentId && o.status < 300) {
             this.routes.remember(o.createdId, { keyId: key.id, modelId: model.id, deploymentId: o.deploymentId, tokens: Math.min(INT4_MAX, conversation + tokens) });
           }
-          this.o.spend.release(reservation);
+          if (reservation) this.o.spend.release(reservation);
           settleRate(this.limiter, key, rate, tokens);
         },
       });
     } finally {
-      if (!finished) { this.o.spend.release(reservation); settleRate(this.limiter, key, rate, 0); }
+      if (!finished) { if (reservation) this.o.spend.release(reservation); settleRate(this.limiter, key, rate, 0); }
     }
   }
 
@@ -222,21 +223,25 @@ export class Gateway {
    */
   private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void, bounds?: Bounds): number {
     const endpoint = req.endpoint;
-    let usage: Usage | null = endpoint.free ? null : o.usage;
+    let usage: Usage | null = null;
     let estimated = false;
-    // Only a forwarded request (it has bounds) can have delivered output or been left mid-answer.
-    if (endpoint.free) { /* counted as a request, never billed */ }
-    else if (model && bounds && !usage && (o.delivered.events > 0 || o.status === 499)) {
-      // An upstream that obeyed the bound generated no more than it; a guess never bills beyond what was reserved.
-      usage = {
-        promptTokens: Math.min(req.promptGuess, bounds.prompt),
-        completionTokens: Math.min(estimateCompletion(o.delivered), bounds.completion),
-      };
-      estimated = true;
-    } else if (model && usage && o.status === 499) {
-      estimated = true; // the last usage seen before the client left: what was generated up to then
+    // Only a forwarded request (it has bounds) can have delivered output or been left mid-answer; a free one is counted, never billed.
+    if (model && bounds && !endpoint.free) {
+      usage = o.usage;
+      const answered = o.status < 300 || o.status === 499;
+      if (answered && endpoint.settle) usage = endpoint.settle(usage, req);
+      // Cut short (the client left, the stream broke): what was delivered counts even if the last usage seen says less.
+      const cut = o.status === 499 || o.errorCode === 'upstream_stream_error';
+      if (!usage && (o.delivered.events > 0 || o.status === 499)) {
+        // An upstream that obeyed the bound generated no more than it; a guess never bills beyond what was reserved.
+        usage = { promptTokens: Math.min(req.promptGuess, bounds.prompt), completionTokens: Math.min(estimateCompletion(o.delivered), bounds.completion) };
+        estimated = true;
+      } else if (usage && cut) {
+        estimated = true; // the last usage seen before the answer was cut: what was generated up to then, at least what was delivered
+        const delivered = Math.min(estimateCompletion(o.delivered), bounds.completion);
+        if (delivered > usage.completionTokens) usage = { ...usage, completionTokens: delivered };
+      }
     }
-    if (model && bounds && !endpoint.free && (o.status < 300 || o.status === 499) && endpoint.settle) usage = endpoint.settle(usage, req);
     const cost = usage && model ? priceUsage(usage, model) : 0n;
     const latencyMs = performance.now() - t0;
     const e: UsageEvent = {

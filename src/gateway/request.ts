@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.js';
 import { BY_PATH, ENDPOINTS } from './endpoints/index.js';
 import { bad } from './endpoints/common.js';
-import { parseForm, type FormFields } from './endpoints/multipart.js';
+import { formBoolean, parseForm, type FormFields } from './endpoints/multipart.js';
 import type { Bounds, ClientRequest, Endpoint, EndpointName, Shape } from './endpoints/types.js';
 
 export type { Bounds, ClientRequest };
@@ -85,12 +85,13 @@ export async function parseFormRequest(e: Endpoint | EndpointName, raw: Buffer, 
   }
   const b: FormFields = await parseForm(raw, contentType);
   if (typeof b.model !== 'string' || b.model === '') throw bad("'model' is required: a form field", 'model');
-  const s = b.stream ?? 'false';
-  if (s !== 'true' && s !== 'false') throw bad("'stream' must be true or false", 'stream');
+  const stream = formBoolean(b.stream);
+  if (stream === null) throw bad("'stream' must be true or false", 'stream');
   let chars = 0;
   for (const [k, v] of Object.entries(b)) if (k !== 'model' && typeof v === 'string') chars += v.length;
-  return compile(endpoint, b, s === 'true', raw.length, Math.ceil(chars / 4) + 1);
+  return compile(endpoint, b, stream, raw.length, Math.ceil(chars / 4) + 1);
 }
+
 
 /**
  * The most a request can use on a model: per sequence the client's max

@@ -8,7 +8,7 @@
  */
 import { count, readUsage, type Usage } from '../../ledger/meter.js';
 import { bad, choicesOutput, len, openaiStreamUsage, TOP_MODEL } from './common.js';
-import { isFile, writeForm, type FormFields } from './multipart.js';
+import { formBoolean, isFile, writeForm, type FormFields } from './multipart.js';
 import type { Bounds, ClientRequest, Endpoint } from './types.js';
 
 /** Whisper decodes 30 s windows of at most 448 tokens each. */
@@ -68,7 +68,7 @@ function audioEndpoint(name: 'transcriptions' | 'translations'): Endpoint {
       return {
         audioMs: wav ?? Math.ceil((file.bytes.length * 1000) / MIN_BYTES_PER_SECOND),
         audioMeasuredMs: wav,
-        includeUsage: b.stream_include_usage === 'true',
+        includeUsage: formBoolean(b.stream_include_usage) === true,
       };
     },
     bounds(r, contextLength) {

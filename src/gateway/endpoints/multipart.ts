@@ -47,3 +47,13 @@ export function writeForm(fields: FormFields): { body: Buffer; contentType: stri
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
 }
+
+/** A boolean form field as the upstream's form parsing (pydantic) reads one; absent is false, anything else null. */
+export function formBoolean(v: unknown): boolean | null {
+  if (v === undefined) return false;
+  if (typeof v !== 'string') return null;
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on', 't', 'y'].includes(s)) return true;
+  if (['false', '0', 'no', 'off', 'f', 'n'].includes(s)) return false;
+  return null;
+}
