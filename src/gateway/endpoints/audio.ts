@@ -24,7 +24,7 @@ export function wavDurationMs(b: Buffer): number | null {
   for (let at = 12; at + 8 <= b.length;) {
     const id = b.toString('latin1', at, at + 4);
     const size = b.readUInt32LE(at + 4);
-    if (id === 'fmt ' && at + 16 <= b.length) byteRate = b.readUInt32LE(at + 16);
+    if (id === 'fmt ' && at + 20 <= b.length) byteRate = b.readUInt32LE(at + 16); // the byte rate is the fmt chunk's bytes 8–11
     if (id === 'data') {
       if (!byteRate) return null;
       // A streaming writer may leave the size unset (0 or 0xFFFFFFFF): the bytes present are the data.
