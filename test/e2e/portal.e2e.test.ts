@@ -32,6 +32,15 @@ async function signIn(page: Page, username: string) {
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 }
 
+/** Runs a JSON curl example as pasted: its URL, its -H headers and its -d body, through fetch. */
+async function runCurl(example: string): Promise<{ status: number; body: any }> {
+  const url = /^curl (\S+)/.exec(example)![1]!;
+  const headers = Object.fromEntries([...example.matchAll(/-H "([^:]+): ([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+  const body = /-d '(.*)'$/m.exec(example)![1]!;
+  const res = await fetch(url, { method: 'POST', headers, body });
+  return { status: res.status, body: await res.json() };
+}
+
 const number = async (page: Page, testId: string) => Number((await page.getByTestId(testId).innerText()).replace(/[^0-9.]/g, ''));
 
 describe.skipIf(!run)('portal in a browser', () => {
@@ -133,12 +142,19 @@ describe.skipIf(!run)('portal in a browser', () => {
     await view.getByRole('tab', { name: 'OpenAI Python' }).click();
     await expect.poll(() => view.getByTestId('python-example').innerText()).toContain('client.responses.create(');
     await user.shot('07b-view-key-responses');
+    await view.getByRole('tab', { name: 'curl' }).click();
+    const responses = await runCurl(await view.getByTestId('curl-example').innerText());
+    expect(responses.status, JSON.stringify(responses.body)).toBe(200);
+    expect(responses.body.object).toBe('response');
     await view.getByRole('tab', { name: 'Anthropic Messages' }).click();
     await view.getByRole('tab', { name: 'curl' }).click();
     const anthropicCurl = view.getByTestId('curl-example');
     await expect.poll(() => anthropicCurl.innerText()).toContain(`curl ${sys.url}/v1/messages`);
     expect(await anthropicCurl.innerText()).toContain(`x-api-key: ${key}`);
     expect(await anthropicCurl.innerText()).toContain('anthropic-version: 2023-06-01');
+    const message = await runCurl(await anthropicCurl.innerText());
+    expect(message.status, JSON.stringify(message.body)).toBe(200);
+    expect(message.body).toMatchObject({ type: 'message', role: 'assistant' });
     await view.getByRole('tab', { name: 'Anthropic Python' }).click();
     const anthropicPy = await view.getByTestId('python-example').innerText();
     expect(anthropicPy).toContain(`base_url="${sys.url}",`);
@@ -161,7 +177,8 @@ describe.skipIf(!run)('portal in a browser', () => {
     const { page } = user;
     await settle(sys);
     await page.goto(`${sys.url}/usage`);
-    await expect.poll(() => number(page, 'usage-requests'), { timeout: 15_000 }).toBe(3);
+    // The Responses and Anthropic examples ran once each, then the three chat completions.
+    await expect.poll(() => number(page, 'usage-requests'), { timeout: 15_000 }).toBe(5);
     const expected = (await sys.admin('GET', '/admin/usage/summary?groupBy=key')).body.totals;
     expect(await number(page, 'usage-tokens')).toBe(expected.promptTokens + expected.completionTokens);
     expect(await number(page, 'usage-cost')).toBeGreaterThan(0);
@@ -170,7 +187,7 @@ describe.skipIf(!run)('portal in a browser', () => {
     // The page moves by itself as the app keeps sending requests.
     await new OpenAI({ baseURL: `${sys.url}/v1`, apiKey: key }).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'One more.' }] });
     await settle(sys);
-    await expect.poll(() => number(page, 'usage-requests'), { timeout: 20_000, interval: 1000 }).toBe(4);
+    await expect.poll(() => number(page, 'usage-requests'), { timeout: 20_000, interval: 1000 }).toBe(6);
   });
 
   it('streams a chat in the Playground with one of my keys', async () => {
