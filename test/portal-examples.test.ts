@@ -3,7 +3,8 @@
  * headers for its API (the Anthropic SDK takes the origin without /v1, its
  * curl `x-api-key` and `anthropic-version`), carries the key it is given and
  * nothing else, and parses as the language it claims (bash -n, node --check,
- * python3's compile), so what a person pastes runs.
+ * python3's compile), so what a person pastes runs; and the catalog's
+ * prices and endpoints by kind.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { anthropicBaseUrl, apis, apisFor, buildExample, languages, type ApiName } from '../src/web/src/examples.js';
+import { kindEndpoints, modelPrices, priceLines } from '../src/web/src/kinds.js';
 
 const GATEWAY = 'https://maas.example.com/v1';
 const KEY = 'sk-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
@@ -124,5 +126,32 @@ describe('key usage examples', () => {
       writeFileSync(file, text + '\n');
       execFileSync('python3', ['-c', 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")', file]);
     }
+  });
+});
+
+describe('catalog prices by kind', () => {
+  const money = (v: number) => `$${v}`;
+  const base = { inputPricePer1M: 0.15, outputPricePer1M: 0.6, cachedInputPricePer1M: null, audioPricePerMinute: 0, requestPrice: 0 };
+
+  it('shows token prices for chat, with the cached-input price when set', () => {
+    expect(priceLines({ ...base, kind: 'chat' }, money)).toEqual([{ amount: '$0.15 in · $0.6 out', unit: 'per 1M tokens' }]);
+    expect(priceLines({ ...base, kind: 'chat', cachedInputPricePer1M: 0.015 }, money)).toEqual([{ amount: '$0.15 in · $0.015 cached in · $0.6 out', unit: 'per 1M tokens' }]);
+    expect(modelPrices({ ...base, kind: 'chat', cachedInputPricePer1M: 0 }).map((p) => p.label)).toEqual(['Input price', 'Cached input price', 'Output price']);
+  });
+
+  it('leaves out what a kind does not use unless it is priced, and adds the per-request fee', () => {
+    expect(priceLines({ ...base, kind: 'rerank', outputPricePer1M: 0, requestPrice: 0.0001 }, money)).toEqual([
+      { amount: '$0.15 in', unit: 'per 1M tokens' },
+      { amount: '$0.0001', unit: 'per request' },
+    ]);
+    expect(priceLines({ ...base, kind: 'embedding' }, money)[0]!.amount).toBe('$0.15 in · $0.6 out');
+    expect(priceLines({ ...base, kind: 'audio', inputPricePer1M: 0, outputPricePer1M: 0, audioPricePerMinute: 0.006 }, money)).toEqual([{ amount: '$0.006', unit: 'per minute of audio' }]);
+    expect(priceLines({ ...base, kind: 'chat', audioPricePerMinute: 0.01 }, money).map((l) => l.unit)).toEqual(['per 1M tokens', 'per minute of audio']);
+  });
+
+  it('names the endpoints of every kind', () => {
+    expect(kindEndpoints.chat).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/responses', '/v1/messages']));
+    expect(kindEndpoints.rerank).toEqual(expect.arrayContaining(['/v1/rerank', '/v1/score']));
+    expect(kindEndpoints.audio).toEqual(['/v1/audio/transcriptions', '/v1/audio/translations']);
   });
 });
