@@ -15,10 +15,10 @@ export const kindLabels: Record<ModelKind, string> = {
 
 /** The gateway paths that accept a model of this kind (the gateway decides; this says it to people). */
 export const kindEndpoints: Record<ModelKind, string[]> = {
-  chat: ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/messages', '/tokenize'],
-  completion: ['/v1/completions', '/tokenize'],
-  embedding: ['/v1/embeddings', '/tokenize'],
-  rerank: ['/v1/rerank', '/v1/score', '/tokenize'],
+  chat: ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/messages', '/tokenize', '/detokenize'],
+  completion: ['/v1/completions', '/tokenize', '/detokenize'],
+  embedding: ['/v1/embeddings', '/v1/score', '/tokenize', '/detokenize'],
+  rerank: ['/v1/rerank', '/v2/rerank', '/v1/score', '/tokenize', '/detokenize'],
   audio: ['/v1/audio/transcriptions', '/v1/audio/translations'],
 };
 
