@@ -40,6 +40,8 @@ export interface LoadTarget {
   headers: Record<string, string>;
   body: string;
   streamBody: string;
+  /** The same prompt through the Responses API (POST path, streamed body), for targets that serve it. */
+  responses?: { path: string; streamBody: string };
 }
 
 export interface LoadPhase {
@@ -52,6 +54,8 @@ export interface LoadPhase {
   /** open: offered requests per second */
   rate?: number;
   stream?: boolean;
+  /** The API: chat completions (default) or the Responses API (streamed; targets without `responses` sit it out). */
+  api?: 'chat' | 'responses';
   /** warm-up: each target in turn, one piece, results not reported */
   warmup?: boolean;
 }
@@ -109,8 +113,8 @@ export function percentiles(values: ArrayLike<number>): Pct {
   return { p50: at(50), p90: at(90), p99: at(99), max: a.length ? a[a.length - 1]! : NaN, n: a.length };
 }
 
-/** An SSE delta with non-empty content. */
-const CONTENT = /"content":"(?!")/;
+/** An SSE delta with non-empty content: a chat chunk's `content`, or a Responses `output_text.delta`'s `delta`. */
+const CONTENT = /"content":"(?!")|"delta":"(?!")/;
 
 class Recorder {
   requests = 0; ok = 0; errors = 0; seconds = 0;
@@ -127,10 +131,11 @@ class Recorder {
 
 interface Live { t: LoadTarget; pool: Pool }
 
-async function one(l: Live, stream: boolean, startUs: number, rec: Recorder, signal: AbortSignal): Promise<void> {
+async function one(l: Live, stream: boolean, startUs: number, rec: Recorder, signal: AbortSignal, api: LoadPhase['api'] = 'chat'): Promise<void> {
   try {
+    const r = api === 'responses' ? l.t.responses! : null;
     const { statusCode, body } = await l.pool.request({
-      path: l.t.path, method: 'POST', headers: l.t.headers, body: stream ? l.t.streamBody : l.t.body, signal,
+      path: r ? r.path : l.t.path, method: 'POST', headers: l.t.headers, body: r ? r.streamBody : stream ? l.t.streamBody : l.t.body, signal,
     });
     if (statusCode !== 200) {
       const text = await body.text().catch(() => '');
@@ -175,7 +180,7 @@ async function runSlice(l: Live, ph: LoadPhase, durationS: number, graceS: numbe
     const end = start + durationS * 1e6;
     const hard = setTimeout(() => ac.abort(), (durationS + graceS) * 1000);
     await Promise.all(Array.from({ length: ph.concurrency ?? 64 }, async () => {
-      while (nowUs() < end && !ac.signal.aborted) await one(l, stream, nowUs(), rec, ac.signal);
+      while (nowUs() < end && !ac.signal.aborted) await one(l, stream, nowUs(), rec, ac.signal, ph.api);
     }));
     clearTimeout(hard);
     rec.seconds += (nowUs() - start) / 1e6;
@@ -194,7 +199,7 @@ async function runSlice(l: Live, ph: LoadPhase, durationS: number, graceS: numbe
     for (; next < total && t0 + next * intervalUs <= now; next++) {
       const due = t0 + next * intervalUs;
       rec.lag.push((now - due) / 1000);
-      const p = one(l, stream, due, rec, ac.signal);
+      const p = one(l, stream, due, rec, ac.signal, ph.api);
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     }
@@ -243,11 +248,13 @@ export async function runPlan(plan: LoadPlan, onEvent: (e: LoadEvent) => void, p
   try {
     for (const ph of plan.phases) {
       const recs = live.map(() => new Recorder());
+      const takes = (l: Live) => ph.api !== 'responses' || l.t.responses !== undefined;
       const slices = ph.warmup ? 1 : Math.max(1, Math.round(ph.durationS / sliceS));
       const each = ph.durationS / slices;
       for (let s = 0; s < slices; s++) {
         for (let j = 0; j < live.length; j++) {
           const i = (s + j) % live.length;
+          if (!takes(live[i]!)) continue;
           onEvent({ event: 'slice', edge: 'start', phase: ph.name, target: live[i]!.t.key });
           const from = recs[i]!.lat.length;
           await runSlice(live[i]!, ph, each, graceS, recs[i]!);
@@ -259,6 +266,7 @@ export async function runPlan(plan: LoadPlan, onEvent: (e: LoadEvent) => void, p
       live.forEach((l, i) => { totals[l.t.key] = (totals[l.t.key] ?? 0) + recs[i]!.requests; });
       if (ph.warmup) continue;
       live.forEach((l, i) => {
+        if (!takes(l)) return;
         const r = result(ph, l.t.key, recs[i]!);
         results.push(r);
         onEvent({ event: 'result', result: r });

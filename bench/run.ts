@@ -194,10 +194,10 @@ async function settle(fixed: number[]): Promise<number> {
 
 // ---------------------------------------------------------------- load
 
-interface Target { key: string; name: string; url: string; headers: Record<string, string>; model: string; pid?: number; dbName?: string }
+interface Target { key: string; name: string; url: string; headers: Record<string, string>; model: string; pid?: number; dbName?: string; servesResponses?: boolean }
 interface Row {
   key: string; name: string; note?: string;
-  max?: PhaseResult; open?: PhaseResult; stream?: PhaseResult;
+  max?: PhaseResult; open?: PhaseResult; stream?: PhaseResult; responses?: PhaseResult;
   mem?: { rssMb: number; hwmMb: number }; cpuUsPerReq?: number; simCpuUsPerReq?: number;
   /** every request this target got, warm-up included */
   totalRequests?: number;
@@ -221,11 +221,13 @@ async function measureAll(targets: Target[], simPid: number): Promise<Map<string
     { name: 'max', mode: 'closed', concurrency: CONNS, durationS: DURATION },
     { name: 'open', mode: 'open', rate: RATE, durationS: DURATION },
     { name: 'stream', mode: 'open', rate: RATE, durationS: DURATION, stream: true },
+    { name: 'responses', mode: 'open', rate: RATE, durationS: DURATION, stream: true, api: 'responses' },
   ];
   const plan: LoadPlan = {
     targets: targets.map((t) => ({
       key: t.key, url: t.url, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...t.headers },
       body: body(t, false), streamBody: body(t, true),
+      ...(t.servesResponses ? { responses: { path: '/v1/responses', streamBody: JSON.stringify({ model: t.model, input: MESSAGE, max_output_tokens: 32, stream: true }) } } : {}),
     })),
     phases, sliceS: Math.min(1, DURATION), graceS: 10, openConnections: 256, handshake: true,
   };
@@ -270,6 +272,7 @@ async function measureAll(targets: Target[], simPid: number): Promise<Map<string
       if (hasPg) row.pgCpuUsPerReq = c.pg / Math.max(1, r.requests);
     } else if (r.phase === 'open') row.open = r;
     else if (r.phase === 'stream') row.stream = r;
+    else if (r.phase === 'responses') row.responses = r;
     if (r.errors) say(`  ${r.target} ${r.phase}: ${r.errors} errors ${JSON.stringify(r.errorKinds)}; first: ${r.firstError}`);
   });
   const limitMs = (targets.length * phases.reduce((s, p) => s + p.durationS + 12 * Math.max(1, Math.round(p.durationS)), 0) + 30) * 1000;
@@ -300,7 +303,7 @@ async function startBare(simUrl: string): Promise<{ target: Target; child: Child
   const child = startChild('bare-proxy', [join(dist, 'bench/bare-proxy.js'), String(port), simUrl]);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/v1/models`, (s) => s === 200);
-  return { target: { key: 'bare', name: 'bare proxy (node:http + undici)', url, headers: {}, model: UPSTREAM_MODEL, pid: child.proc.pid }, child };
+  return { target: { key: 'bare', name: 'bare proxy (node:http + undici)', url, headers: {}, model: UPSTREAM_MODEL, pid: child.proc.pid, servesResponses: true }, child };
 }
 
 /** A fresh database on the bench's PostgreSQL, dropped at the end. */
@@ -368,7 +371,7 @@ async function startLiteMaaS(simUrl: string, store: 'postgres' | 'pglite'): Prom
     await new Promise((res) => setTimeout(res, 200));
   }
   return {
-    target: { key, name: LITEMAAS_NAME[key], url, headers: { authorization: `Bearer ${apiKey.key}` }, model: MODEL, pid: child.proc.pid, dbName: db?.dbName },
+    target: { key, name: LITEMAAS_NAME[key], url, headers: { authorization: `Bearer ${apiKey.key}` }, model: MODEL, pid: child.proc.pid, dbName: db?.dbName, servesResponses: true },
     child, profileDir,
   };
 }
@@ -497,7 +500,7 @@ function report(rows: Row[], cmd: string, notes: string[]): string {
     check(lm?.mem ? lm.mem.hwmMb <= 200 : undefined,
       lm?.mem ? `RSS ${f(lm.mem.rssMb, 0)} MB after the load, peak ${f(lm.mem.hwmMb, 0)} MB (target: peak ≤ 200 MB)` : 'RSS ≤ 200 MB (not measured)');
     if (lm) {
-      const errs = (lm.max?.errors ?? 0) + (lm.open?.errors ?? 0) + (lm.stream?.errors ?? 0);
+      const errs = (lm.max?.errors ?? 0) + (lm.open?.errors ?? 0) + (lm.stream?.errors ?? 0) + (lm.responses?.errors ?? 0);
       check(errs === 0, `every LiteMaaS request answered 200 with content (${errs} errors; fast errors would inflate throughput)`);
     }
     if (lm?.cpuUsPerReq !== undefined && bare?.cpuUsPerReq !== undefined) {
@@ -507,10 +510,21 @@ function report(rows: Row[], cmd: string, notes: string[]): string {
     }
   }
   L.push('');
+  L.push(`Responses API, streamed (\`POST /v1/responses\`, the same message, max_output_tokens 32, open loop at ${RATE} req/s; TTFT = first \`response.output_text.delta\`; Portkey not measured):`);
+  L.push('');
+  L.push('| target | TTFT p50 | TTFT p99 | total p50 | total p99 | paired Δp50 vs bare (total) | errors |');
+  L.push('|---|--:|--:|--:|--:|--:|--:|');
+  for (const r of rows) {
+    if (r.note || !r.responses) continue;
+    const p = r.responses;
+    const delta = bare?.responses && r !== bare ? `${f(pairedP50Delta(p, bare.responses))} ms` : '—';
+    L.push(`| ${r.name} | ${f(p.ttft?.p50)} | ${f(p.ttft?.p99)} | ${f(p.latency.p50)} | ${f(p.latency.p99)} | ${delta} | ${p.errors} |`);
+  }
+  L.push('');
   L.push('Phase details (load generator):');
   for (const r of rows) {
     if (r.note) continue;
-    const parts = (['max', 'open', 'stream'] as const).map((k) => {
+    const parts = (['max', 'open', 'stream', 'responses'] as const).map((k) => {
       const p = r[k];
       if (!p) return `${k}: —`;
       const kinds = p.errors ? ` errors ${JSON.stringify(p.errorKinds)}` : '';
@@ -537,7 +551,7 @@ async function main(): Promise<void> {
   const simPid = sim.child.proc.pid!;
   say(`simulator at ${sim.url} (child logs in ${logDir})`);
   const specs: Array<[string, string, () => Promise<{ target: Target; child?: Child; profileDir?: string }>]> = [
-    ['sim', 'simulator direct', async () => ({ target: { key: 'sim', name: 'simulator direct', url: sim.url, headers: {}, model: UPSTREAM_MODEL } })],
+    ['sim', 'simulator direct', async () => ({ target: { key: 'sim', name: 'simulator direct', url: sim.url, headers: {}, model: UPSTREAM_MODEL, servesResponses: true } })],
     ['bare', 'bare proxy (node:http + undici)', () => startBare(sim.url)],
     ['litemaas', LITEMAAS_NAME.litemaas, () => startLiteMaaS(sim.url, 'postgres')],
     ['litemaas-pglite', LITEMAAS_NAME['litemaas-pglite'], () => startLiteMaaS(sim.url, 'pglite')],

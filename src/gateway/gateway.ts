@@ -128,6 +128,7 @@ export class Gateway {
   async close(): Promise<void> {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    await this.routes.close();
     await this.clients.close();
   }
 
@@ -205,7 +206,8 @@ export class Gateway {
           if (finished) return;
           finished = true;
           const tokens = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then, bounds);
-          if (o.createdId && o.deploymentId && o.status < 300) {
+          // A response the client asked not to store cannot be retrieved or continued: nothing to route.
+          if (o.createdId && o.deploymentId && o.status < 300 && clientReq.body.store !== false) {
             this.routes.remember(o.createdId, { keyId: key.id, modelId: model.id, deploymentId: o.deploymentId, tokens: Math.min(INT4_MAX, conversation + tokens) });
           }
           if (reservation) this.o.spend.release(reservation);

@@ -3,9 +3,10 @@
  * model and deployment (vLLM keeps stored responses in that server's
  * memory), and its tokens (a continuation reads at least as many). A response
  * id is not a capability: only its key reaches it. Recent routes are kept in
- * memory; every route is written behind to `response_routes`, so another
- * replica, or this one after a restart, finds it too. A database that fails
- * costs a lookup, never a request.
+ * memory; routes are written behind to `response_routes` in one statement
+ * per batch (every FLUSH_MS), so another replica, or this one after a
+ * restart, finds them too, and a busy gateway pays no write per request. A
+ * database that fails costs a lookup, never a request.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
@@ -14,17 +15,41 @@ export interface ResponseRoute { keyId: string; modelId: string; deploymentId: s
 
 export interface RouteLog { warn(obj: object, msg: string): void }
 
+const FLUSH_MS = 200;
+/** Rows per insert statement (5 parameters each, well under PostgreSQL's 65535). */
+const BATCH = 1000;
+
 export class ResponseRoutes {
   private readonly recent = new Map<string, ResponseRoute>();
+  private pending = new Map<string, ResponseRoute>();
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly db: Kysely<Database> | null, private readonly log: RouteLog, private readonly max = 100_000) {}
 
   remember(id: string, route: ResponseRoute): void {
     this.keep(id, route);
-    void this.db?.insertInto('response_routes')
-      .values({ id, key_id: route.keyId, model_id: route.modelId, deployment_id: route.deploymentId, tokens: route.tokens })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ tokens: route.tokens }))
-      .execute().catch((err: Error) => this.log.warn({ err: err.message }, 'could not store a response route'));
+    if (!this.db) return;
+    this.pending.set(id, route);
+    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** Writes the routes remembered since the last flush. */
+  async flush(): Promise<void> {
+    if (!this.db || this.pending.size === 0) return;
+    const rows = [...this.pending].map(([id, r]) => ({ id, key_id: r.keyId, model_id: r.modelId, deployment_id: r.deploymentId, tokens: r.tokens }));
+    this.pending = new Map();
+    for (let i = 0; i < rows.length; i += BATCH) {
+      await this.db.insertInto('response_routes').values(rows.slice(i, i + BATCH))
+        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ tokens: eb.ref('excluded.tokens') })))
+        .execute().catch((err: Error) => this.log.warn({ err: err.message, routes: rows.length }, 'could not store response routes'));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flush();
   }
 
   async find(id: string): Promise<ResponseRoute | null> {
@@ -44,6 +69,7 @@ export class ResponseRoutes {
 
   forget(id: string): void {
     this.recent.delete(id);
+    this.pending.delete(id);
     void this.db?.deleteFrom('response_routes').where('id', '=', id).execute()
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not delete a response route'));
   }
