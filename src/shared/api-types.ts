@@ -151,6 +151,34 @@ export type UsageRow = UsageTotals & {
 
 export interface UsageSummary { from: string; to: string; groupBy: UsageGroupBy; rows: UsageRow[]; totals: UsageTotals }
 
+/**
+ * One request of the per-request export (`/usage/requests`): the usage event as the ledger holds it.
+ * `cost` is the stored numeric(28,12) as text (exact); `audioSeconds` is audio_ms / 1000 with 3 decimals.
+ */
+export interface UsageRequestRow {
+  at: string;
+  requestId: string;
+  keyId: string;
+  keyName: string | null;
+  userId: string;
+  username: string | null;
+  modelId: string;
+  endpoint: string | null;
+  status: number;
+  stream: boolean;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  audioSeconds: string;
+  cost: string;
+  estimated: boolean;
+  errorCode: string | null;
+  latencyMs: number;
+}
+
+/** `GET /usage/requests?format=json`: newest first; `truncated` when more than `limit` requests matched. */
+export interface UsageRequests { from: string; to: string; limit: number; truncated: boolean; rows: UsageRequestRow[] }
+
 export interface UsageTimeseries { from: string; to: string; points: Array<UsageTotals & { day: string }>; totals: UsageTotals }
 
 export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string | null; details: unknown }

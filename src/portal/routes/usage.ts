@@ -1,21 +1,31 @@
 /**
  * @module Usage reports: summary, daily time series and CSV/JSON export,
  * for a person (always their own usage) and for admins (everyone, or one
- * user). Both read only the daily rollups.
+ * user). The reports read only the daily rollups; /usage/requests exports the
+ * usage events themselves, one line per request.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { me, requireAdminRead, requireUser } from '../auth.js';
 import type { PortalServices } from '../context.js';
-import { UsageQuerystring } from '../schemas.js';
+import { Line, UsageQuerystring } from '../schemas.js';
 import { toCsv, type UsageQuery } from '../services/usage.js';
+import { exportRequests } from '../services/usage-requests.js';
 import { invalid } from '../errors.js';
 
 const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
 type Q = { from?: string; to?: string; groupBy?: UsageQuery['groupBy']; models?: string; keys?: string; userId?: string };
 
 const ExportQuerystring = Type.Composite([UsageQuerystring, Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])) })], { additionalProperties: false });
+
+const RequestsQuerystring = Type.Composite([
+  Type.Omit(UsageQuerystring, ['groupBy']),
+  Type.Object({
+    format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])),
+    limit: Type.Optional(Line({ maxLength: 10, description: 'at most this many requests, newest first (1 to 100000, default 10000)' })),
+  }),
+], { additionalProperties: false });
 
 /** `scope` decides whose usage a caller may see; a person's own routes ignore any userId they send. */
 function reports(prefix: '' | '/admin', guard: typeof requireUser, scope: (req: FastifyRequest, q: Q) => string | undefined): FastifyPluginAsyncTypebox<{ s: PortalServices }> {
@@ -34,6 +44,15 @@ function reports(prefix: '' | '/admin', guard: typeof requireUser, scope: (req: 
       reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
       if (format === 'json') return reply.type('application/json').send(JSON.stringify(r, null, 2));
       return reply.type('text/csv; charset=utf-8').send(toCsv(r.groupBy, r.rows));
+    });
+    // One line per request (usage_events), newest first, at most `limit` of them.
+    app.get(`${prefix}/usage/requests`, { onRequest: guard, schema: { querystring: RequestsQuerystring, tags } }, async (req, reply) => {
+      const { format = 'csv', limit, ...q } = req.query as Omit<Q, 'groupBy'> & { format?: 'csv' | 'json'; limit?: string };
+      const { groupBy: _, ...rq } = query(req, q);
+      const r = await exportRequests(s.db, { ...rq, limit }, format);
+      reply.header('content-disposition', `attachment; filename="litemaas-requests-${r.from}-to-${r.to}.${format}"`)
+        .header('cache-control', 'no-store').header('x-litemaas-truncated', String(r.truncated)).header('x-litemaas-rows', String(r.rows));
+      return reply.type(format === 'json' ? 'application/json' : 'text/csv; charset=utf-8').send(r.body);
     });
   };
 }

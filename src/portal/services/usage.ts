@@ -48,10 +48,11 @@ export function isCalendarDay(v: string): boolean {
 export function dateRange(q: UsageQuery): { from: string; to: string } {
   const today = new Date().toISOString().slice(0, 10);
   const to = q.to ?? today;
+  const bad = (field: 'from' | 'to') => invalid(field, 'must be a date YYYY-MM-DD that exists (year 0001 or later)');
+  // `to` first: the default `from` is computed from it (an invalid `to` would otherwise throw a RangeError, a 500).
+  if (!isCalendarDay(to)) throw bad('to');
   const from = q.from ?? new Date(Date.parse(to + 'T00:00:00Z') - 29 * 86_400_000).toISOString().slice(0, 10);
-  for (const [field, v] of [['from', from], ['to', to]] as const) {
-    if (!isCalendarDay(v)) throw invalid(field, 'must be a date YYYY-MM-DD that exists (year 0001 or later)');
-  }
+  if (!isCalendarDay(from)) throw bad('from');
   if (from > to) throw invalid('from', 'must not be after to');
   if ((Date.parse(to) - Date.parse(from)) / 86_400_000 > MAX_RANGE_DAYS) throw invalid('from', `the range must be at most ${MAX_RANGE_DAYS} days`);
   return { from, to };
@@ -165,13 +166,15 @@ const METRICS: Array<keyof UsageRow> = ['requests', 'errors', 'promptTokens', 'c
 /** RFC 4180 CSV of a summary: group columns, then the counters; cost exact to the pico-unit. */
 export function toCsv(groupBy: GroupBy, rows: UsageRow[]): string {
   const cols = [...CSV_COLUMNS[groupBy], ...METRICS];
-  const cell = (v: unknown) => {
-    // Model ids and key names come from clients: no control character may split a row or hide in a cell.
-    const t = v === null || v === undefined ? '' : sanitize(String(v), Number.MAX_SAFE_INTEGER);
-    // A leading = + - @ would be a formula in a spreadsheet; quote-prefix it.
-    const safe = /^[=+\-@]/.test(t) && !/^-?\d/.test(t) ? `'${t}` : t;
-    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
   const header = cols.map((c) => (c === 'costExact' ? 'cost' : c)).join(',');
-  return [header, ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+  return [header, ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n';
+}
+
+/** One RFC 4180 CSV cell, safe to open in a spreadsheet (also used by the per-request export). */
+export function csvCell(v: unknown): string {
+  // Model ids and key names come from clients: no control character may split a row or hide in a cell.
+  const t = v === null || v === undefined ? '' : sanitize(String(v), Number.MAX_SAFE_INTEGER);
+  // A leading = + - @ would be a formula in a spreadsheet; quote-prefix it.
+  const safe = /^[=+\-@]/.test(t) && !/^-?\d/.test(t) ? `'${t}` : t;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

@@ -1,6 +1,6 @@
 /**
  * @module Usage filters and actions: date presets or a custom range, model / key / user filters,
- * refresh, auto-refresh and export.
+ * refresh, auto-refresh, export of the report and download of the requests themselves (one CSV line each).
  */
 import { useState } from 'react';
 import {
@@ -60,6 +60,8 @@ export function UsageToolbar({
   const [exportGroup, setExportGroup] = useState<UsageGroupBy>('day');
   const set = (patch: Partial<UsageFilters>) => onChange({ ...filters, ...patch });
   const exportHref = (format: 'csv' | 'json') => apiUrl(usagePath(scope, 'export', filters, { format, groupBy: exportGroup }));
+  // Every request of the same range and filters, newest first (the server sends at most 10 000 by default).
+  const requestsHref = apiUrl(usagePath(scope, 'requests', filters, { format: 'csv' }));
 
   return (
     <Toolbar className="lm-usage-toolbar">
@@ -142,6 +144,11 @@ export function UsageToolbar({
           <ToolbarItem>
             <Button variant="link" component="a" href={exportHref('json')} download icon={<DownloadIcon />}>
               Export JSON
+            </Button>
+          </ToolbarItem>
+          <ToolbarItem>
+            <Button variant="link" component="a" href={requestsHref} download icon={<DownloadIcon />}>
+              Download requests (CSV)
             </Button>
           </ToolbarItem>
         </ToolbarGroup>

@@ -1,6 +1,6 @@
 /**
  * @module The Usage page's filters (date range, models, keys, user) and how they become query
- * parameters for /usage/* or /admin/usage/*.
+ * parameters for /usage/* or /admin/usage/* (summary, timeseries, export, and requests: one line per request).
  */
 import { query } from '../api';
 import { daysAgo, utcDay } from '../format';
@@ -28,7 +28,7 @@ export function range(filters: UsageFilters): { from: string; to: string } {
   return { from: daysAgo(Number(filters.preset) - 1), to: utcDay(new Date()) };
 }
 
-export function usagePath(scope: Scope, what: 'summary' | 'timeseries' | 'export', filters: UsageFilters, extra: { groupBy?: UsageGroupBy; format?: 'csv' | 'json' } = {}): string {
+export function usagePath(scope: Scope, what: 'summary' | 'timeseries' | 'export' | 'requests', filters: UsageFilters, extra: { groupBy?: UsageGroupBy; format?: 'csv' | 'json' } = {}): string {
   const { from, to } = range(filters);
   const base = scope === 'admin' ? '/admin/usage' : '/usage';
   return `${base}/${what}${query({
