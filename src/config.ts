@@ -15,6 +15,8 @@ export interface Config {
   publicUrl?: string;
   logLevel: string;
   maxBodyBytes: number;
+  /** The largest audio upload (multipart) on the audio endpoints. */
+  maxAudioBytes: number;
   /** A client must send its request headers within this time. */
   headersTimeoutMs: number;
   /** A client must send its whole request (headers and body) within this time; the answer may take as long as it takes. */
@@ -91,6 +93,8 @@ export function loadConfig(env = process.env): Config {
     publicUrl: env.LITEMAAS_PUBLIC_URL || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     maxBodyBytes: int('LITEMAAS_MAX_BODY_BYTES', 4 * 1024 * 1024),
+    // vLLM's own default (VLLM_MAX_AUDIO_CLIP_FILESIZE_MB) and OpenAI's limit.
+    maxAudioBytes: int('LITEMAAS_MAX_AUDIO_BYTES', 25 * 1024 * 1024),
     headersTimeoutMs: int('LITEMAAS_HEADERS_TIMEOUT_MS', 10_000),
     requestTimeoutMs: int('LITEMAAS_REQUEST_TIMEOUT_MS', 60_000),
     keepAliveTimeoutMs: int('LITEMAAS_KEEPALIVE_TIMEOUT_MS', 65_000),

@@ -91,7 +91,7 @@ export async function startServer(cfg: Config): Promise<Running> {
   const spend = new SpendTracker();
   if (dbError === null) await spend.load(store.db, new Date(), ledger.unwritten()).catch((err: unknown) => { dbError = err; });
 
-  const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, maxBodyBytes: cfg.maxBodyBytes, stalledClientMs: cfg.stalledClientMs, reconcileIntervalMs: cfg.reconcileIntervalMs, snapshotCache });
+  const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, maxBodyBytes: cfg.maxBodyBytes, maxAudioBytes: cfg.maxAudioBytes, stalledClientMs: cfg.stalledClientMs, reconcileIntervalMs: cfg.reconcileIntervalMs, snapshotCache });
   try {
     if (dbError !== null && !isUnreachable(dbError)) throw dbError;
     await gateway.start();

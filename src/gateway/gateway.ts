@@ -42,7 +42,8 @@ export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj
 
 export interface GatewayOptions {
   store: Store; cipher: Cipher; ledger: Ledger; spend: SpendTracker; metrics: GatewayMetrics; log: GatewayLogger;
-  maxBodyBytes: number; reconcileIntervalMs: number;
+  /** Request bodies up to this many bytes; multipart audio uploads up to maxAudioBytes. */
+  maxBodyBytes: number; maxAudioBytes?: number; reconcileIntervalMs: number;
   /** A streaming client that reads nothing for this long is cut (its upstream aborted, billed as a disconnect). */
   stalledClientMs: number;
   /** Where the last good snapshot is kept, to start from while the database is unreachable. */
@@ -159,7 +160,7 @@ export class Gateway {
     if (!endpoint) throw new GatewayError('not_found', `Unknown path ${path}. Supported: ${SUPPORTED}.`);
     if (req.method !== 'POST') throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; use POST.`);
     const key = authenticate(req, this.snap);
-    const raw = await readRequestBody(req, this.o.maxBodyBytes);
+    const raw = await readRequestBody(req, endpoint.body === 'multipart' ? this.o.maxAudioBytes ?? this.o.maxBodyBytes : this.o.maxBodyBytes);
     const clientReq = endpoint.body === 'multipart' ? await parseFormRequest(endpoint, raw, req.headers['content-type']) : parseClientRequest(endpoint, raw);
     const at = new Date();
     const refuse = (err: GatewayError, modelId: string, model: ModelEntry | null) => {
@@ -239,9 +240,10 @@ export class Gateway {
         usage = { promptTokens: Math.min(req.promptGuess, bounds.prompt), completionTokens: Math.min(estimateCompletion(o.delivered), bounds.completion) };
         estimated = true;
       } else if (usage && cut) {
-        estimated = true; // the last usage seen before the answer was cut: what was generated up to then, at least what was delivered
-        const delivered = Math.min(estimateCompletion(o.delivered), bounds.completion);
-        if (delivered > usage.completionTokens) usage = { ...usage, completionTokens: delivered };
+        // The last usage seen before the answer was cut, plus an estimate of what was delivered after it (never beyond the bound).
+        estimated = true;
+        const after = o.afterUsage && o.afterUsage.events > 0 ? estimateCompletion(o.afterUsage) : 0;
+        if (after > 0) usage = { ...usage, completionTokens: Math.min(usage.completionTokens + after, Math.max(usage.completionTokens, bounds.completion)) };
       }
     }
     const cost = usage && model ? priceUsage(usage, model) : 0n;

@@ -30,6 +30,8 @@ export interface Outcome {
   usage: Usage | null;
   /** Output relayed to the client, for an estimate when usage never came. */
   delivered: Delivered;
+  /** Of it, what came after the last usage seen (that usage does not count it: Anthropic's message_start, a stream cut before its usage chunk). */
+  afterUsage?: Delivered;
   errorCode: string | null;
   deploymentId: string | null;
   ttftMs: number | null;
@@ -68,8 +70,8 @@ function classify(err: unknown): GatewayError {
   return new GatewayError('upstream_error', 'The model server could not be reached.');
 }
 
-const disconnected = (ctx: RelayContext, deploymentId: string | null, usage: Usage | null = null, delivered = NOTHING, ttftMs: number | null = null): void =>
-  ctx.finish({ status: 499, usage, delivered, errorCode: 'client_disconnected', deploymentId, ttftMs });
+const disconnected = (ctx: RelayContext, deploymentId: string | null, usage: Usage | null = null, delivered = NOTHING, ttftMs: number | null = null, afterUsage = delivered): void =>
+  ctx.finish({ status: 499, usage, delivered, afterUsage, errorCode: 'client_disconnected', deploymentId, ttftMs });
 
 export async function forward(up: Upstream, ctx: RelayContext): Promise<void> {
   const tried = new Set<string>();
@@ -245,6 +247,7 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
   let usage: Usage | null = null;
   let createdId: string | null = null;
   const delivered = { events: 0, chars: 0 };
+  let afterUsage = { events: 0, chars: 0 };
   let sawDone = false;
   let ttftMs: number | null = null;
   let paused = false;
@@ -260,10 +263,14 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
       try { obj = JSON.parse(data) as Record<string, unknown>; } catch { obj = null; }
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) { out += formatEvent(hideUpstreamName(data, d, ctx), ev.event); return; }
+    const before = usage;
     usage = e.streamUsage(obj, usage, req);
     createdId ??= e.createdId?.(obj) ?? null;
     const chars = e.output(obj);
     if (chars > 0) { delivered.events++; delivered.chars += chars; }
+    // A usage that came with this event counts the output so far, this event's included.
+    if (usage !== before) afterUsage = { events: 0, chars: 0 };
+    else if (chars > 0) { afterUsage.events++; afterUsage.chars += chars; }
     // The upstream's own text is relayed when only `model` changes and it came on one line (the reader joins data lines with \n).
     let text = data.includes('\n') ? JSON.stringify(obj) : data;
     if (hideUsage && 'usage' in obj) {
@@ -319,12 +326,12 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
       },
       error(err) {
         if (ctx.link.gone) {
-          disconnected(ctx, d.id, usage, delivered, ttftMs);
+          disconnected(ctx, d.id, usage, delivered, ttftMs, afterUsage);
           resolve({ kind: 'client-gone' });
           return;
         }
         // What the client already received is billed (the last usage seen, or an estimate from it).
-        ctx.finish({ status: 502, usage, delivered, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs, createdId });
+        ctx.finish({ status: 502, usage, delivered, afterUsage, errorCode: 'upstream_stream_error', deploymentId: d.id, ttftMs, createdId });
         const ge = classify(err);
         // In the stream's own terms: Anthropic's and the Responses API's `event: error`, or an OpenAI error chunk.
         if (!res.destroyed) {
