@@ -299,8 +299,10 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
       paused = true;
       x.pause();
       const stalled = setTimeout(() => res.destroy(), ctx.stalledClientMs);
-      res.once('drain', () => { clearTimeout(stalled); paused = false; x.resume(); });
-      res.once('close', () => clearTimeout(stalled));
+      // One listener pair per pause, removed when it ends: a long stream paused often must not pile up listeners.
+      const closed = () => clearTimeout(stalled);
+      res.once('close', closed);
+      res.once('drain', () => { clearTimeout(stalled); res.off('close', closed); paused = false; x.resume(); });
     }
   };
   return new Promise<AttemptFailure | null>((resolve) => {
