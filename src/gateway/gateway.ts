@@ -34,6 +34,8 @@ import type { GatewayMetrics } from './metrics.js';
 
 const CLIENT_GONE = new Error('client closed the connection');
 const UNKNOWN_MODEL_LABEL = '(unknown)';
+/** How long the gateway remembers which deployment holds a stored response (vLLM keeps them in memory, so far shorter in practice). */
+const RESPONSE_ROUTE_DAYS = 30;
 const SUPPORTED = ['/v1/models', ...ENDPOINTS.map((e) => e.paths[0]!)].join(', ');
 /** Anthropic's clients read Anthropic's error shape. */
 const formatFor = (url: string): ErrorFormat => (url.startsWith('/v1/messages') ? 'anthropic' : 'openai');
@@ -59,6 +61,7 @@ export class Gateway {
   private readonly routes: ResponseRoutes;
   private reloadTimer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
   private reloadFailing = false;
@@ -94,6 +97,8 @@ export class Gateway {
     await this.o.store.listen(() => this.scheduleReload());
     this.reconcileTimer = setInterval(() => this.scheduleReload(), this.o.reconcileIntervalMs);
     this.reconcileTimer.unref();
+    this.pruneTimer = setInterval(() => void this.routes.prune(RESPONSE_ROUTE_DAYS), 3_600_000);
+    this.pruneTimer.unref();
   }
 
   get snapshot(): Snapshot { return this.snap; }
@@ -128,6 +133,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await this.routes.close();
     await this.clients.close();
@@ -186,7 +192,7 @@ export class Gateway {
     const base = requestBounds(clientReq, model.contextLength);
     const bounds: Bounds = conversation ? { ...base, prompt: Math.min(INT4_MAX, base.prompt + conversation) } : base;
     let rate: RateAdmission;
-    try { rate = admitRate(this.limiter, key, endpoint.free ? 0 : bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
+    try { rate = admitRate(this.limiter, key, bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
     // A free request (tokenize) costs nothing: no budget or quota can refuse it.
     let reservation: Reservation | null = null;
     try { if (!endpoint.free) reservation = reserve(this.o.spend, key, model, sub, bounds, at); } catch (e) {
@@ -206,7 +212,9 @@ export class Gateway {
         finish: (o, then) => {
           if (finished) return;
           finished = true;
-          const tokens = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then, bounds);
+          const billed = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then, bounds);
+          // A free request is not billed but its prompt was read: it counts in the tpm windows, so tokenize is no unlimited upstream load.
+          const tokens = endpoint.free && o.status < 300 ? Math.min(clientReq.promptGuess, bounds.prompt) : billed;
           // A response the client asked not to store cannot be retrieved or continued: nothing to route.
           if (o.createdId && o.deploymentId && o.status < 300 && clientReq.body.store !== false) {
             this.routes.remember(o.createdId, { keyId: key.id, modelId: model.id, deploymentId: o.deploymentId, tokens: Math.min(INT4_MAX, conversation + tokens) });
@@ -232,11 +240,11 @@ export class Gateway {
     if (model && bounds && !endpoint.free) {
       usage = o.usage;
       const answered = o.status < 300 || o.status === 499;
-      if (answered && endpoint.settle) usage = endpoint.settle(usage, req);
-      // Cut short (the client left, the stream broke): what was delivered counts even if the last usage seen says less.
-      const cut = o.status === 499 || o.errorCode === 'upstream_stream_error';
-      if (!usage && (o.delivered.events > 0 || o.status === 499)) {
-        // An upstream that obeyed the bound generated no more than it; a guess never bills beyond what was reserved.
+      if (answered && endpoint.settle) ({ usage, estimated } = endpoint.settle(usage, req));
+      // Cut short (the client left, the stream broke or ended without its last word): what was delivered after the last usage counts too.
+      const cut = o.status === 499 || o.errorCode === 'upstream_stream_error' || o.incomplete === true;
+      if (!usage && (o.status < 300 || o.delivered.events > 0 || o.status === 499)) {
+        // An answer without usage still read its prompt. An upstream that obeyed the bound generated no more than it; a guess never bills beyond what was reserved.
         usage = { promptTokens: Math.min(req.promptGuess, bounds.prompt), completionTokens: Math.min(estimateCompletion(o.delivered), bounds.completion) };
         estimated = true;
       } else if (usage && cut) {

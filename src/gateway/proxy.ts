@@ -32,6 +32,8 @@ export interface Outcome {
   delivered: Delivered;
   /** Of it, what came after the last usage seen (that usage does not count it: Anthropic's message_start, a stream cut before its usage chunk). */
   afterUsage?: Delivered;
+  /** A stream that ended without its last word ([DONE], response.completed, message_stop): billed as one cut short. */
+  incomplete?: boolean;
   errorCode: string | null;
   deploymentId: string | null;
   ttftMs: number | null;
@@ -249,6 +251,7 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
   const delivered = { events: 0, chars: 0 };
   let afterUsage = { events: 0, chars: 0 };
   let sawDone = false;
+  let sawTerminal = false;
   let ttftMs: number | null = null;
   let paused = false;
   let out = '';
@@ -279,8 +282,11 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
       delete obj.usage;
       text = JSON.stringify(obj);
     }
-    const event = formatEvent(renamed(text, obj, e, d.upstreamModel, ctx.model.id), ev.event);
-    if (e.terminalEvents?.has(obj.type as string)) last += event; else out += event;
+    let relayed = renamed(text, obj, e, d.upstreamModel, ctx.model.id);
+    // An error event's message is the upstream's own text, which may name its model.
+    if ('error' in obj || obj.type === 'error') relayed = hideUpstreamName(relayed, d, ctx);
+    const event = formatEvent(relayed, ev.event);
+    if (e.terminalEvents?.has(obj.type as string)) { sawTerminal = true; last += event; } else out += event;
   };
   const reader = new SseReader(onEvent);
 
@@ -321,7 +327,8 @@ function relayStream(ctx: RelayContext, d: DeploymentConfig, x: Exchange): Promi
         reader.push(decoder.end());
         reader.end();
         flush();
-        ctx.finish({ status: 200, usage, delivered, errorCode: null, deploymentId: d.id, ttftMs, createdId }, () => {
+        const incomplete = e.doneSentinel ? !sawDone : e.terminalEvents ? !sawTerminal : false;
+        ctx.finish({ status: 200, usage, delivered, afterUsage, incomplete, errorCode: null, deploymentId: d.id, ttftMs, createdId }, () => {
           res.end(last + (sawDone ? 'data: [DONE]\n\n' : ''));
         });
         resolve(null);

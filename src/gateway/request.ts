@@ -47,8 +47,7 @@ const byName = (e: Endpoint | EndpointName): Endpoint => (typeof e === 'string' 
 /** The endpoint a client path names, or undefined. */
 export const endpointAt = (path: string): Endpoint | undefined => BY_PATH.get(path);
 
-function compile(endpoint: Endpoint, b: Record<string, unknown>, stream: boolean, bytes: number, promptGuess: number): ClientRequest {
-  const shape: Shape = endpoint.parse(b, stream);
+function compile(endpoint: Endpoint, b: Record<string, unknown>, shape: Shape, stream: boolean, bytes: number, promptGuess: number): ClientRequest {
   return {
     endpoint, model: b.model as string, stream, includeUsage: stream && (shape.includeUsage ?? false),
     maxTokens: shape.maxTokens ?? null, choices: shape.choices ?? 1, prompts: shape.prompts ?? 1,
@@ -74,7 +73,9 @@ export function parseClientRequest(e: Endpoint | EndpointName, raw: Buffer): Cli
   const stream = b.stream ?? false;
   if (typeof stream !== 'boolean') throw bad("'stream' must be a boolean", 'stream');
   if (stream && !endpoint.streams) throw bad(`'stream' is not supported for ${endpoint.name}`, 'stream');
-  return compile(endpoint, b, stream, raw.length, Math.ceil(chars / 4) + 1);
+  const shape = endpoint.parse(b, stream);
+  if (shape instanceof Promise) throw new Error(`${endpoint.name}: a JSON endpoint's parse must be synchronous`);
+  return compile(endpoint, b, shape, stream, raw.length, Math.ceil(chars / 4) + 1);
 }
 
 /** A multipart request (audio): its fields as the endpoint's body; form fields are text, so `stream` is "true" or "false". */
@@ -89,7 +90,7 @@ export async function parseFormRequest(e: Endpoint | EndpointName, raw: Buffer, 
   if (stream === null) throw bad("'stream' must be true or false", 'stream');
   let chars = 0;
   for (const [k, v] of Object.entries(b)) if (k !== 'model' && typeof v === 'string') chars += v.length;
-  return compile(endpoint, b, stream, raw.length, Math.ceil(chars / 4) + 1);
+  return compile(endpoint, b, await endpoint.parse(b, stream), stream, raw.length, Math.ceil(chars / 4) + 1);
 }
 
 

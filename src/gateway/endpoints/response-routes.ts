@@ -46,6 +46,14 @@ export class ResponseRoutes {
     }
   }
 
+  /** Deletes routes older than `days`: no upstream keeps a stored response for ever, and the table must not grow without end. */
+  async prune(days: number): Promise<void> {
+    if (!this.db) return;
+    const before = new Date(Date.now() - days * 86_400_000);
+    await this.db.deleteFrom('response_routes').where('created_at', '<', before).execute()
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not prune response routes'));
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -83,8 +83,8 @@ export interface Endpoint {
   readonly maxTokensField: string | null;
   /** Whether it streams at all. */
   readonly streams: boolean;
-  /** Validates what is specific to this API; throws a GatewayError naming the field. */
-  parse(body: Record<string, unknown>, stream: boolean): Shape;
+  /** Validates what is specific to this API; throws a GatewayError naming the field. Only a multipart endpoint may answer asynchronously (it reads a file). */
+  parse(body: Record<string, unknown>, stream: boolean): Shape | Promise<Shape>;
   /** What the request may use at most, when the generic rule (prompt bytes, output per sequence) does not fit. */
   bounds?(r: ClientRequest, contextLength: number | null): Bounds;
   /** The body sent to one deployment. */
@@ -93,8 +93,8 @@ export interface Endpoint {
   usage(body: Record<string, unknown>, r: ClientRequest): Usage | null;
   /** Usage after one stream event, given what was known before it. */
   streamUsage(event: Record<string, unknown>, before: Usage | null, r: ClientRequest): Usage | null;
-  /** The usage to bill once the answer ended, from what was read (audio adds the duration it measured). */
-  settle?(usage: Usage | null, r: ClientRequest): Usage | null;
+  /** The usage to bill once the answer ended, from what was read (audio adds the duration it measured, or its bound as an estimate). */
+  settle?(usage: Usage | null, r: ClientRequest): { usage: Usage | null; estimated: boolean };
   /** Characters of generated output in an answer or one stream event (for an estimate when usage never comes). */
   output(o: Record<string, unknown>): number;
   /** Where the model name sits in answers and events (each a path of keys), renamed to the public id. */
