@@ -12,12 +12,13 @@ import type { Cipher } from '../shared/secrets.js';
 import { fromPico } from '../shared/money.js';
 import { sanitize } from '../shared/sanitize.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { SpendTracker, Reservation } from '../ledger/budgets.js';
+import type { SpendTracker } from '../ledger/budgets.js';
 import { RateLimiter } from '../ledger/limits.js';
 import { estimateCompletion, priceUsage, type Usage } from '../ledger/meter.js';
 import type { UsageEvent } from '../ledger/event.js';
 import { authenticate } from './auth.js';
-import { admitRate, authorizeModel, reserve, settleRate, type RateAdmission } from './authorize.js';
+import { authorizeModel } from './authorize.js';
+import { LocalAdmission, type Admission, type Ticket } from './admission.js';
 import { GatewayError, sendError, type ErrorFormat } from './errors.js';
 import { forward, NOTHING, type ClientLink, type Outcome, type Upstream } from './proxy.js';
 import { endpointAt, parseClientRequest, parseFormRequest, readRequestBody, requestBounds, type Bounds, type ClientRequest } from './request.js';
@@ -44,6 +45,8 @@ export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj
 
 export interface GatewayOptions {
   store: Store; cipher: Cipher; ledger: Ledger; spend: SpendTracker; metrics: GatewayMetrics; log: GatewayLogger;
+  /** Limits, budgets and quotas; by default kept in this process (exact for one process). */
+  admission?: Admission;
   /** Request bodies up to this many bytes; multipart audio uploads up to maxAudioBytes. */
   maxBodyBytes: number; maxAudioBytes?: number; reconcileIntervalMs: number;
   /** A streaming client that reads nothing for this long is cut (its upstream aborted, billed as a disconnect). */
@@ -54,7 +57,7 @@ export interface GatewayOptions {
 
 export class Gateway {
   private snap: Snapshot = { keys: new Map(), models: new Map(), subscriptions: new Map(), loadedAt: 0 };
-  private readonly limiter = new RateLimiter();
+  private readonly admission: Admission;
   private readonly router = new Router();
   private readonly clients = new UpstreamClients();
   private readonly up: Upstream;
@@ -69,6 +72,7 @@ export class Gateway {
 
   constructor(private readonly o: GatewayOptions) {
     o.metrics.inFlightSource = () => this.inFlight;
+    this.admission = o.admission ?? new LocalAdmission(new RateLimiter(), o.spend);
     this.routes = new ResponseRoutes(o.store.db, o.log);
     this.up = {
       clients: this.clients,
@@ -170,7 +174,7 @@ export class Gateway {
     const clientReq = endpoint.body === 'multipart' ? await parseFormRequest(endpoint, raw, req.headers['content-type']) : parseClientRequest(endpoint, raw);
     const at = new Date();
     const refuse = (err: GatewayError, modelId: string, model: ModelEntry | null) => {
-      this.record(key, modelId, requestId, at, t0, { status: err.status, usage: null, delivered: NOTHING, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, model);
+      this.admission.count(this.record(key, modelId, requestId, at, t0, { status: err.status, usage: null, delivered: NOTHING, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, model).e);
       throw err;
     };
     let model: ModelEntry, sub;
@@ -191,13 +195,14 @@ export class Gateway {
     }
     const base = requestBounds(clientReq, model.contextLength);
     const bounds: Bounds = conversation ? { ...base, prompt: Math.min(INT4_MAX, base.prompt + conversation) } : base;
-    let rate: RateAdmission;
-    try { rate = admitRate(this.limiter, key, bounds.prompt + bounds.completion); } catch (e) { return refuse(e as GatewayError, model.id, model); }
-    // A free request (tokenize) costs nothing: no budget or quota can refuse it.
-    let reservation: Reservation | null = null;
-    try { if (!endpoint.free) reservation = reserve(this.o.spend, key, model, sub, bounds, at); } catch (e) {
-      settleRate(this.limiter, key, rate, 0);
-      return refuse(e as GatewayError, model.id, model);
+    // A free request (tokenize) costs nothing: no budget or quota can refuse it; rate limits apply.
+    let ticket: Ticket;
+    try {
+      const t = this.admission.admit({ key, model, sub, bounds, free: endpoint.free === true, at });
+      ticket = t instanceof Promise ? await t : t; // the in-process admission answers without a microtask
+    } catch (e) {
+      if (e instanceof GatewayError) return refuse(e, model.id, model);
+      throw e;
     }
     const link: ClientLink = { gone: req.socket.destroyed, exchange: null }; // it may have left while we read its body
     res.once('close', () => {
@@ -212,27 +217,26 @@ export class Gateway {
         finish: (o, then) => {
           if (finished) return;
           finished = true;
-          const billed = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then, bounds);
+          const { e, cost } = this.record(key, model.id, requestId, at, t0, o, clientReq, model, then, bounds);
           // A free request is not billed but its prompt was read: it counts in the tpm windows, so tokenize is no unlimited upstream load.
-          const tokens = endpoint.free && o.status < 300 ? Math.min(clientReq.promptGuess, bounds.prompt) : billed;
+          const tokens = endpoint.free && o.status < 300 ? Math.min(clientReq.promptGuess, bounds.prompt) : e.promptTokens + e.completionTokens;
           // A response the client asked not to store cannot be retrieved or continued: nothing to route.
           if (o.createdId && o.deploymentId && o.status < 300 && clientReq.body.store !== false) {
             this.routes.remember(o.createdId, { keyId: key.id, modelId: model.id, deploymentId: o.deploymentId, tokens: Math.min(INT4_MAX, conversation + tokens) });
           }
-          if (reservation) this.o.spend.release(reservation);
-          settleRate(this.limiter, key, rate, tokens);
+          ticket.settle(e, cost, tokens);
         },
       });
     } finally {
-      if (!finished) { if (reservation) this.o.spend.release(reservation); settleRate(this.limiter, key, rate, 0); }
+      if (!finished) ticket.settle(null, 0n, 0);
     }
   }
 
   /**
    * Meter and record one request: cost from the upstream's usage, or an
-   * estimate from the output delivered when it never came. Returns the tokens counted.
+   * estimate from the output delivered when it never came. Returns the event recorded and its exact cost.
    */
-  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void, bounds?: Bounds): number {
+  private record(key: KeyEntry, modelId: string, id: string, at: Date, t0: number, o: Outcome, req: ClientRequest, model: ModelEntry | null, then?: () => void, bounds?: Bounds): { e: UsageEvent; cost: bigint } {
     const endpoint = req.endpoint;
     let usage: Usage | null = null;
     let estimated = false;
@@ -264,11 +268,10 @@ export class Gateway {
       endpoint: endpoint.name, cachedTokens: usage?.cachedTokens ?? 0, audioMs: usage?.audioMs ?? 0,
     };
     this.o.ledger.record(e, then);
-    this.o.spend.add(e, cost);
     // A client-chosen model name never becomes a label: unknown models share one, so refusals cannot grow /metrics.
     const label = model ? model.id : this.snap.models.has(modelId) ? modelId : UNKNOWN_MODEL_LABEL;
     this.o.metrics.observe(label, o.status, e.promptTokens, e.completionTokens, cost > 0n ? Number(e.cost) : 0, latencyMs / 1000);
-    return e.promptTokens + e.completionTokens;
+    return { e, cost };
   }
 
   private listModels(key: KeyEntry, path: string, res: ServerResponse, requestId: string): void {
