@@ -22,7 +22,8 @@ const COUNTERS = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'c
 
 /**
  * One rollup's upsert of the events just inserted (`ev`): the same five counters, grouped by the
- * rollup's own key. Static SQL built once; only the event arrays are parameters.
+ * rollup's own key. Static SQL built once; only the event arrays are parameters. Rows are upserted
+ * in key order, so replicas writing the same rollup rows lock them in the same order and cannot deadlock.
  */
 function rollup(cte: string, table: string, keys: { cols: string; select: string; group: string; conflict: string }): string {
   return `${cte} as (
@@ -30,7 +31,7 @@ function rollup(cte: string, table: string, keys: { cols: string; select: string
       select ${keys.select},
              count(*) filter (where status between 200 and 299), count(*) filter (where status not between 200 and 299),
              sum(prompt_tokens), sum(completion_tokens), sum(cost)
-      from ev group by ${keys.group}
+      from ev group by ${keys.group} order by ${keys.group}
       on conflict (${keys.conflict}) do update set
         ${COUNTERS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(',\n        ')}
     )`;
@@ -70,8 +71,10 @@ async function writeChunk(db: Kysely<Database>, ev: UsageEvent[]): Promise<numbe
       on conflict (id) do nothing
       returning at, key_id, user_id, model_id, status, prompt_tokens, completion_tokens, cost
     ), ${sql.raw(ROLLUPS)}, used as (
+      -- A key another replica is stamping right now is skipped (the next batch that uses it stamps it): no lock waits, no deadlock.
       update api_keys k set last_used_at = greatest(k.last_used_at, u.at)
-      from (select key_id, max(at) as at from ev group by key_id) u where k.id = u.key_id
+      from (select key_id, max(at) as at from ev group by key_id) u
+      where k.id = u.key_id and k.id in (select id from api_keys where id in (select key_id from ev) order by id for update skip locked)
     )
     select count(*)::int as inserted from ev`.execute(db);
   return r.rows[0]!.inserted;
