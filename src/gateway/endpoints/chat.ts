@@ -1,17 +1,13 @@
 /** @module POST /v1/chat/completions: OpenAI chat, as vLLM serves it. */
-import { bad, choicesOutput, includeUsage, maxOf, openaiStreamUsage, openaiUpstream, openaiUsage, sequences, TOP_MODEL } from './common.js';
+import { bad, includeUsage, maxOf, OPENAI_GENERATING, sequences } from './common.js';
 import type { Endpoint } from './types.js';
 
 export const chat: Endpoint = {
+  ...OPENAI_GENERATING,
   name: 'chat',
   paths: ['/v1/chat/completions'],
   upstreamPath: '/chat/completions',
   kinds: ['chat'],
-  errors: 'openai',
-  body: 'json',
-  generates: true,
-  streams: true,
-  maxTokensField: 'max_tokens',
   parse(b, stream) {
     if (!Array.isArray(b.messages) || b.messages.length === 0) throw bad("'messages' must be a non-empty array", 'messages');
     b.messages.forEach((m, i) => {
@@ -21,11 +17,4 @@ export const chat: Endpoint = {
     });
     return { choices: sequences(b), maxTokens: maxOf(b, 'max_tokens', 'max_completion_tokens'), includeUsage: includeUsage(b, stream) };
   },
-  upstream: openaiUpstream,
-  usage: openaiUsage,
-  streamUsage: openaiStreamUsage,
-  output: choicesOutput,
-  modelAt: TOP_MODEL,
-  doneSentinel: true,
-  hidesUsage: true,
 };

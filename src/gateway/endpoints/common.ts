@@ -109,3 +109,34 @@ export function readPoolingUsage(u: unknown): Usage | null {
   const prompt = count(o.prompt_tokens) ?? count(o.total_tokens);
   return prompt === null ? null : { promptTokens: prompt, completionTokens: 0 };
 }
+
+/** What every OpenAI-style generating endpoint shares (chat, completions): streamed chunks, the usage chunk asked for on the client's behalf, `[DONE]`. */
+export const OPENAI_GENERATING = {
+  errors: 'openai',
+  body: 'json',
+  generates: true,
+  streams: true,
+  maxTokensField: 'max_tokens',
+  upstream: openaiUpstream,
+  usage: openaiUsage,
+  streamUsage: openaiStreamUsage,
+  output: choicesOutput,
+  modelAt: TOP_MODEL,
+  doneSentinel: true,
+  hidesUsage: true,
+} as const;
+
+/** What every pooling endpoint shares (embeddings, rerank, score): one JSON answer, input tokens only, nothing generated. */
+export const POOLING = {
+  errors: 'openai',
+  body: 'json',
+  generates: false,
+  streams: false,
+  maxTokensField: null,
+  upstream: jsonUpstream,
+  streamUsage: openaiStreamUsage,
+  output: () => 0,
+  modelAt: TOP_MODEL,
+  doneSentinel: false,
+  hidesUsage: false,
+} as const;

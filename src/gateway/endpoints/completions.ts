@@ -1,5 +1,5 @@
 /** @module POST /v1/completions: OpenAI completions (prompt lists included), as vLLM serves them. */
-import { bad, choicesOutput, includeUsage, maxOf, openaiStreamUsage, openaiUpstream, openaiUsage, sequences, TOP_MODEL } from './common.js';
+import { bad, includeUsage, maxOf, OPENAI_GENERATING, sequences } from './common.js';
 import type { Endpoint } from './types.js';
 
 const PROMPT_SHAPES = "'prompt' must be a string, a non-empty array of strings, an array of token ids or an array of token-id arrays";
@@ -16,25 +16,14 @@ function promptCount(p: unknown): number {
 }
 
 export const completions: Endpoint = {
+  ...OPENAI_GENERATING,
   name: 'completions',
   paths: ['/v1/completions'],
   upstreamPath: '/completions',
   kinds: ['chat', 'completion'],
-  errors: 'openai',
-  body: 'json',
-  generates: true,
-  streams: true,
-  maxTokensField: 'max_tokens',
   parse(b, stream) {
     const prompts = promptCount(b.prompt);
     // Every prompt of a list is answered with max(n, best_of) sequences.
     return { prompts, choices: sequences(b) * prompts, maxTokens: maxOf(b, 'max_tokens', 'max_completion_tokens'), includeUsage: includeUsage(b, stream) };
   },
-  upstream: openaiUpstream,
-  usage: openaiUsage,
-  streamUsage: openaiStreamUsage,
-  output: choicesOutput,
-  modelAt: TOP_MODEL,
-  doneSentinel: true,
-  hidesUsage: true,
 };

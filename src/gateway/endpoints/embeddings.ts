@@ -1,28 +1,18 @@
 /** @module POST /v1/embeddings: each input embedded on its own, billed by prompt tokens. */
-import { bad, jsonUpstream, openaiStreamUsage, openaiUsage, TOP_MODEL } from './common.js';
+import { bad, openaiUsage, POOLING } from './common.js';
 import type { Endpoint } from './types.js';
 
 export const embeddings: Endpoint = {
+  ...POOLING,
   name: 'embeddings',
   paths: ['/v1/embeddings'],
   upstreamPath: '/embeddings',
   kinds: ['embedding'],
-  errors: 'openai',
-  body: 'json',
-  generates: false,
-  streams: false,
-  maxTokensField: null,
   parse(b) {
     const input = b.input;
     if (!(typeof input === 'string' || (Array.isArray(input) && input.length > 0))) throw bad("'input' must be a string or a non-empty array", 'input');
     // Each input is embedded on its own, up to the context each: the prompt bound counts them.
     return { prompts: typeof input === 'string' || input.every((x) => typeof x === 'number') ? 1 : input.length };
   },
-  upstream: jsonUpstream,
   usage: openaiUsage,
-  streamUsage: openaiStreamUsage,
-  output: () => 0,
-  modelAt: TOP_MODEL,
-  doneSentinel: false,
-  hidesUsage: false,
 };
