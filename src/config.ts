@@ -39,6 +39,16 @@ export interface Config {
   oidc?: OidcConfig;
   /** The built web UI (default: dist/web of this install). */
   webDir?: string;
+  /** Several replicas: limits, budgets and quotas shared on this Redis (unset: kept in this process). */
+  redisUrl?: string;
+  /** Redis unreachable: refuse with 503 (`closed`) or admit with each replica's share of every limit and budget (`open`). */
+  redisFailureMode: 'closed' | 'open';
+  /** How many replicas share the limits (the `open` failure mode divides every limit and budget by it). */
+  replicas: number;
+  /** A Redis command that has not answered within this many ms counts as Redis unreachable. */
+  redisTimeoutMs: number;
+  /** How long a request's holds, slot and reservations outlive a replica that died holding them (longer than any request). */
+  admissionLeaseMs: number;
 }
 
 export interface OidcConfig {
@@ -107,7 +117,18 @@ export function loadConfig(env = process.env): Config {
     trustProxy: env.LITEMAAS_TRUST_PROXY === 'true' || env.LITEMAAS_TRUST_PROXY === '1',
     initialAdmins: list(env.LITEMAAS_INITIAL_ADMINS),
     oidc: oidcConfig(env),
+    redisUrl: env.REDIS_URL || undefined,
+    redisFailureMode: failureMode(env.LITEMAAS_REDIS_FAILURE_MODE),
+    replicas: Math.max(1, int('LITEMAAS_REPLICAS', 2)),
+    redisTimeoutMs: Math.max(1, int('LITEMAAS_REDIS_TIMEOUT_MS', 100)),
+    admissionLeaseMs: Math.max(1_000, int('LITEMAAS_ADMISSION_LEASE_MS', 150_000)),
   };
+}
+
+function failureMode(v: string | undefined): 'closed' | 'open' {
+  if (v === undefined || v === '' || v === 'closed') return 'closed';
+  if (v === 'open') return 'open';
+  throw new Error(`LITEMAAS_REDIS_FAILURE_MODE must be "closed" or "open", got "${v}"`);
 }
 
 export function randomToken(bytes = 24): string {

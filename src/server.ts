@@ -21,6 +21,10 @@ import { retryUntilDone, type RetryLoop } from './store/backoff.js';
 import { loadCipher } from './shared/secrets.js';
 import { Ledger } from './ledger/ledger.js';
 import { SpendTracker } from './ledger/budgets.js';
+import { RateLimiter } from './ledger/limits.js';
+import { LocalAdmission, type Admission } from './gateway/admission.js';
+import { RedisAdmission } from './gateway/redis-admission.js';
+import { openRedis, whenReady } from './shared/redis.js';
 import { Gateway } from './gateway/gateway.js';
 import { isGatewayUrl } from './gateway/endpoints/index.js';
 import { SnapshotCache } from './gateway/snapshot-cache.js';
@@ -91,12 +95,30 @@ export async function startServer(cfg: Config): Promise<Running> {
   const spend = new SpendTracker();
   if (dbError === null) await spend.load(store.db, new Date(), ledger.unwritten()).catch((err: unknown) => { dbError = err; });
 
-  const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, maxBodyBytes: cfg.maxBodyBytes, maxAudioBytes: cfg.maxAudioBytes, stalledClientMs: cfg.stalledClientMs, reconcileIntervalMs: cfg.reconcileIntervalMs, snapshotCache });
+  // Several replicas: limits, budgets and quotas on Redis; without REDIS_URL they stay in this process.
+  let redis: ReturnType<typeof openRedis> | null = null;
+  let admission: Admission | undefined;
+  if (cfg.redisUrl) {
+    redis = openRedis(cfg.redisUrl, { commandTimeoutMs: cfg.redisTimeoutMs });
+    metrics.registry.registerMetric(metrics.redisUp);
+    const ready = await whenReady(redis, 2_000);
+    metrics.redisUp.set(ready ? 1 : 0);
+    if (!ready) log.warn({ failureMode: cfg.redisFailureMode }, 'Redis not reachable at start; requests follow LITEMAAS_REDIS_FAILURE_MODE until it is');
+    const fallback = cfg.redisFailureMode === 'open'
+      ? Object.assign(new LocalAdmission(new RateLimiter(), spend), { spendAdd: (e: Parameters<SpendTracker['add']>[0], c: bigint) => spend.add(e, c) })
+      : undefined;
+    admission = new RedisAdmission({
+      redis, db: store.db, unwritten: () => ledger.unwritten(), failureMode: cfg.redisFailureMode, fallback, replicas: cfg.replicas,
+      leaseMs: cfg.admissionLeaseMs, log, onFallback: (mode) => metrics.admissionFallbacks.inc({ mode }), onState: (up) => metrics.redisUp.set(up ? 1 : 0),
+    });
+  }
+  const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, admission, maxBodyBytes: cfg.maxBodyBytes, maxAudioBytes: cfg.maxAudioBytes, stalledClientMs: cfg.stalledClientMs, reconcileIntervalMs: cfg.reconcileIntervalMs, snapshotCache });
   try {
     if (dbError !== null && !isUnreachable(dbError)) throw dbError;
     await gateway.start();
   } catch (err) {
     await gateway.close();
+    redis?.disconnect();
     await ledger.close(); // the journal keeps what could not be written
     await store.close();
     throw isUnreachable(err) ? noSnapshotError(err, snapshotCache) : err;
@@ -158,6 +180,8 @@ export async function startServer(cfg: Config): Promise<Running> {
       await Promise.race([recovery.done, new Promise((r) => setTimeout(r, 6_000).unref())]);
     }
     await gateway.close();
+    // Settles already sent get their answers; an unreachable Redis is just dropped (leases expire).
+    if (redis) await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]).finally(() => redis!.disconnect());
     await ledger.close();
     await store.close();
   })());

@@ -13,6 +13,8 @@ export class GatewayMetrics {
   readonly upstreamErrors = new Counter({ name: 'litemaas_upstream_errors_total', help: 'Failed upstream attempts by deployment', labelNames: ['deployment'] as const, registers: [this.registry] });
   readonly journalLag = new Gauge({ name: 'litemaas_ledger_unwritten_events', help: 'Usage events journaled but not yet in the database', registers: [this.registry] });
   readonly deadLetters = new Counter({ name: 'litemaas_ledger_dead_letters_total', help: 'Usage events the database refused, set aside in the dead-letter table (or file)', registers: [this.registry] });
+  readonly admissionFallbacks = new Counter({ name: 'litemaas_admission_fallback_total', help: 'Requests decided without Redis (REDIS_URL set but unreachable) by failure mode: refused (closed) or admitted on per-replica shares (open)', labelNames: ['mode'] as const, registers: [this.registry] });
+  readonly redisUp = new Gauge({ name: 'litemaas_admission_redis_up', help: '1 while the shared admission store (Redis) answers, 0 during an outage; absent without REDIS_URL', registers: [] });
   /** Read at scrape time, so the hot path only bumps a plain counter. */
   inFlightSource: () => number = () => 0;
   readonly inFlight = new Gauge({
