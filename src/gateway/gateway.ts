@@ -27,7 +27,8 @@ import { ResponseRoutes } from './endpoints/response-routes.js';
 import { responseObject } from './endpoints/response-objects.js';
 import { INT4_MAX } from '../ledger/event.js';
 import { Router } from './route.js';
-import { buildSnapshot, loadSnapshotRows, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
+import { buildSnapshot, emptySnapshot, loadSnapshotRows, loadVersion, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
+import { applicable, applyChanges, parseChange, snapshotRows, type Change } from './snapshot-changes.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { isUnreachable } from '../store/db.js';
 import { UpstreamClients } from './upstream.js';
@@ -40,6 +41,12 @@ const RESPONSE_ROUTE_DAYS = 30;
 const SUPPORTED = ['/v1/models', ...ENDPOINTS.map((e) => e.paths[0]!)].join(', ');
 /** Anthropic's clients read Anthropic's error shape. */
 const formatFor = (url: string): ErrorFormat => (url.startsWith('/v1/messages') ? 'anthropic' : 'openai');
+/** More changes than this waiting at once are not applied one by one: the snapshot is reloaded whole. */
+const MAX_BATCH = 1000;
+/** How long reload() waits for the notifications of changes already committed before it reloads everything. */
+const CATCH_UP_MS = 1000;
+/** After changes applied piecemeal, the cache file is rewritten at most this often. */
+const CACHE_WRITE_MS = 2000;
 
 export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void }
 
@@ -56,7 +63,7 @@ export interface GatewayOptions {
 }
 
 export class Gateway {
-  private snap: Snapshot = { keys: new Map(), models: new Map(), subscriptions: new Map(), loadedAt: 0 };
+  private snap: Snapshot = emptySnapshot();
   private readonly admission: Admission;
   private readonly router = new Router();
   private readonly clients = new UpstreamClients();
@@ -65,9 +72,17 @@ export class Gateway {
   private reloadTimer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
-  private reloading: Promise<void> | null = null;
-  private reloadAgain = false;
+  /** Changes notified and not applied yet; `fullDue` when one could not be understood. */
+  private pending: Change[] = [];
+  private fullDue = false;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  private cacheTimer: NodeJS.Timeout | null = null;
+  /** reload() calls waiting for the snapshot to reach a version. */
+  private waiters: Array<{ v: number; done: () => void }> = [];
   private reloadFailing = false;
+  /** Full reloads and changes applied piecemeal, for tests and the bench. */
+  readonly reloadStats = { full: 0, applied: 0 };
   inFlight = 0;
 
   constructor(private readonly o: GatewayOptions) {
@@ -91,14 +106,16 @@ export class Gateway {
    */
   async start(): Promise<void> {
     try {
-      await this.reload();
+      await this.fullReload();
     } catch (err) {
       const cached = isUnreachable(err) ? this.o.snapshotCache?.read() : null;
       if (!cached) throw err;
       this.snap = buildSnapshot(cached.rows, this.o.cipher);
       this.o.log.warn({ err: (err as Error).message, savedAt: cached.savedAt, keys: this.snap.keys.size }, 'database unreachable; serving the cached snapshot until it is back');
     }
-    await this.o.store.listen(() => this.scheduleReload());
+    await this.o.store.listen((payload) => this.onChange(payload));
+    // A change committed between the load and the LISTEN sent its notification to nobody: compare once now.
+    this.scheduleReload();
     this.reconcileTimer = setInterval(() => this.scheduleReload(), this.o.reconcileIntervalMs);
     this.reconcileTimer.unref();
     this.pruneTimer = setInterval(() => void this.routes.prune(RESPONSE_ROUTE_DAYS), 3_600_000);
@@ -107,38 +124,140 @@ export class Gateway {
 
   get snapshot(): Snapshot { return this.snap; }
 
-  /** Coalesces bursts of notifications into one reload a few ms later. */
+  /**
+   * One notification: a change it names is queued and applied piecemeal; one it does not
+   * (an older schema's bare table name, garbage) makes the next step a full reload; a listener
+   * back from a lost connection compares the change counter (scheduleReload).
+   */
+  private onChange(payload: string): void {
+    if (payload === 'reconnect') return this.scheduleReload();
+    const c = parseChange(payload);
+    if (c) this.pending.push(c); else this.fullDue = true;
+    if (this.pending.length > MAX_BATCH) { this.pending = []; this.fullDue = true; }
+    this.pump().catch((err: unknown) => this.failed(err));
+  }
+
+  /** The periodic (and after-reconnect) reconcile: coalesced; a cheap comparison unless the snapshot is behind. */
   scheduleReload(): void {
     if (this.reloadTimer) return;
     this.reloadTimer = setTimeout(() => {
       this.reloadTimer = null;
       void this.reload().then(
         () => { if (this.reloadFailing) this.o.log.info({}, 'snapshot reloaded from the database again'); this.reloadFailing = false; },
-        (err) => {
-          // Once per outage, not on every notification or reconcile tick.
-          if (!this.reloadFailing) this.o.log.warn({ err: (err as Error).message }, 'snapshot reload failed; serving from cache');
-          this.reloadFailing = true;
-        });
+        (err) => this.failed(err));
     }, 10);
   }
 
-  reload(): Promise<void> {
-    if (this.reloading) { this.reloadAgain = true; return this.reloading; }
-    this.reloading = (async () => {
-      do {
-        this.reloadAgain = false;
-        const rows = await loadSnapshotRows(this.o.store.db);
-        this.snap = buildSnapshot(rows, this.o.cipher);
-        void this.o.snapshotCache?.save(rows).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the snapshot cache'));
-      } while (this.reloadAgain);
-    })().finally(() => { this.reloading = null; });
-    return this.reloading;
+  private failed(err: unknown): void {
+    // Once per outage, not on every notification or reconcile tick.
+    if (!this.reloadFailing) this.o.log.warn({ err: (err as Error).message }, 'snapshot reload failed; serving from cache');
+    this.reloadFailing = true;
+  }
+
+  /**
+   * Brings the snapshot up to date with the database (a portal mutation awaits this before it
+   * answers): reads the change counter; when the snapshot is behind, waits up to a second for the
+   * notifications of what was committed to be applied, and reloads everything when they do not
+   * come, when the counter went backwards, or when it is unknown (a cached snapshot, an older schema).
+   */
+  async reload(): Promise<void> {
+    const v = await loadVersion(this.o.store.db);
+    const seen = this.snap.version;
+    if (v !== null && seen !== null) {
+      if (v === seen) return;
+      if (v > seen && await this.reached(v, CATCH_UP_MS)) return;
+    }
+    this.fullDue = true;
+    await this.pump();
+  }
+
+  /** Resolves true once the snapshot reflects version `v`, false after `ms`. */
+  private reached(v: number, ms: number): Promise<boolean> {
+    if (this.snap.version !== null && this.snap.version >= v) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = { v, done: () => { clearTimeout(t); resolve(true); } };
+      const t = setTimeout(() => { this.waiters = this.waiters.filter((x) => x !== w); resolve(false); }, ms);
+      t.unref();
+      this.waiters.push(w);
+    });
+  }
+
+  private advanced(): void {
+    const v = this.snap.version;
+    if (v === null || this.waiters.length === 0) return;
+    const ready = this.waiters.filter((w) => w.v <= v);
+    this.waiters = this.waiters.filter((w) => w.v > v);
+    for (const w of ready) w.done();
+  }
+
+  /** Works through the queue, one step at a time (never two at once). */
+  private pump(): Promise<void> {
+    if (this.pumping) { this.pumpAgain = true; return this.pumping; }
+    this.pumping = (async () => {
+      do { this.pumpAgain = false; await this.step(); } while (this.pumpAgain);
+    })().finally(() => { this.pumping = null; });
+    return this.pumping;
+  }
+
+  /**
+   * Applies what is queued: piecemeal when the changes follow the snapshot's version without a
+   * gap and name their rows, else (a missed notification, a bulk statement, an unknown version)
+   * by a full reload.
+   */
+  private async step(): Promise<void> {
+    const seen = this.snap.version;
+    const batch = seen === null ? this.pending : this.pending.filter((c) => c.v > seen).sort((a, b) => a.v - b.v);
+    this.pending = [];
+    const inOrder = seen !== null && batch.every((c, i) => c.v === seen + 1 + i);
+    if (this.fullDue || (batch.length > 0 && (!inOrder || batch.length > MAX_BATCH || !applicable(batch)))) {
+      this.fullDue = false;
+      this.pending = batch; // fullReload keeps those newer than what it read
+      try { await this.fullReload(); } catch (err) { this.fullDue = true; throw err; }
+      return;
+    }
+    if (batch.length === 0) return;
+    try {
+      await applyChanges(this.o.store.db, this.snap, batch, this.o.cipher);
+    } catch (err) {
+      this.fullDue = true; // what was half-read is read again, whole
+      throw err;
+    }
+    this.snap.version = batch[batch.length - 1]!.v;
+    this.snap.loadedAt = Date.now();
+    this.reloadStats.applied += batch.length;
+    this.advanced();
+    this.cacheSoon();
+  }
+
+  /** Reads everything; the version first, so that whatever the rows miss comes later by notification. */
+  private async fullReload(): Promise<void> {
+    const db = this.o.store.db;
+    const version = await loadVersion(db);
+    const rows = await loadSnapshotRows(db);
+    this.snap = buildSnapshot(rows, this.o.cipher, version);
+    this.pending = version === null ? [] : this.pending.filter((c) => c.v > version);
+    this.reloadStats.full++;
+    this.advanced();
+    if (this.cacheTimer) { clearTimeout(this.cacheTimer); this.cacheTimer = null; }
+    void this.o.snapshotCache?.save(rows).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the snapshot cache'));
+  }
+
+  /** After piecemeal changes: the cache file is rewritten from the snapshot, at most every CACHE_WRITE_MS. */
+  private cacheSoon(): void {
+    if (!this.o.snapshotCache || this.cacheTimer) return;
+    this.cacheTimer = setTimeout(() => { this.cacheTimer = null; void this.writeCache(); }, CACHE_WRITE_MS);
+    this.cacheTimer.unref();
+  }
+
+  private writeCache(): Promise<void> | undefined {
+    return this.o.snapshotCache?.save(snapshotRows(this.snap)).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the snapshot cache'));
   }
 
   async close(): Promise<void> {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    if (this.cacheTimer) { clearTimeout(this.cacheTimer); this.cacheTimer = null; await this.writeCache(); } // changes applied since the last write
     await this.routes.close();
     await this.clients.close();
   }

@@ -9,6 +9,7 @@ import * as m003 from './migrations/003_usage_rollups.js';
 import * as m004 from './migrations/004_dead_letters.js';
 import * as m005 from './migrations/005_key_admin_limits.js';
 import * as m006 from './migrations/006_api_kinds.js';
+import * as m007 from './migrations/007_change_payloads.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '004_dead_letters': m004,
   '005_key_admin_limits': m005,
   '006_api_kinds': m006,
+  '007_change_payloads': m007,
 };
 
 export async function migrate(db: Kysely<any>): Promise<string[]> {
