@@ -138,6 +138,7 @@ export async function startServer(cfg: Config): Promise<Running> {
 
   const services = createServices(store.db, cipher, {
     sessionTtlHours: cfg.sessionTtlHours, revealMaxAgeMinutes: cfg.revealMaxAgeMinutes, initialAdmins: cfg.initialAdmins, oidc: cfg.oidc,
+    redis, log,
   });
   // A change made through this server is visible to its gateway before the response goes out
   // (a key works as soon as its creation returns); other replicas learn of it by NOTIFY.

@@ -3,6 +3,7 @@
  * typed on the request (no string lookups).
  */
 import type { Kysely } from 'kysely';
+import type { Redis } from 'ioredis';
 import type { Database } from '../store/schema.js';
 import type { Cipher } from '../shared/secrets.js';
 import type { OidcConfig } from '../config.js';
@@ -14,6 +15,7 @@ import { UserService } from './services/users.js';
 import { SessionService } from './services/sessions.js';
 import { SettingsService } from './services/settings.js';
 import { LoginThrottle } from './services/login-throttle.js';
+import { MemoryThrottleStore, RedisThrottleStore, type ThrottleLog, type ThrottleStore } from './services/throttle-store.js';
 import { OidcSignIn } from './oidc.js';
 
 export interface Principal {
@@ -43,10 +45,19 @@ export interface PortalServices {
   throttle: LoginThrottle;
   oidc: OidcSignIn | null;
   initialAdmins: string[];
+  /** Revealing a key needs a sign-in at most this old: the session's authenticated_at, in PostgreSQL, so every replica applies the same window. */
   revealMaxAgeMs: number;
 }
 
-export interface ServiceOptions { sessionTtlHours?: number; revealMaxAgeMinutes?: number; initialAdmins?: string[]; oidc?: OidcConfig }
+export interface ServiceOptions {
+  sessionTtlHours?: number; revealMaxAgeMinutes?: number; initialAdmins?: string[]; oidc?: OidcConfig;
+  /** Several replicas (REDIS_URL): sign-in throttles counted on this Redis, shared by all of them; unset, in this process. */
+  redis?: Redis | null;
+  /** Where "Redis unreachable / back" is said, once per outage. */
+  log?: ThrottleLog;
+  /** The sign-in counters, when neither of the above fits (tests). */
+  throttleStore?: ThrottleStore;
+}
 
 export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceOptions = {}): PortalServices {
   return {
@@ -58,7 +69,7 @@ export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceO
     usage: new UsageService(db),
     sessions: new SessionService(db, o.sessionTtlHours ?? 12),
     settings: new SettingsService(db),
-    throttle: new LoginThrottle(),
+    throttle: new LoginThrottle(o.throttleStore ?? (o.redis ? new RedisThrottleStore(o.redis, { log: o.log }) : new MemoryThrottleStore())),
     oidc: o.oidc ? new OidcSignIn(o.oidc, cipher) : null,
     initialAdmins: o.initialAdmins ?? [],
     revealMaxAgeMs: (o.revealMaxAgeMinutes ?? 15) * 60_000,

@@ -53,7 +53,7 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
       // Failures are audited with the name tried and the address, never the password.
       const { username, password } = req.body;
       const failed = (action: string, details: Record<string, unknown>) => audit(s.db, username, action, null, { method: 'password', address: req.ip, ...details });
-      const wait = s.throttle.retryAfter(username);
+      const wait = await s.throttle.retryAfter(username);
       if (wait > 0) {
         await failed('auth.login_locked', { retryAfterSeconds: wait });
         reply.header('retry-after', String(wait));
@@ -61,9 +61,8 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
       }
       let user = await s.users.verifyLogin(username, password);
       if (!user) {
-        s.throttle.fail(username);
+        const locked = await s.throttle.fail(username);
         await failed('auth.login_failed', { reason: 'bad_credentials' });
-        const locked = s.throttle.retryAfter(username);
         if (locked > 0) await failed('auth.lockout', { retryAfterSeconds: locked });
         throw new ApiError('unauthorized', 'Wrong username or password.');
       }
@@ -71,7 +70,7 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
         await failed('auth.login_failed', { reason: 'disabled' });
         throw new ApiError('forbidden', 'This account is disabled; ask an administrator.');
       }
-      s.throttle.succeed(username);
+      await s.throttle.succeed(username);
       user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins, [user.username, user.email]);
       await signIn(s, reply, user, 'password');
       return { user: await meView(s, user.id, 'password') };
