@@ -1,0 +1,101 @@
+/**
+ * Real processes for the multi-replica test: `node dist/src/cli.js serve` replicas configured
+ * from the environment, and a redis-server of the test's own that can be stopped and started
+ * again (empty) on the same port. Every process started here is killed by `killAll`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from './net.js';
+
+const CLI = 'dist/src/cli.js';
+
+async function until(ok: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await ok().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function exited(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => p.once('exit', () => r()));
+}
+
+export class OwnRedis {
+  proc: ChildProcess | null = null;
+  constructor(readonly port: number) {}
+  get url(): string { return `redis://127.0.0.1:${this.port}`; }
+
+  static async create(): Promise<OwnRedis> {
+    const r = new OwnRedis(await freePort());
+    await r.start();
+    return r;
+  }
+
+  /** Starts redis-server (no persistence: a restart is empty) and waits until it answers PING. */
+  async start(): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await until(() => this.ping(), 'redis-server', 5_000);
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      // A raw RESP PING, so this helper needs no client library of its own.
+      import('node:net').then(({ createConnection }) => {
+        const s = createConnection({ port: this.port, host: '127.0.0.1' });
+        s.once('error', () => resolve(false));
+        s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+        s.write('PING\r\n');
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p) return;
+    p.kill('SIGKILL');
+    await exited(p);
+  }
+}
+
+export interface ReplicaOptions {
+  env: Record<string, string>;
+  dataDir: string;
+  port?: number;
+}
+
+export class Replica {
+  proc: ChildProcess | null = null;
+  stderr = '';
+  constructor(readonly name: string, readonly port: number, readonly dataDir: string, private readonly env: Record<string, string>) {}
+  get url(): string { return `http://127.0.0.1:${this.port}`; }
+
+  static async create(name: string, o: ReplicaOptions): Promise<Replica> {
+    return new Replica(name, o.port ?? (await freePort()), o.dataDir, o.env);
+  }
+
+  /** `litemaas serve` on this replica's port and data dir; resolves when /readyz answers 200 (after any journal replay). */
+  async start(): Promise<void> {
+    const p = spawn(process.execPath, [CLI, 'serve'], {
+      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1', LITEMAAS_DATA_DIR: this.dataDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.proc = p;
+    p.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-20_000); });
+    await until(async () => {
+      if (p.exitCode !== null) throw new Error(`${this.name} exited (${p.exitCode}): ${this.stderr}`);
+      return (await fetch(`${this.url}/readyz`)).ok;
+    }, this.name, 30_000);
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p) return null;
+    p.kill(signal);
+    await exited(p);
+    return p.exitCode;
+  }
+}
