@@ -120,7 +120,8 @@ export function loadConfig(env = process.env): Config {
     redisUrl: env.REDIS_URL || undefined,
     redisFailureMode: failureMode(env.LITEMAAS_REDIS_FAILURE_MODE),
     replicas: Math.max(1, int('LITEMAAS_REPLICAS', 2)),
-    redisTimeoutMs: Math.max(1, int('LITEMAAS_REDIS_TIMEOUT_MS', 100)),
+    // A busy replica (or Redis) may answer a script late without being down: an outage is a closed connection or a second of silence.
+    redisTimeoutMs: Math.max(1, int('LITEMAAS_REDIS_TIMEOUT_MS', 1000)),
     admissionLeaseMs: Math.max(1_000, int('LITEMAAS_ADMISSION_LEASE_MS', 150_000)),
   };
 }

@@ -14,7 +14,7 @@ export interface RedisOptions {
 export function openRedis(url: string, o: RedisOptions = {}): Redis {
   const r = new Redis(url, {
     enableOfflineQueue: false,
-    commandTimeout: o.commandTimeoutMs ?? 100,
+    commandTimeout: o.commandTimeoutMs ?? 1000,
     connectTimeout: 1_000,
     maxRetriesPerRequest: 0,
     // Reconnect quickly after an outage, never give up.
