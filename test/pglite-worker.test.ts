@@ -53,12 +53,15 @@ describe('PGlite on a worker thread', () => {
   it('forwards NOTIFY to listen()', async () => {
     const got: string[] = [];
     await store.listen((t) => got.push(t));
-    await sql`insert into users (id, username) values (${randomUUID()}, ${`u-${randomUUID()}`})`.execute(store.db);
+    const userId = randomUUID();
+    await sql`insert into users (id, username) values (${userId}, ${`u-${randomUUID()}`})`.execute(store.db);
     // The same text three times: the plain path first, then the prepared one (see StatementCache).
     for (const p of ['a', 'b', 'c']) await sql`select pg_notify('litemaas_changes', ${p})`.execute(store.db);
     const deadline = Date.now() + 5000;
     while (got.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(got).toEqual(['users', 'a', 'b', 'c']);
+    // The trigger's payload names the table and the row (migration 007); the others come through as sent.
+    expect(JSON.parse(got[0]!)).toMatchObject({ t: 'users', r: [userId] });
+    expect(got.slice(1)).toEqual(['a', 'b', 'c']);
   });
 
   it('parses values as the PostgreSQL pool does, on first and repeated (prepared) queries', async () => {
