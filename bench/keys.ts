@@ -83,7 +83,7 @@ try {
   await a.close();
 
   // Start-up counters: M usage_daily rows for today (N keys × M/N models, users = key mod 10 000).
-  const per = Math.max(1, Math.round(M / N));
+  const per = N > 0 ? Math.max(1, Math.round(M / N)) : 0; // 0 keys: no usage rows
   t0 = performance.now();
   await c.query(`insert into usage_daily (day, key_id, user_id, model_id, requests, prompt_tokens, completion_tokens, cost)
     select current_date, 'key-' || i, 'u' || (i % 10000), 'm' || m, 1, 10, 20, 0.000123 from generate_series(1, ${N}) i, generate_series(1, ${per}) m`);

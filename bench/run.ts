@@ -15,7 +15,8 @@
  * Flags (or env): --duration S (BENCH_DURATION, 5) per target and phase;
  * --rate R (BENCH_RATE, 500) open-loop offered rate; --connections N
  * (BENCH_CONNECTIONS, 64) closed-loop concurrency; --warmup S (BENCH_WARMUP, 1);
- * --only sim,bare,litemaas,litemaas-pglite,portkey,property (BENCH_ONLY; all by default); --profile (BENCH_PROFILE=1):
+ * --only sim,bare,litemaas,litemaas-pglite,portkey,property (BENCH_ONLY; all by default), or replicas (not
+ * in the default: bench/replicas.ts — 1, 2, 3 replicas with and without Redis, its own report); --profile (BENCH_PROFILE=1):
  * LiteMaaS under --cpu-prof, top self-time functions printed;
  * --sim-ttft-ms / --sim-itl-ms: simulator latency (0 = pure gateway overhead).
  * --property-runs N (PROPERTY_RUNS, 500): after the measurements, the metering property suite
@@ -70,7 +71,7 @@ const MESSAGE = 'Summarize the benefits of a metered gateway in one short paragr
 for (const [k, v] of Object.entries({ duration: DURATION, rate: RATE, connections: CONNS, warmup: WARMUP, 'property-runs': PROPERTY_RUNS })) {
   if (!Number.isFinite(v) || v <= 0) { process.stderr.write(`bench: --${k} must be a positive number\n`); process.exit(2); }
 }
-for (const k of ONLY) if (!['sim', 'bare', 'litemaas', 'litemaas-pglite', 'portkey', 'property'].includes(k)) { process.stderr.write(`bench: unknown target '${k}' in --only\n`); process.exit(2); }
+for (const k of ONLY) if (!['sim', 'bare', 'litemaas', 'litemaas-pglite', 'portkey', 'property', 'replicas'].includes(k)) { process.stderr.write(`bench: unknown target '${k}' in --only\n`); process.exit(2); }
 
 const LOAD_AT_START = loadavg();
 const logDir = mkdtempSync(join(tmpdir(), 'litemaas-bench-logs-'));
@@ -547,6 +548,12 @@ function report(rows: Row[], cmd: string, notes: string[]): string {
 async function main(): Promise<void> {
   const cmd = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}  (= npm run build && node dist/bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''})`;
   const notes: string[] = [];
+  if (!['sim', 'bare', 'litemaas', 'litemaas-pglite', 'portkey'].some((k) => ONLY.has(k))) { // --only replicas and/or property
+    keepLogs = false;
+    if (ONLY.has('replicas')) await replicasBench();
+    if (ONLY.has('property')) await propertySuite();
+    return;
+  }
   const sim = await startSim();
   const simPid = sim.child.proc.pid!;
   say(`simulator at ${sim.url} (child logs in ${logDir})`);
@@ -588,7 +595,19 @@ async function main(): Promise<void> {
   }
   if (rows.some((r) => r.note)) notes.push(`child logs kept in ${logDir}`); else keepLogs = false;
   process.stdout.write(report(rows, cmd, notes));
+  if (ONLY.has('replicas')) await replicasBench();
   if (ONLY.has('property')) await propertySuite();
+}
+
+/** --only replicas: bench/replicas.ts in its own process (its own simulator, database and redis-server), at --rate (300 unless given) for --duration s. */
+async function replicasBench(): Promise<void> {
+  say('\nseveral replicas on Redis (bench/replicas.ts)…');
+  const args = [...(flags.rate ?? env.BENCH_RATE ? ['--rate', String(RATE)] : []), ...(flags.duration ?? env.BENCH_DURATION ? ['--duration', String(DURATION)] : [])];
+  const proc = spawn(process.execPath, [join(dist, 'bench/replicas.js'), ...args], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  const code = await new Promise<number | null>((r) => proc.once('exit', r));
+  if (code !== 0) { say(`replicas bench: FAIL (exit ${code})`); process.exitCode = 1; }
 }
 
 /** The metering properties with many more generated runs than npm test affords; its own verdict, after the timings. */
