@@ -112,9 +112,12 @@ local function retry(cur, prev, limit, amount, now)
 end
 local function addw(win, amount, now)
   local minute = math.floor(now / 60000)
-  redis.call('HINCRBY', win, string.format('%d', minute), amount)
-  redis.call('HDEL', win, string.format('%d', minute - 2))
-  redis.call('PEXPIRE', win, 180000)
+  -- The minute's field just created (amounts are positive): prune the one two minutes back and
+  -- refresh the TTL once per minute; the key then outlives the last minute it could be read in.
+  if redis.call('HINCRBY', win, string.format('%d', minute), amount) == amount then
+    redis.call('HDEL', win, string.format('%d', minute - 2))
+    redis.call('PEXPIRE', win, 180000)
+  end
 end
 local function unpack4(m)
   return string.match(m, '^([^|]*)|(%d+)|(%d+)|(%d+)$')
@@ -160,14 +163,12 @@ local tk, lease, bound = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = clock()
 local exp = now + lease
 local ttl = lease + 60000
-local rk, ru = window(KEYS[1], now)
-local uk, uu = window(KEYS[2], now)
-local rpm = { { ARGV[4], rk, ru }, { ARGV[5], uk, uu } }
 for i = 1, 2 do
-  local lim = rpm[i][1]
+  local lim = ARGV[3 + i]
   if lim ~= '' then
     lim = tonumber(lim)
-    if used(rpm[i][2], rpm[i][3], now) + 1 > lim then return { 1, i, retry(rpm[i][2], rpm[i][3], lim, 1, now) } end
+    local cur, prev = window(KEYS[i], now)
+    if used(cur, prev, now) + 1 > lim then return { 1, i, retry(cur, prev, lim, 1, now) } end
   end
 end
 local tpm = { { ARGV[6], KEYS[3], KEYS[5], KEYS[6] }, { ARGV[7], KEYS[4], KEYS[7], KEYS[8] } }
@@ -242,7 +243,6 @@ return { 0 }
  *       13..15 ttl (s) to refresh on the spend counters (0: leave)
  */
 const SETTLE = LUA_LIB + `
-local now = clock()
 local function release(z, h, m)
   if m == '' then return end
   if redis.call('ZREM', z, m) == 1 and h then
@@ -257,7 +257,10 @@ release(KEYS[8], KEYS[9], ARGV[5])
 release(KEYS[10], KEYS[11], ARGV[6])
 release(KEYS[12], KEYS[13], ARGV[7])
 local actual = tonumber(ARGV[8])
-if actual > 0 then addw(KEYS[1], actual, now); addw(KEYS[2], actual, now) end
+if actual > 0 then
+  local now = clock()
+  addw(KEYS[1], actual, now); addw(KEYS[2], actual, now)
+end
 for i = 14, 16 do
   if ARGV[12] == '1' then redis.call('DEL', KEYS[i])
   elseif redis.call('EXISTS', KEYS[i]) == 1 then
@@ -298,6 +301,24 @@ const ALL_TIME_TTL = 30 * 86_400;
 /** A period's counter outlives the period by this much (late settles of its requests still find it). */
 const PERIOD_MARGIN = 2 * 86_400;
 const opt = (v: number | bigint | null): string => (v === null ? '' : String(v));
+const DAY_MS = 86_400_000;
+
+/** What a key's admits on one model on one UTC day send as KEYS (built once, reused while nothing it depends on changes). */
+interface KeySet {
+  keyId: string; userId: string; modelId: string; keyPeriod: BudgetPeriod; userPeriod: BudgetPeriod; day: number;
+  keys: string[]; settleKeys: string[]; ttls: string[];
+}
+
+/** Ticket ids: 9 random bytes each (base64url), drawn from a buffer refilled 1024 tickets at a time. */
+const TICKET_BYTES = 9;
+let ticketPool = Buffer.alloc(0);
+let ticketAt = 0;
+function ticketId(): string {
+  if (ticketAt + TICKET_BYTES > ticketPool.length) { ticketPool = randomBytes(TICKET_BYTES * 1024); ticketAt = 0; }
+  const s = ticketPool.toString('base64url', ticketAt, ticketAt + TICKET_BYTES);
+  ticketAt += TICKET_BYTES;
+  return s;
+}
 
 export class RedisAdmission implements Admission {
   private readonly redis: Redis & Commands;
@@ -312,6 +333,8 @@ export class RedisAdmission implements Admission {
   private repairs: string[][] = [];
   private readonly shares = new WeakMap<object, KeyEntry>();
   private readonly subShares = new WeakMap<object, SubscriptionEntry>();
+  private readonly keySets = new WeakMap<KeyEntry, Map<string, KeySet>>();
+  private readonly leaseArg: string;
 
   constructor(private readonly o: RedisAdmissionOptions) {
     this.redis = o.redis as Redis & Commands;
@@ -319,6 +342,7 @@ export class RedisAdmission implements Admission {
     this.mode = o.failureMode ?? 'closed';
     this.leaseMs = o.leaseMs ?? 150_000;
     this.replicas = Math.max(1, o.replicas ?? 2);
+    this.leaseArg = String(this.leaseMs);
     if (this.mode === 'open' && !o.fallback) throw new Error('RedisAdmission: open failure mode needs a fallback admission');
     if (typeof (o.redis as Partial<Commands>).litemaasAdmit !== 'function') {
       o.redis.defineCommand('litemaasAdmit', { numberOfKeys: 18, lua: ADMIT });
@@ -338,6 +362,36 @@ export class RedisAdmission implements Admission {
     };
   }
 
+  /** The KEYS of a key's admits on a model at `at`: cached per key and model, rebuilt when the day, the ids or the periods change. */
+  private keySet(key: KeyEntry, modelId: string, at: Date): KeySet {
+    const day = Math.floor(at.getTime() / DAY_MS);
+    let byModel = this.keySets.get(key);
+    if (!byModel) this.keySets.set(key, (byModel = new Map()));
+    const c = byModel.get(modelId);
+    if (c && c.day === day && c.keyId === key.id && c.userId === key.user.id && c.keyPeriod === key.budgetPeriod && c.userPeriod === key.user.budgetPeriod) return c;
+    const p = this.p;
+    const counters = this.counters(key, modelId, at);
+    const scope = { k: `k:${key.id}`, u: `u:${key.user.id}`, s: `s:${key.user.id}|${modelId}` };
+    const keys = [
+      `${p}w:rpm:${scope.k}`, `${p}w:rpm:${scope.u}`, `${p}w:tpm:${scope.k}`, `${p}w:tpm:${scope.u}`,
+      `${p}hold:${scope.k}`, `${p}held:${scope.k}`, `${p}hold:${scope.u}`, `${p}held:${scope.u}`, `${p}slots:${key.id}`,
+      `${p}res:${scope.k}`, `${p}ressum:${scope.k}`, `${p}res:${scope.u}`, `${p}ressum:${scope.u}`, `${p}res:${scope.s}`, `${p}ressum:${scope.s}`,
+      counters[0].redisKey, counters[1].redisKey, counters[2].redisKey,
+    ];
+    const set: KeySet = {
+      keyId: key.id, userId: key.user.id, modelId, keyPeriod: key.budgetPeriod, userPeriod: key.user.budgetPeriod, day, keys,
+      settleKeys: [keys[2]!, keys[3]!, ...keys.slice(4)],
+      ttls: counters.map((c) => (c.start === null ? String(c.ttl) : '0')),
+    };
+    if (byModel.size > 64) byModel.clear();
+    byModel.set(modelId, set);
+    return set;
+  }
+
+  private counters(key: KeyEntry, modelId: string, at: Date): [Counter, Counter, Counter] {
+    return [this.counter('k', key, modelId, key.budgetPeriod, at), this.counter('u', key, modelId, key.user.budgetPeriod, at), this.counter('s', key, modelId, 'monthly', at)];
+  }
+
   admit(r: AdmissionRequest): Promise<Ticket> {
     if (this.redis.status !== 'ready') return Promise.resolve(this.unreachable(r, new Error(`connection ${this.redis.status}`)));
     return this.admitShared(r).catch((err: unknown) => {
@@ -349,25 +403,19 @@ export class RedisAdmission implements Admission {
   private async admitShared(r: AdmissionRequest): Promise<Ticket> {
     const { key, model, sub, bounds, at } = r;
     if (this.repairs.length || this.dirty.size) this.repair(); // sent first on the same connection, so Redis runs them before this admit
-    const p = this.p;
-    const tk = randomBytes(9).toString('base64url');
+    const tk = ticketId();
     const bound = bounds.prompt + bounds.completion;
     const cost = r.free ? 0n : maxCost(model, bounds);
-    const counters = [this.counter('k', key, model.id, key.budgetPeriod, at), this.counter('u', key, model.id, key.user.budgetPeriod, at), this.counter('s', key, model.id, 'monthly', at)];
-    const scope = { k: `k:${key.id}`, u: `u:${key.user.id}`, s: `s:${key.user.id}|${model.id}` };
-    const keys = [
-      `${p}w:rpm:${scope.k}`, `${p}w:rpm:${scope.u}`, `${p}w:tpm:${scope.k}`, `${p}w:tpm:${scope.u}`,
-      `${p}hold:${scope.k}`, `${p}held:${scope.k}`, `${p}hold:${scope.u}`, `${p}held:${scope.u}`, `${p}slots:${key.id}`,
-      `${p}res:${scope.k}`, `${p}ressum:${scope.k}`, `${p}res:${scope.u}`, `${p}ressum:${scope.u}`, `${p}res:${scope.s}`, `${p}ressum:${scope.s}`,
-      counters[0]!.redisKey, counters[1]!.redisKey, counters[2]!.redisKey,
-    ];
+    const ks = this.keySet(key, model.id, at);
+    const keys = ks.keys;
     const hasQuota = !r.free && (sub.quotaRequests !== null || sub.quotaTokens !== null);
     const args = [
-      tk, String(this.leaseMs), String(bound), opt(key.rpm), opt(key.user.rpm), opt(key.tpm), opt(key.user.tpm), opt(key.maxParallel),
+      tk, this.leaseArg, String(bound), opt(key.rpm), opt(key.user.rpm), opt(key.tpm), opt(key.user.tpm), opt(key.maxParallel),
       r.free ? '1' : '0', String(cost), opt(key.maxBudget), opt(key.user.maxBudget), opt(sub.quotaRequests), opt(sub.quotaTokens), String(bound),
     ];
     let res = await this.redis.litemaasAdmit(...keys, ...args);
     if (res[0] === 3) {
+      const counters = this.counters(key, model.id, at);
       await this.seed(res.slice(1).map((i) => counters[i - 1]!)).catch((err: unknown) => {
         this.o.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'spend counters could not be loaded from the database');
         throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked while the database is unreachable; retry shortly.', null, 5);
@@ -382,9 +430,7 @@ export class RedisAdmission implements Admission {
     const resK = !r.free && key.maxBudget !== null ? `${tk}|${cost}|0|0` : '';
     const resU = !r.free && key.user.maxBudget !== null ? `${tk}|${cost}|0|0` : '';
     const resS = hasQuota ? `${tk}|0|1|${bound}` : '';
-    const settleKeys = [keys[2]!, keys[3]!, ...keys.slice(4)];
-    const ttls = counters.map((c) => (c.start === null ? String(c.ttl) : '0'));
-    return new RedisTicket(this, settleKeys, [tk, holdK, holdU, key.maxParallel !== null ? '1' : '0', resK, resU, resS], ttls);
+    return new RedisTicket(this, ks.settleKeys, [tk, holdK, holdU, key.maxParallel !== null ? '1' : '0', resK, resU, resS], ks.ttls);
   }
 
   /** Throws the GatewayError for a refusal answered by the script: LocalAdmission's messages and Retry-After. */
