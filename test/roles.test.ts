@@ -45,7 +45,8 @@ describe('the pieces alone', () => {
     const stackPort = await freePort(), canopyPort = await freePort();
     writeFileSync(join(dir, 'stack.yaml'), `models:\n  - name: llama32-fp8\n    url: ${sim.url}/v1\n`);
     writeFileSync(join(dir, 'canopy.yaml'), `LLAMA_STACK_URL: http://127.0.0.1:${stackPort}\nsummarize:\n  enabled: true\n  model: vllm-llama32-fp8/llama32-fp8\n  prompt: "Summarise."\n`);
-    const stack = await run(['stack', '--config', join(dir, 'stack.yaml')], { STACK_PORT: String(stackPort), API_TOKEN: TOKEN }, 'listening');
+    // The model lines follow the 'listening' line and may come in a later write: wait for the last of them.
+    const stack = await run(['stack', '--config', join(dir, 'stack.yaml')], { STACK_PORT: String(stackPort), API_TOKEN: TOKEN }, 'token: from API_TOKEN');
     expect(stack.out()).toContain('vllm-llama32-fp8/llama32-fp8');
     expect(stack.out()).toContain('token: from API_TOKEN');
     expect(stack.out()).not.toContain(TOKEN);
