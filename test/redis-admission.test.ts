@@ -6,7 +6,6 @@
  * (counters reseeded from the database's rollups and the unwritten journal).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { openRedis, whenReady } from '../src/shared/redis.js';
@@ -20,42 +19,27 @@ import { fromPico } from '../src/shared/money.js';
 import type { UsageEvent } from '../src/ledger/event.js';
 import type { KeyEntry, ModelEntry, SubscriptionEntry, UserEntry } from '../src/gateway/snapshot.js';
 import { freshDatabase } from './helpers/pg.js';
-import { freePort } from './helpers/net.js';
+import { OwnRedis } from './helpers/redis-instance.js';
 
-let redisProc: ChildProcess | null = null;
-let port = 0;
+let redis: OwnRedis;
 let dbh: { url: string; drop(): Promise<void> };
 let store: Store;
 const clients: Redis[] = [];
 
-async function startRedis(): Promise<void> {
-  redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = openRedis(`redis://127.0.0.1:${port}`);
-  const ok = await whenReady(probe, 5_000);
-  probe.disconnect();
-  if (!ok) throw new Error('redis-server did not start');
-}
-async function stopRedis(): Promise<void> {
-  const p = redisProc;
-  redisProc = null;
-  if (!p || p.exitCode !== null) return;
-  await new Promise<void>((r) => { p.once('exit', () => r()); p.kill('SIGKILL'); });
-}
 function connect(): Redis {
-  const r = openRedis(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 200 });
+  const r = openRedis(redis.url, { commandTimeoutMs: 200 });
   clients.push(r);
   return r;
 }
 
 beforeAll(async () => {
-  port = await freePort();
-  await startRedis();
+  redis = await OwnRedis.create();
   dbh = await freshDatabase('litemaas_redis');
   store = await openStore({ databaseUrl: dbh.url, dataDir: '/tmp', migrate: true });
 }, 60_000);
 afterAll(async () => {
   for (const c of clients) c.disconnect();
-  await stopRedis();
+  await redis?.stop();
   await store?.close();
   await dbh?.drop();
 });
@@ -227,7 +211,7 @@ describe('RedisAdmission', () => {
       events.push(e);
       t.settle(e, 10n, 1);
     }
-    await stopRedis();
+    await redis.stop();
     const c = await attempt(closed, { key: k, model: m, sub: SUB, bounds: ONE, free: false, at: at() });
     expect((c as GatewayError).code).toBe('budgets_unavailable');
     expect((c as GatewayError).status).toBe(503);
@@ -247,7 +231,7 @@ describe('RedisAdmission', () => {
     const first = events[0]!;
     await store.db.insertInto('usage_events').values({ id: first.id, at: first.at, key_id: k.id, user_id: k.user.id, model_id: 'm', status: 200, prompt_tokens: 0, completion_tokens: 1, cost: first.cost, latency_ms: 1 } as never).execute();
     await store.db.insertInto('usage_daily').values({ day: first.at.slice(0, 10), key_id: k.id, user_id: k.user.id, model_id: 'm', requests: 1, errors: 0, prompt_tokens: 0, completion_tokens: 1, cost: first.cost } as never).execute();
-    await startRedis(); // empty
+    await redis.start(); // empty
     expect(await whenReady(openConn, 5_000)).toBe(true);
     // Spent: 5 × 10 (1 in the database, 4 unwritten) → five more fit, counted once.
     const after = [];

@@ -18,7 +18,8 @@ import pg from 'pg';
 import { fromPico, toPico } from '../src/shared/money.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { freshDatabase } from './helpers/pg.js';
-import { OwnRedis, Replica } from './helpers/replicas-cluster.js';
+import { Replica } from './helpers/replicas-cluster.js';
+import { OwnRedis } from './helpers/redis-instance.js';
 
 const IN = toPico('0.15') / 1_000_000n; // pico per prompt token of load-model
 const OUT = toPico('0.60') / 1_000_000n; // pico per completion token (both models)

@@ -5,23 +5,22 @@
  * 2xx answers the clients saw.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startServer, type Running } from '../src/server.js';
 import { loadConfig } from '../src/config.js';
-import { openRedis, whenReady } from '../src/shared/redis.js';
 import { fromPico, toPico } from '../src/shared/money.js';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { provision, startSystem, type System } from './helpers/system.js';
-import { freePort } from './helpers/net.js';
+
+import { OwnRedis } from './helpers/redis-instance.js';
 
 const OUT = toPico('0.60') / 1_000_000n;
 
 describe('three replicas on one Redis', () => {
-  let redisProc: ChildProcess;
+  let redis: OwnRedis;
   let redisUrl: string;
   let sys: System;
   let slow: RunningSimulator;
@@ -31,12 +30,8 @@ describe('three replicas on one Redis', () => {
   let urls: string[];
 
   beforeAll(async () => {
-    const port = await freePort();
-    redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    redisUrl = `redis://127.0.0.1:${port}`;
-    const probe = openRedis(redisUrl);
-    expect(await whenReady(probe, 5_000)).toBe(true);
-    probe.disconnect();
+    redis = await OwnRedis.create();
+    redisUrl = redis.url;
     const cfg = { redisUrl, redisFailureMode: 'closed' as const, replicas: 3 };
     sys = await startSystem('postgres', { ttftMs: 0 }, cfg);
     for (let i = 0; i < 2; i++) {
@@ -56,7 +51,7 @@ describe('three replicas on one Redis', () => {
     await sys?.close();
     await slow?.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    if (redisProc && redisProc.exitCode === null) await new Promise<void>((r) => { redisProc.once('exit', () => r()); redisProc.kill('SIGKILL'); });
+    await redis?.stop();
   });
 
   const content = 'Every request in this race asks for the same long answer so that it always uses all of its tokens. '.repeat(3);

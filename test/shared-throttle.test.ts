@@ -6,7 +6,6 @@
  * replica counts on its own, sign-in still works, and the outage is logged once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -19,12 +18,13 @@ import { LoginThrottle } from '../src/portal/services/login-throttle.js';
 import { MemoryThrottleStore, RedisThrottleStore } from '../src/portal/services/throttle-store.js';
 import { freshDatabase } from './helpers/pg.js';
 import { freePort } from './helpers/net.js';
+import { OwnRedis } from './helpers/redis-instance.js';
 import { Session } from './helpers/session.js';
 
 const PW = 'correct-horse-battery-staple';
 
 describe('sign-in throttles and the reveal window across replicas', () => {
-  let redisProc: ChildProcess;
+  let redis: OwnRedis;
   let redisUrl: string;
   let database: { url: string; drop(): Promise<void> };
   const servers: Running[] = [];
@@ -33,12 +33,8 @@ describe('sign-in throttles and the reveal window across replicas', () => {
   let db: pg.Client;
 
   beforeAll(async () => {
-    const port = await freePort();
-    redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    redisUrl = `redis://127.0.0.1:${port}`;
-    const probe = openRedis(redisUrl);
-    expect(await whenReady(probe, 5_000)).toBe(true);
-    probe.disconnect();
+    redis = await OwnRedis.create();
+    redisUrl = redis.url;
     database = await freshDatabase('litemaas_throttle');
     const secret = randomBytes(32).toString('hex');
     for (let i = 0; i < 2; i++) {
@@ -59,7 +55,7 @@ describe('sign-in throttles and the reveal window across replicas', () => {
     for (const s of servers) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
     await database?.drop();
-    if (redisProc && redisProc.exitCode === null) await new Promise<void>((r) => { redisProc.once('exit', () => r()); redisProc.kill('SIGKILL'); });
+    await redis?.stop();
   });
 
   async function admin(method: string, path: string, body?: unknown) {
@@ -154,26 +150,25 @@ describe('sign-in throttles and the reveal window across replicas', () => {
   });
 
   it('falls back to this replica’s memory when Redis is unreachable, logs it once, and says when it is back', async () => {
-    const port = await freePort();
-    const r = openRedis(`redis://127.0.0.1:${port}`);
+    const later = new OwnRedis(await freePort());
+    const r = openRedis(later.url);
     const lines: string[] = [];
     const log = { warn: (_o: object, m: string) => lines.push(`warn ${m}`), info: (_o: object, m: string) => lines.push(`info ${m}`) };
     const t = new LoginThrottle(new RedisThrottleStore(r, { log }), 3, 60_000);
-    let proc: ChildProcess | null = null;
     try {
       const now = Date.now();
       for (let i = 0; i < 3; i++) await t.fail('offline', now);
       expect(await t.retryAfter('offline', now)).toBe(60); // still throttled, in memory
       expect(await t.retryAfter('someone-else', now)).toBe(0); // and nobody else is refused
       expect(lines).toEqual([expect.stringMatching(/^warn Redis unreachable/)]);
-      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      await later.start();
       expect(await whenReady(r, 5_000)).toBe(true);
       expect(await t.retryAfter('offline', now)).toBe(0); // Redis holds no failures for it
       expect(lines).toHaveLength(2);
       expect(lines[1]).toMatch(/^info Redis reachable again/);
     } finally {
       r.disconnect();
-      if (proc && proc.exitCode === null) await new Promise<void>((res) => { proc!.once('exit', () => res()); proc!.kill('SIGKILL'); });
+      await later.stop();
     }
   });
 

@@ -1,7 +1,6 @@
 /**
  * Real processes for the multi-replica test: `node dist/src/cli.js serve` replicas configured
- * from the environment, and a redis-server of the test's own that can be stopped and started
- * again (empty) on the same port. Every process started here is killed by `killAll`.
+ * from the environment (their Redis: ./redis-instance.ts). Every process started here is killed by `killAll`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './net.js';
@@ -20,44 +19,6 @@ async function until(ok: () => Promise<boolean>, what: string, ms: number): Prom
 function exited(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((r) => p.once('exit', () => r()));
-}
-
-export class OwnRedis {
-  proc: ChildProcess | null = null;
-  constructor(readonly port: number) {}
-  get url(): string { return `redis://127.0.0.1:${this.port}`; }
-
-  static async create(): Promise<OwnRedis> {
-    const r = new OwnRedis(await freePort());
-    await r.start();
-    return r;
-  }
-
-  /** Starts redis-server (no persistence: a restart is empty) and waits until it answers PING. */
-  async start(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await until(() => this.ping(), 'redis-server', 5_000);
-  }
-
-  private ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      // A raw RESP PING, so this helper needs no client library of its own.
-      import('node:net').then(({ createConnection }) => {
-        const s = createConnection({ port: this.port, host: '127.0.0.1' });
-        s.once('error', () => resolve(false));
-        s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
-        s.write('PING\r\n');
-      });
-    });
-  }
-
-  async stop(): Promise<void> {
-    const p = this.proc;
-    this.proc = null;
-    if (!p) return;
-    p.kill('SIGKILL');
-    await exited(p);
-  }
 }
 
 export interface ReplicaOptions {
