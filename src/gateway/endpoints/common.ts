@@ -66,6 +66,9 @@ export function openaiUpstream(r: ClientRequest, upstreamModel: string, bounds: 
 
 export const len = (v: unknown): number => (typeof v === 'string' ? v.length : 0);
 
+/** `v` as a JSON object, or null when it is anything else (an upstream's answer may be any shape). */
+export const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : null);
+
 /** Characters of generated output in a chat/completions body or stream chunk, over all choices. */
 export function choicesOutput(o: Record<string, unknown>): number {
   const choices = o.choices;

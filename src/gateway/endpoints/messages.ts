@@ -5,10 +5,8 @@
  * the input tokens) … `message_delta` (cumulative output tokens) … `message_stop`.
  */
 import { count, type Usage } from '../../ledger/meter.js';
-import { bad, jsonUpstream, len } from './common.js';
+import { bad, jsonUpstream, len, obj } from './common.js';
 import type { Endpoint } from './types.js';
-
-const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : null);
 
 /**
  * Anthropic's usage: `input_tokens` are the uncached input; tokens read from

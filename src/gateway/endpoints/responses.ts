@@ -6,12 +6,10 @@
  * Stored responses are reached again through ./response-routes.ts.
  */
 import { count, withCached, type Usage } from '../../ledger/meter.js';
-import { bad, jsonUpstream, len, maxOf } from './common.js';
+import { bad, jsonUpstream, len, maxOf, obj } from './common.js';
 import type { Endpoint } from './types.js';
 
 const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
-
-const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : null);
 
 /** `usage` of a Responses object: input/output tokens and cached input. */
 export function responsesUsage(u: unknown): Usage | null {
