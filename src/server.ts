@@ -118,6 +118,7 @@ export async function startServer(cfg: Config): Promise<Running> {
     await gateway.start();
   } catch (err) {
     await gateway.close();
+    await admission?.close?.();
     redis?.disconnect();
     await ledger.close(); // the journal keeps what could not be written
     await store.close();
@@ -181,6 +182,7 @@ export async function startServer(cfg: Config): Promise<Running> {
       await Promise.race([recovery.done, new Promise((r) => setTimeout(r, 6_000).unref())]);
     }
     await gateway.close();
+    await admission?.close?.();
     // Settles already sent get their answers; an unreachable Redis is just dropped (leases expire).
     if (redis) await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]).finally(() => redis!.disconnect());
     await ledger.close();

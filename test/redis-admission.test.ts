@@ -25,6 +25,7 @@ let redis: OwnRedis;
 let dbh: { url: string; drop(): Promise<void> };
 let store: Store;
 const clients: Redis[] = [];
+const admissions: RedisAdmission[] = [];
 
 function connect(): Redis {
   const r = openRedis(redis.url, { commandTimeoutMs: 200 });
@@ -38,6 +39,7 @@ beforeAll(async () => {
   store = await openStore({ databaseUrl: dbh.url, dataDir: '/tmp', migrate: true });
 }, 60_000);
 afterAll(async () => {
+  for (const a of admissions) await a.close();
   for (const c of clients) c.disconnect();
   await redis?.stop();
   await store?.close();
@@ -60,7 +62,9 @@ const ONE = { prompt: 0, completion: 1, audioMs: 0 };
 async function replica(o: Partial<ConstructorParameters<typeof RedisAdmission>[0]> = {}): Promise<RedisAdmission> {
   const redis = connect();
   await whenReady(redis, 5_000);
-  return new RedisAdmission({ redis, db: store.db, unwritten: () => [], prefix: 'test:', ...o });
+  const a = new RedisAdmission({ redis, db: store.db, unwritten: () => [], prefix: 'test:', ...o });
+  admissions.push(a);
+  return a;
 }
 function event(k: KeyEntry, m: string, cost: bigint, o: Partial<UsageEvent> = {}): UsageEvent {
   return {

@@ -43,6 +43,8 @@ export interface Admission {
   admit(r: AdmissionRequest): Ticket | Promise<Ticket>;
   /** A request refused before admission (or by it): counted as an error of its key, at no cost. */
   count(e: UsageEvent): void;
+  /** Gives back what this process holds of shared limits (leases) before it exits. */
+  close?(): Promise<void>;
 }
 
 /** Limits and budgets kept in this process: exact for one process (the default, and PGlite's). */

@@ -42,6 +42,8 @@ import { GatewayError } from './errors.js';
 import { maxCost } from './authorize.js';
 import type { Admission, AdmissionRequest, Ticket } from './admission.js';
 import type { KeyEntry, SubscriptionEntry } from './snapshot.js';
+import { ADMIT, FLUSH, SEED, SETTLE } from './redis-scripts.js';
+import { Lease, Pool, addTo, isZero, parseMember, subFrom, zero, type Amount, type Kind, type Need, type Part } from './redis-leases.js';
 
 export type FailureMode = 'closed' | 'open';
 
@@ -64,232 +66,20 @@ export interface RedisAdmissionOptions {
   /** Called per request decided without Redis (refused in closed mode, admitted locally in open mode), and on up/down. */
   onFallback?: (mode: FailureMode) => void;
   onState?: (up: boolean) => void;
+  /** Leases (slices of each limit spent without a round trip; redis-leases.ts). Default on. */
+  leases?: boolean;
+  /** A lease's life in Redis without renewal (ms; default 10 s): a replica that dies blocks its slices no longer. */
+  sliceMs?: number;
+  /** How often leases' use is converted into the shared counters (ms; default 50). */
+  flushMs?: number;
+  /** A lease unused this long is given back (ms; default 1 s). */
+  idleMs?: number;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Lua. Members of the hold/reservation ZSETs are "ticket|cost|requests|tokens" (decimal integers);
-// the HASH beside each ZSET keeps their sums (fields c, r, t). Windows are HASHes minute → count.
-const LUA_LIB = `
-local function norm(a)
-  if not a or a == '' or string.sub(a, 1, 1) == '-' then return '0' end
-  local s = string.gsub(a, '^0+', '')
-  if s == '' then return '0' end
-  return s
-end
-local function gt(a, b)
-  if #a ~= #b then return #a > #b end
-  return a > b
-end
-local function add(a, b)
-  local out, i, j, carry = {}, #a, #b, 0
-  while i > 0 or j > 0 or carry > 0 do
-    local d = carry
-    if i > 0 then d = d + string.byte(a, i) - 48; i = i - 1 end
-    if j > 0 then d = d + string.byte(b, j) - 48; j = j - 1 end
-    carry = math.floor(d / 10)
-    table.insert(out, 1, string.char(48 + d % 10))
-  end
-  return norm(table.concat(out))
-end
-local function clock()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function window(win, now)
-  local minute = math.floor(now / 60000)
-  local cur = tonumber(redis.call('HGET', win, string.format('%d', minute)) or '0')
-  local prev = tonumber(redis.call('HGET', win, string.format('%d', minute - 1)) or '0')
-  return cur, prev
-end
-local function used(cur, prev, now)
-  return prev * (1 - (now % 60000) / 60000) + cur
-end
-local function retry(cur, prev, limit, amount, now)
-  local into = (now % 60000) / 1000
-  if cur + amount > limit then return math.max(1, math.ceil(60 - into)) end
-  local shed = prev * (1 - into / 60) + cur + amount - limit
-  return math.max(1, math.ceil((shed / math.max(prev, 1)) * 60))
-end
-local function addw(win, amount, now)
-  local minute = math.floor(now / 60000)
-  -- The minute's field just created (amounts are positive): prune the one two minutes back and
-  -- refresh the TTL once per minute; the key then outlives the last minute it could be read in.
-  if redis.call('HINCRBY', win, string.format('%d', minute), amount) == amount then
-    redis.call('HDEL', win, string.format('%d', minute - 2))
-    redis.call('PEXPIRE', win, 180000)
-  end
-end
-local function unpack4(m)
-  return string.match(m, '^([^|]*)|(%d+)|(%d+)|(%d+)$')
-end
-local function give(h, c, r, t)
-  if c ~= '0' then redis.call('HINCRBY', h, 'c', '-' .. c) end
-  if r ~= '0' then redis.call('HINCRBY', h, 'r', '-' .. r) end
-  if t ~= '0' then redis.call('HINCRBY', h, 't', '-' .. t) end
-end
-local function sweep(z, h, now)
-  local old = redis.call('ZRANGEBYSCORE', z, '-inf', now)
-  if #old == 0 then return end
-  if h then
-    for _, m in ipairs(old) do
-      local _, c, r, t = unpack4(m)
-      if c then give(h, c, r, t) end
-    end
-  end
-  redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
-end
-local function take(z, h, member, c, r, t, exp, ttl)
-  redis.call('ZADD', z, exp, member)
-  redis.call('PEXPIRE', z, ttl)
-  if h then
-    if c ~= '0' then redis.call('HINCRBY', h, 'c', c) end
-    if r ~= '0' then redis.call('HINCRBY', h, 'r', r) end
-    if t ~= '0' then redis.call('HINCRBY', h, 't', t) end
-    redis.call('PEXPIRE', h, ttl)
-  end
-end
-local function field(h, f) return norm(redis.call('HGET', h, f)) end
-`;
-
-/*
- * KEYS: 1 rpm:k 2 rpm:u 3 tpm:k 4 tpm:u (windows) 5/6 tpm hold k (zset/hash) 7/8 tpm hold u 9 slots
- *       10/11 reservations k 12/13 reservations u 14/15 reservations s 16 spent k 17 spent u 18 spent s
- * ARGV: 1 ticket 2 lease ms 3 token bound 4 rpm k 5 rpm u 6 tpm k 7 tpm u 8 max parallel ('' = none)
- *       9 free 10 cost 11 key max 12 user max 13 quota requests 14 quota tokens 15 tokens reserved
- * Answers {0, now} admitted; {1, which, retryAfter} rate; {2} slot; {3, missing...} seed; {4, which} budget; {5, which} quota.
- */
-const ADMIT = LUA_LIB + `
-local tk, lease, bound = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local now = clock()
-local exp = now + lease
-local ttl = lease + 60000
-for i = 1, 2 do
-  local lim = ARGV[3 + i]
-  if lim ~= '' then
-    lim = tonumber(lim)
-    local cur, prev = window(KEYS[i], now)
-    if used(cur, prev, now) + 1 > lim then return { 1, i, retry(cur, prev, lim, 1, now) } end
-  end
-end
-local tpm = { { ARGV[6], KEYS[3], KEYS[5], KEYS[6] }, { ARGV[7], KEYS[4], KEYS[7], KEYS[8] } }
-for i = 1, 2 do
-  local lim = tpm[i][1]
-  if lim ~= '' then
-    lim = tonumber(lim)
-    local need = math.min(bound, lim)
-    sweep(tpm[i][3], tpm[i][4], now)
-    local cur, prev = window(tpm[i][2], now)
-    local held = tonumber(field(tpm[i][4], 't'))
-    if used(cur, prev, now) + held + need > lim then return { 1, 2 + i, retry(cur, prev, lim, need, now) } end
-  end
-end
-if ARGV[8] ~= '' then
-  sweep(KEYS[9], false, now)
-  if redis.call('ZCARD', KEYS[9]) >= tonumber(ARGV[8]) then return { 2 } end
-end
-local free = ARGV[9] == '1'
-local cost = ARGV[10]
-local budgets = { { ARGV[11], KEYS[10], KEYS[11], KEYS[16] }, { ARGV[12], KEYS[12], KEYS[13], KEYS[17] } }
-local quota = ARGV[13] ~= '' or ARGV[14] ~= ''
-if not free then
-  local missing = {}
-  for i = 1, 2 do
-    if budgets[i][1] ~= '' and redis.call('EXISTS', budgets[i][4]) == 0 then table.insert(missing, i) end
-  end
-  if quota and redis.call('EXISTS', KEYS[18]) == 0 then table.insert(missing, 3) end
-  if #missing > 0 then
-    table.insert(missing, 1, 3)
-    return missing
-  end
-  for i = 1, 2 do
-    local max = budgets[i][1]
-    if max ~= '' then
-      sweep(budgets[i][2], budgets[i][3], now)
-      local spent = field(budgets[i][4], 'c')
-      if not gt(max, spent) or gt(add(add(spent, field(budgets[i][3], 'c')), cost), max) then return { 4, i } end
-    end
-  end
-  if quota then
-    sweep(KEYS[14], KEYS[15], now)
-    local usedR, usedT = tonumber(field(KEYS[18], 'r')), tonumber(field(KEYS[18], 't'))
-    local resR, resT = tonumber(field(KEYS[15], 'r')), tonumber(field(KEYS[15], 't'))
-    if ARGV[13] ~= '' and usedR + resR + 1 > tonumber(ARGV[13]) then return { 5, 1 } end
-    local qt, want = tonumber(ARGV[14]), tonumber(ARGV[15])
-    if ARGV[14] ~= '' and (usedT >= qt or usedT + resT + want > qt) then return { 5, 2 } end
-  end
-end
-addw(KEYS[1], 1, now)
-addw(KEYS[2], 1, now)
-for i = 1, 2 do
-  if tpm[i][1] ~= '' then
-    local need = math.min(bound, tonumber(tpm[i][1]))
-    take(tpm[i][3], tpm[i][4], tk .. '|0|0|' .. string.format('%d', need), '0', '0', string.format('%d', need), exp, ttl)
-  end
-end
-if ARGV[8] ~= '' then take(KEYS[9], false, tk, '0', '0', '0', exp, ttl) end
-if not free then
-  for i = 1, 2 do
-    if budgets[i][1] ~= '' then take(budgets[i][2], budgets[i][3], tk .. '|' .. cost .. '|0|0', cost, '0', '0', exp, ttl) end
-  end
-  if quota then take(KEYS[14], KEYS[15], tk .. '|0|1|' .. ARGV[15], '0', '1', ARGV[15], exp, ttl) end
-end
-return { 0 }
-`;
-
-/*
- * KEYS: 1 tpm:k 2 tpm:u (windows) 3/4 hold k 5/6 hold u 7 slots 8/9 res k 10/11 res u 12/13 res s 14 spent k 15 spent u 16 spent s
- * ARGV: 1 ticket 2 hold member k 3 hold member u 4 slot ('1') 5 res member k 6 res member u 7 res member s
- *       8 actual tpm tokens 9 cost 10 requests 11 tokens 12 lost ('1': drop the spend counters, to be reseeded)
- *       13..15 ttl (s) to refresh on the spend counters (0: leave)
- */
-const SETTLE = LUA_LIB + `
-local function release(z, h, m)
-  if m == '' then return end
-  if redis.call('ZREM', z, m) == 1 and h then
-    local _, c, r, t = unpack4(m)
-    if c then give(h, c, r, t) end
-  end
-end
-release(KEYS[3], KEYS[4], ARGV[2])
-release(KEYS[5], KEYS[6], ARGV[3])
-if ARGV[4] == '1' then release(KEYS[7], false, ARGV[1]) end
-release(KEYS[8], KEYS[9], ARGV[5])
-release(KEYS[10], KEYS[11], ARGV[6])
-release(KEYS[12], KEYS[13], ARGV[7])
-local actual = tonumber(ARGV[8])
-if actual > 0 then
-  local now = clock()
-  addw(KEYS[1], actual, now); addw(KEYS[2], actual, now)
-end
-for i = 14, 16 do
-  if ARGV[12] == '1' then redis.call('DEL', KEYS[i])
-  elseif redis.call('EXISTS', KEYS[i]) == 1 then
-    if ARGV[9] ~= '0' then redis.call('HINCRBY', KEYS[i], 'c', ARGV[9]) end
-    if ARGV[10] ~= '0' then redis.call('HINCRBY', KEYS[i], 'r', ARGV[10]) end
-    if ARGV[11] ~= '0' then redis.call('HINCRBY', KEYS[i], 't', ARGV[11]) end
-    local ttl = tonumber(ARGV[i - 1])
-    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
-  end
-end
-return 0
-`;
-
-/** KEYS: spend counters; ARGV per key: cost, requests, tokens, ttl (s; 0 none). Sets each only if absent. */
-const SEED = `
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then
-    local a = (i - 1) * 4
-    redis.call('HSET', KEYS[i], 'c', ARGV[a + 1], 'r', ARGV[a + 2], 't', ARGV[a + 3])
-    local ttl = tonumber(ARGV[a + 4])
-    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
-  end
-end
-return 0
-`;
-
 interface Commands {
-  litemaasAdmit(...args: string[]): Promise<number[]>;
+  litemaasAdmit(...args: string[]): Promise<Array<number | string>>;
   litemaasSettle(...args: string[]): Promise<number>;
+  litemaasFlush(numKeys: number, ...args: string[]): Promise<number[]>;
   litemaasSeed(numKeys: number, ...args: string[]): Promise<number>;
 }
 
@@ -308,6 +98,16 @@ interface KeySet {
   keyId: string; userId: string; modelId: string; keyPeriod: BudgetPeriod; userPeriod: BudgetPeriod; day: number;
   keys: string[]; settleKeys: string[]; ttls: string[];
 }
+
+/** Leases are sized in requests of the size of the one that asks: the largest slice that leaves the others room. */
+const SLICES = [32, 8, 2];
+/** Waits before retrying an admission refused only because other replicas held leases (ms). */
+const DRAIN_WAITS = [5, 10, 20, 40, 80, 160];
+/** Lease kinds and the KEYS indexes (1-based, in ADMIT) of their ZSET, HASH and counter or window. */
+const POOL_KEYS: Record<'rk' | 'ru' | 'tk' | 'tu' | 'bk' | 'bu' | 'qs', [Kind, number, number, number]> = {
+  rk: ['r', 19, 20, 1], ru: ['r', 21, 22, 2], tk: ['t', 5, 6, 3], tu: ['t', 7, 8, 4], bk: ['b', 10, 11, 16], bu: ['b', 12, 13, 17], qs: ['q', 14, 15, 18],
+};
+const ENTRY = 13;
 
 /** Ticket ids: 9 random bytes each (base64url), drawn from a buffer refilled 1024 tickets at a time. */
 const TICKET_BYTES = 9;
@@ -335,6 +135,20 @@ export class RedisAdmission implements Admission {
   private readonly subShares = new WeakMap<object, SubscriptionEntry>();
   private readonly keySets = new WeakMap<KeyEntry, Map<string, KeySet>>();
   private readonly leaseArg: string;
+  private readonly leasing: boolean;
+  private readonly sliceMs: number;
+  private readonly idleMs: number;
+  /** This replica's pools by counter or window key, and by ZSET (a drain names the ZSET). */
+  private readonly pools = new Map<string, Pool>();
+  private readonly poolsByZ = new Map<string, Set<Pool>>();
+  private readonly replicaId = randomBytes(6).toString('base64url');
+  private leaseSeq = 0;
+  private flushing: Promise<void> | null = null;
+  /** Admissions on their way to Redis per pool (a pool they may grant into is kept). */
+  private readonly inFlight = new Map<Pool, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly sub: Redis | null = null;
+  private readonly drainChannel: string;
 
   constructor(private readonly o: RedisAdmissionOptions) {
     this.redis = o.redis as Redis & Commands;
@@ -343,11 +157,26 @@ export class RedisAdmission implements Admission {
     this.leaseMs = o.leaseMs ?? 150_000;
     this.replicas = Math.max(1, o.replicas ?? 2);
     this.leaseArg = String(this.leaseMs);
+    this.leasing = o.leases ?? true;
+    this.sliceMs = Math.min(o.sliceMs ?? 10_000, this.leaseMs);
+    this.idleMs = o.idleMs ?? 1_000;
+    this.drainChannel = `${this.p}drain`;
     if (this.mode === 'open' && !o.fallback) throw new Error('RedisAdmission: open failure mode needs a fallback admission');
     if (typeof (o.redis as Partial<Commands>).litemaasAdmit !== 'function') {
-      o.redis.defineCommand('litemaasAdmit', { numberOfKeys: 18, lua: ADMIT });
+      o.redis.defineCommand('litemaasAdmit', { numberOfKeys: 22, lua: ADMIT });
       o.redis.defineCommand('litemaasSettle', { numberOfKeys: 16, lua: SETTLE });
+      o.redis.defineCommand('litemaasFlush', { lua: FLUSH });
       o.redis.defineCommand('litemaasSeed', { lua: SEED });
+    }
+    if (this.leasing) {
+      // Drains arrive on their own connection (a subscribed connection takes no other commands).
+      const sub = o.redis.duplicate();
+      sub.on('error', () => {});
+      sub.on('ready', () => { sub.subscribe(this.drainChannel).catch(() => {}); });
+      sub.on('message', (_ch: string, z: string) => this.drain(z));
+      this.sub = sub;
+      this.timer = setInterval(() => { void this.flush(); }, o.flushMs ?? 50);
+      this.timer.unref();
     }
   }
 
@@ -377,10 +206,11 @@ export class RedisAdmission implements Admission {
       `${p}hold:${scope.k}`, `${p}held:${scope.k}`, `${p}hold:${scope.u}`, `${p}held:${scope.u}`, `${p}slots:${key.id}`,
       `${p}res:${scope.k}`, `${p}ressum:${scope.k}`, `${p}res:${scope.u}`, `${p}ressum:${scope.u}`, `${p}res:${scope.s}`, `${p}ressum:${scope.s}`,
       counters[0].redisKey, counters[1].redisKey, counters[2].redisKey,
+      `${p}rhold:${scope.k}`, `${p}rheld:${scope.k}`, `${p}rhold:${scope.u}`, `${p}rheld:${scope.u}`,
     ];
     const set: KeySet = {
       keyId: key.id, userId: key.user.id, modelId, keyPeriod: key.budgetPeriod, userPeriod: key.user.budgetPeriod, day, keys,
-      settleKeys: [keys[2]!, keys[3]!, ...keys.slice(4)],
+      settleKeys: [keys[2]!, keys[3]!, ...keys.slice(4, 18)],
       ttls: counters.map((c) => (c.start === null ? String(c.ttl) : '0')),
     };
     if (byModel.size > 64) byModel.clear();
@@ -392,20 +222,93 @@ export class RedisAdmission implements Admission {
     return [this.counter('k', key, modelId, key.budgetPeriod, at), this.counter('u', key, modelId, key.user.budgetPeriod, at), this.counter('s', key, modelId, 'monthly', at)];
   }
 
-  admit(r: AdmissionRequest): Promise<Ticket> {
+  admit(r: AdmissionRequest): Ticket | Promise<Ticket> {
     if (this.redis.status !== 'ready') return Promise.resolve(this.unreachable(r, new Error(`connection ${this.redis.status}`)));
-    return this.admitShared(r).catch((err: unknown) => {
+    const bound = r.bounds.prompt + r.bounds.completion;
+    const cost = r.free ? 0n : maxCost(r.model, r.bounds);
+    const needs = this.leasing ? this.needsOf(r, bound, cost) : null;
+    if (needs) {
+      const t = this.admitLeased(needs);
+      if (t) return t;
+    }
+    return this.admitShared(r, bound, cost, needs).catch((err: unknown) => {
       if (err instanceof GatewayError) throw err;
       return this.unreachable(r, err);
     });
   }
 
-  private async admitShared(r: AdmissionRequest): Promise<Ticket> {
-    const { key, model, sub, bounds, at } = r;
+  /**
+   * What a request takes from each pool it is limited by; null when it cannot be leased (a
+   * max-parallel limit: slots are taken in Redis per request; a free model with a budget).
+   */
+  private needsOf(r: AdmissionRequest, bound: number, cost: bigint): Need[] | null {
+    const { key, sub } = r;
+    if (key.maxParallel !== null) return null;
+    const needs: Need[] = [];
+    if (key.rpm !== null) needs.push(this.need(r, 'rk', { c: 0n, r: 1, t: 0 }, String(key.rpm), ''));
+    if (key.user.rpm !== null) needs.push(this.need(r, 'ru', { c: 0n, r: 1, t: 0 }, String(key.user.rpm), ''));
+    if (key.tpm !== null) needs.push(this.need(r, 'tk', { c: 0n, r: 0, t: Math.min(bound, key.tpm) }, String(key.tpm), ''));
+    if (key.user.tpm !== null) needs.push(this.need(r, 'tu', { c: 0n, r: 0, t: Math.min(bound, key.user.tpm) }, String(key.user.tpm), ''));
+    if (!r.free) {
+      if ((key.maxBudget !== null || key.user.maxBudget !== null) && cost === 0n) return null;
+      if (key.maxBudget !== null) needs.push(this.need(r, 'bk', { c: cost, r: 0, t: 0 }, String(key.maxBudget), ''));
+      if (key.user.maxBudget !== null) needs.push(this.need(r, 'bu', { c: cost, r: 0, t: 0 }, String(key.user.maxBudget), ''));
+      if (sub.quotaRequests !== null || sub.quotaTokens !== null) needs.push(this.need(r, 'qs', { c: 0n, r: 1, t: bound }, opt(sub.quotaRequests), opt(sub.quotaTokens)));
+    }
+    return needs;
+  }
+
+  private need(r: AdmissionRequest, which: keyof typeof POOL_KEYS, amount: Amount, lim1: string, lim2: string): Need {
+    const [kind, zi, hi, xi] = POOL_KEYS[which];
+    const keys = this.keySet(r.key, r.model.id, r.at).keys;
+    const x = keys[xi - 1]!;
+    let pool = this.pools.get(x);
+    if (!pool) {
+      const ks = this.keySet(r.key, r.model.id, r.at);
+      const cttl = which === 'bk' ? ks.ttls[0]! : which === 'bu' ? ks.ttls[1]! : which === 'qs' ? ks.ttls[2]! : '0';
+      pool = new Pool(kind, keys[zi - 1]!, keys[hi - 1]!, x, cttl);
+      this.pools.set(x, pool);
+      let byZ = this.poolsByZ.get(pool.z);
+      if (!byZ) this.poolsByZ.set(pool.z, (byZ = new Set()));
+      byZ.add(pool);
+    }
+    return { pool, amount, limits: `${lim1}/${lim2}`, lim1, lim2, idx: [zi, hi, xi] };
+  }
+
+  /** Admits against this replica's leases alone, or answers null (a lease is missing, short, stale or lost). */
+  private admitLeased(needs: Need[]): Ticket | null {
+    const now = Date.now();
+    const margin = this.sliceMs / 4;
+    for (const n of needs) {
+      const l = n.pool.current;
+      if (!l || l.lost || l.limits !== n.limits || now > l.expiresAt - margin || !l.covers(n.amount)) return null;
+    }
+    const parts: Part[] = [];
+    for (const n of needs) {
+      const l = n.pool.current!;
+      addTo(l.held, n.amount);
+      l.lastUse = now;
+      parts.push({ lease: l, amount: n.amount });
+    }
+    return new LeasedTicket(this, parts);
+  }
+
+  private async admitShared(r: AdmissionRequest, bound: number, cost: bigint, needs: Need[] | null): Promise<Ticket> {
+    for (const n of needs ?? []) this.inFlight.set(n.pool, (this.inFlight.get(n.pool) ?? 0) + 1);
+    try {
+      return await this.admitRemote(r, bound, cost, needs);
+    } finally {
+      for (const n of needs ?? []) {
+        const c = this.inFlight.get(n.pool)! - 1;
+        if (c === 0) this.inFlight.delete(n.pool); else this.inFlight.set(n.pool, c);
+      }
+    }
+  }
+
+  private async admitRemote(r: AdmissionRequest, bound: number, cost: bigint, needs: Need[] | null): Promise<Ticket> {
+    const { key, model, sub, at } = r;
     if (this.repairs.length || this.dirty.size) this.repair(); // sent first on the same connection, so Redis runs them before this admit
     const tk = ticketId();
-    const bound = bounds.prompt + bounds.completion;
-    const cost = r.free ? 0n : maxCost(model, bounds);
     const ks = this.keySet(key, model.id, at);
     const keys = ks.keys;
     const hasQuota = !r.free && (sub.quotaRequests !== null || sub.quotaTokens !== null);
@@ -413,24 +316,198 @@ export class RedisAdmission implements Admission {
       tk, this.leaseArg, String(bound), opt(key.rpm), opt(key.user.rpm), opt(key.tpm), opt(key.user.tpm), opt(key.maxParallel),
       r.free ? '1' : '0', String(cost), opt(key.maxBudget), opt(key.user.maxBudget), opt(sub.quotaRequests), opt(sub.quotaTokens), String(bound),
     ];
-    let res = await this.redis.litemaasAdmit(...keys, ...args);
-    if (res[0] === 3) {
-      const counters = this.counters(key, model.id, at);
-      await this.seed(res.slice(1).map((i) => counters[i - 1]!)).catch((err: unknown) => {
-        this.o.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'spend counters could not be loaded from the database');
-        throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked while the database is unreachable; retry shortly.', null, 5);
-      });
-      res = await this.redis.litemaasAdmit(...keys, ...args);
-      if (res[0] === 3) throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked: their counters could not be loaded into the shared store; retry shortly.', null, 5);
+    let res: Array<number | string> = [3];
+    for (let attempt = 0; ; attempt++) {
+      const leases = needs ? this.retireFor(needs) : [];
+      res = await this.call(keys, args, leases, needs);
+      if (res[0] === 3) {
+        const counters = this.counters(key, model.id, at);
+        await this.seed(res.slice(1).map((i) => counters[Number(i) - 1]!)).catch((err: unknown) => {
+          this.o.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'spend counters could not be loaded from the database');
+          throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked while the database is unreachable; retry shortly.', null, 5);
+        });
+        res = await this.call(keys, args, needs ? this.retireFor(needs) : [], needs);
+        if (res[0] === 3) throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked: their counters could not be loaded into the shared store; retry shortly.', null, 5);
+      }
+      // Refused only because other replicas hold leases: they are giving them back; wait and retry.
+      if (res[0] !== 6 || attempt >= DRAIN_WAITS.length) break;
+      await new Promise((done) => setTimeout(done, DRAIN_WAITS[attempt]));
     }
     this.up();
-    if (res[0] !== 0) this.refuse(r, res, bound, at);
+    if (res[0] !== 0) this.refuse(r, (res[0] === 6 ? res.slice(1) : res).map(Number), bound, at);
     const holdK = key.tpm !== null ? `${tk}|0|0|${Math.min(bound, key.tpm)}` : '';
     const holdU = key.user.tpm !== null ? `${tk}|0|0|${Math.min(bound, key.user.tpm)}` : '';
     const resK = !r.free && key.maxBudget !== null ? `${tk}|${cost}|0|0` : '';
     const resU = !r.free && key.user.maxBudget !== null ? `${tk}|${cost}|0|0` : '';
     const resS = hasQuota ? `${tk}|0|1|${bound}` : '';
     return new RedisTicket(this, ks.settleKeys, [tk, holdK, holdU, key.maxParallel !== null ? '1' : '0', resK, resU, resS], ks.ttls);
+  }
+
+  /** One ADMIT: the request, this replica's leases of its pools retired, new ones asked for. */
+  private async call(keys: string[], args: string[], leases: Lease[], needs: Need[] | null): Promise<Array<number | string>> {
+    const entries: string[] = [];
+    if (needs) {
+      needs.forEach((n, i) => {
+        const l = leases[i];
+        const from = l ? this.conversion(l) : null;
+        entries.push(n.pool.kind, String(n.idx[0]), String(n.idx[1]), String(n.idx[2]), from?.old ?? '', from?.keep ?? '',
+          from ? String(from.used.c) : '0', from ? String(from.used.r) : '0', from ? String(from.used.t) : '0', n.pool.cttl,
+          n.lim1, n.lim2, this.candidates(n));
+      });
+    }
+    try {
+      const res = await this.redis.litemaasAdmit(...keys, ...args, `~${this.replicaId}.${this.leaseSeq++}`, String(this.sliceMs), String(needs?.length ?? 0), ...entries, this.drainChannel);
+      if (needs && res[0] === 0) this.granted(needs, res);
+      return res;
+    } catch (err) {
+      for (const l of leases) if (l) this.lose(l);
+      throw err;
+    }
+  }
+
+  /** The current leases of these pools, retired (the ADMIT converts them); undefined where there is none. */
+  private retireFor(needs: Need[]): Lease[] {
+    const out: Lease[] = [];
+    needs.forEach((n, i) => {
+      const l = n.pool.current;
+      if (!l) return;
+      n.pool.current = null;
+      if (!l.lost) { out[i] = l; n.pool.retiring.add(l); }
+    });
+    return out;
+  }
+
+  /** Lease sizes to ask for, largest first: "c|r|t|C|R|T" where C|R|T must still fit (room for the other replicas). */
+  private candidates(n: Need): string {
+    const room = 2 * this.replicas;
+    return SLICES.map((m) => {
+      const a = n.amount;
+      return `${a.c * BigInt(m)}|${a.r * m}|${a.t * m}|${a.c * BigInt(m * room)}|${a.r * m * room}|${a.t * m * room}`;
+    }).join(';');
+  }
+
+  private granted(needs: Need[], res: Array<number | string>): void {
+    const now = Date.now();
+    needs.forEach((n, i) => {
+      const m = res[i + 1];
+      if (typeof m !== 'string' || m === '') return;
+      const l = new Lease(n.pool, m.slice(0, m.indexOf('|')), parseMember(m), n.limits, now, this.sliceMs);
+      if (n.pool.current) n.pool.retiring.add(n.pool.current); // a concurrent admission's grant: both are given back in time
+      n.pool.current = l;
+    });
+  }
+
+  /**
+   * The step that converts a lease's use into the counter: its member now, the member it becomes
+   * (what requests in flight hold, or — while current — what is left; '' when nothing is), what it
+   * used. Applied here at once: later steps build on it, and one connection keeps them in order.
+   */
+  private conversion(l: Lease): { old: string; keep: string; used: Amount } {
+    const pool = l.pool;
+    const current = pool.current === l;
+    const left = current ? { c: max(l.granted.c - l.used.c, l.held.c), r: Math.max(l.granted.r - l.used.r, l.held.r), t: Math.max(l.granted.t - l.used.t, l.held.t) } : { ...l.held };
+    const old = l.member;
+    const used = l.used;
+    const keep = isZero(left) ? '' : isZero(used) && left.c === l.granted.c && left.r === l.granted.r && left.t === l.granted.t ? old : l.next(left);
+    l.member = keep;
+    l.granted = left;
+    l.used = zero();
+    l.expiresAt = Date.now() + this.sliceMs;
+    if (keep === '') this.forget(l);
+    return { old, keep, used };
+  }
+
+  /** A lease that is gone: no longer used, and the counters it fed are rebuilt from the database. */
+  private lose(l: Lease): void {
+    l.lost = true;
+    this.forget(l);
+    if (l.pool.kind === 'b' || l.pool.kind === 'q') this.dirty.add(l.pool.x);
+  }
+
+  private forget(l: Lease): void {
+    const p = l.pool;
+    if (p.current === l) p.current = null;
+    p.retiring.delete(l);
+  }
+
+  /** Pools with no lease left are dropped (by flush only: an admission in flight may still grant into one). */
+  private prune(p: Pool): void {
+    if (p.current || p.retiring.size > 0) return;
+    this.pools.delete(p.x);
+    const byZ = this.poolsByZ.get(p.z);
+    byZ?.delete(p);
+    if (byZ?.size === 0) this.poolsByZ.delete(p.z);
+  }
+
+  /** Another replica was refused for want of what leases hold: give back this replica's leases of that ZSET. */
+  private drain(z: string): void {
+    const pools = this.poolsByZ.get(z);
+    if (!pools) return;
+    for (const p of pools) {
+      if (p.current) { p.retiring.add(p.current); p.current = null; }
+    }
+    void this.flush();
+  }
+
+  /** A ticket on leases settled: its use is converted at the next flush. */
+  leaseSettled(parts: Part[], e: UsageEvent | null, cost: bigint, tpmTokens: number): void {
+    if (e) this.o.fallback?.spendAdd?.(e, cost);
+    const tokens = e ? e.promptTokens + e.completionTokens : 0;
+    for (const { lease: l, amount } of parts) {
+      subFrom(l.held, amount);
+      if (l.lost) continue;
+      const u = l.used;
+      switch (l.pool.kind) {
+        case 'b': if (e) u.c += cost; break;
+        case 'q': if (e) { u.r += isSuccess(e) ? 1 : 0; u.t += tokens; } break;
+        case 'r': u.r += 1; break;
+        case 't': u.t += Math.max(0, Math.round(tpmTokens)); break;
+      }
+    }
+  }
+
+  /**
+   * Converts what leases used, renews those about to expire, gives back idle ones and retired
+   * ones nobody holds: one FLUSH for all of them. One at a time; what fails is lost (its
+   * counters rebuilt from the database, its slices expire in Redis).
+   */
+  flush(all = false): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (all ? this.flush(true) : undefined));
+    if (this.pools.size === 0 || this.redis.status !== 'ready') return Promise.resolve();
+    const now = Date.now();
+    const keys: string[] = [];
+    const entries: string[] = [];
+    const leases: Lease[] = [];
+    for (const p of [...this.pools.values()]) {
+      const cur = p.current;
+      if (cur && (all || (now - cur.lastUse > this.idleMs && isZero(cur.held)))) { p.retiring.add(cur); p.current = null; }
+      for (const l of [...(p.current ? [p.current] : []), ...p.retiring]) {
+        const retired = p.current !== l;
+        const due = l.expiresAt - now < this.sliceMs / 2;
+        if (!due && isZero(l.used) && !(retired && isZero(l.held))) continue;
+        const step = this.conversion(l);
+        const base = keys.length;
+        keys.push(p.z, p.h, p.x);
+        entries.push(p.kind, String(base + 1), String(base + 2), String(base + 3), step.old, step.keep,
+          String(step.used.c), String(step.used.r), String(step.used.t), p.cttl, '', '', '');
+        leases.push(l);
+      }
+      if (this.inFlight.get(p) === undefined) this.prune(p);
+    }
+    if (leases.length === 0) return Promise.resolve();
+    this.flushing = this.redis.litemaasFlush(keys.length, ...keys, String(this.sliceMs), String(this.leaseMs + 60_000), String(leases.length), ...entries)
+      .then((had) => { had.forEach((h, i) => { if (h === 0) this.lose(leases[i]!); }); })
+      .catch(() => { for (const l of leases) this.lose(l); })
+      .finally(() => { this.flushing = null; });
+    return this.flushing;
+  }
+
+  /** Gives every lease back (bounded wait) and stops: the replica is shutting down. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.race([this.flush(true), new Promise((done) => setTimeout(done, 1_000).unref())]);
+    this.sub?.disconnect();
   }
 
   /** Throws the GatewayError for a refusal answered by the script: LocalAdmission's messages and Retry-After. */
@@ -577,6 +654,20 @@ export class RedisAdmission implements Admission {
 function matches(c: Counter, e: UsageEvent): boolean {
   if (c.start && utcDay(e.at) < c.start) return false;
   return c.scope === 'k' ? e.keyId === c.keyId : c.scope === 'u' ? e.userId === c.userId : e.userId === c.userId && e.modelId === c.modelId;
+}
+
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
+/** A request admitted on this replica's leases. */
+class LeasedTicket implements Ticket {
+  private done = false;
+  constructor(private readonly a: RedisAdmission, private readonly parts: Part[]) {}
+
+  settle(e: UsageEvent | null, cost: bigint, tpmTokens: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.a.leaseSettled(this.parts, e, cost, tpmTokens);
+  }
 }
 
 class RedisTicket implements Ticket {
