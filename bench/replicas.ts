@@ -170,7 +170,7 @@ function runDriver(plan: DrivePlan): Promise<DriveResult> {
   });
 }
 
-interface Config { label: string; replicas: number; redis: boolean }
+interface Config { label: string; replicas: number; redis: boolean; leases?: boolean }
 interface Measured extends Config { netUs: number; byCommand: string; idleUsPerS: number; r: DriveResult; gwUs: number; redisUs: number; evals: number; commands: number; rss: number[]; startMs: number }
 
 async function main(): Promise<void> {
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   const secret = randomBytes(32).toString('hex');
 
   let n = 0;
-  const startReplicas = async (count: number, withRedis: boolean) => {
+  const startReplicas = async (count: number, withRedis: boolean, leases = true) => {
     const out: Array<{ p: ChildProcess; url: string; dir: string }> = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
       const p = start(name, process.execPath, [cli, 'serve'], {
         PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, LITEMAAS_ADMIN_TOKEN: token, LITEMAAS_SECRET: secret,
         LITEMAAS_DATA_DIR: dir, LOG_LEVEL: 'warn', REDIS_URL: withRedis ? `redis://127.0.0.1:${redisPort}/0` : '',
-        LITEMAAS_REPLICAS: String(count),
+        LITEMAAS_REPLICAS: String(count), LITEMAAS_REDIS_LEASES: leases ? 'on' : 'off',
       });
       out.push({ p, url: `http://127.0.0.1:${port}`, dir });
       await waitFor(`http://127.0.0.1:${port}/readyz`, p, name);
@@ -234,11 +234,13 @@ async function main(): Promise<void> {
 
   const configs: Config[] = [
     { label: '(a) 1 replica, no Redis', replicas: 1, redis: false },
-    { label: '(b) 1 replica, Redis', replicas: 1, redis: true },
+    { label: '(b) 1 replica, Redis (leases)', replicas: 1, redis: true },
+    { label: '(e) 1 replica, Redis, a round trip per request (LITEMAAS_REDIS_LEASES=off)', replicas: 1, redis: true, leases: false },
     { label: '(a) 1 replica, no Redis', replicas: 1, redis: false },
-    { label: '(b) 1 replica, Redis', replicas: 1, redis: true },
-    { label: '(c) 2 replicas, Redis', replicas: 2, redis: true },
-    { label: '(d) 3 replicas, Redis', replicas: 3, redis: true },
+    { label: '(b) 1 replica, Redis (leases)', replicas: 1, redis: true },
+    { label: '(e) 1 replica, Redis, a round trip per request (LITEMAAS_REDIS_LEASES=off)', replicas: 1, redis: true, leases: false },
+    { label: '(c) 2 replicas, Redis (leases)', replicas: 2, redis: true },
+    { label: '(d) 3 replicas, Redis (leases)', replicas: 3, redis: true },
   ];
   const only = flags.only ? new Set(flags.only.split(',')) : undefined;
   const results: Measured[] = [];
@@ -246,7 +248,7 @@ async function main(): Promise<void> {
     if (only && !only.has(c.label[1]!)) continue;
     say(`${c.label}: starting…`);
     const t0 = performance.now();
-    const rs = await startReplicas(c.replicas, c.redis);
+    const rs = await startReplicas(c.replicas, c.redis, c.leases ?? true);
     const startMs = performance.now() - t0;
     const urls = rs.map((r) => r.url);
     // the key must be usable on every replica (it reaches them from PostgreSQL)
@@ -298,7 +300,12 @@ async function main(): Promise<void> {
   L.push('');
   L.push('"of which idle": the replicas\' CPU over 1 s without load just before the measurement (timers, reconcile), times the window, ÷ requests.');
   for (const m of results) if (m.redis) L.push(`- ${m.label}: Redis commands per request by name (INFO commandstats counts the commands a script runs): ${m.byCommand}`);
-  const a = results.filter((m) => m.replicas === 1 && !m.redis), b = results.filter((m) => m.replicas === 1 && m.redis);
+  const a = results.filter((m) => m.replicas === 1 && !m.redis), b = results.filter((m) => m.replicas === 1 && m.redis && m.leases !== false);
+  const e = results.filter((m) => m.replicas === 1 && m.redis && m.leases === false);
+  if (a.length && e.length) {
+    const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
+    L.push(`- info: with a round trip per request (e), Redis adds ${f(mean(e.map((m) => m.gwUs)) - mean(a.map((m) => m.gwUs)))} µs of gateway CPU and ${f(mean(e.map((m) => m.r.latency.p50)) - mean(a.map((m) => m.r.latency.p50)), 3)} ms of p50 per request`);
+  }
   if (a.length && b.length) {
     const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
     const dCpu = mean(b.map((m) => m.gwUs)) - mean(a.map((m) => m.gwUs));

@@ -49,6 +49,8 @@ export interface Config {
   redisTimeoutMs: number;
   /** How long a request's holds, slot and reservations outlive a replica that died holding them (longer than any request). */
   admissionLeaseMs: number;
+  /** Replicas lease slices of each shared limit and spend them without a round trip (LITEMAAS_REDIS_LEASES=off: every request asks Redis). */
+  redisLeases: boolean;
 }
 
 export interface OidcConfig {
@@ -123,6 +125,7 @@ export function loadConfig(env = process.env): Config {
     // A busy replica (or Redis) may answer a script late without being down: an outage is a closed connection or a second of silence.
     redisTimeoutMs: Math.max(1, int('LITEMAAS_REDIS_TIMEOUT_MS', 1000)),
     admissionLeaseMs: Math.max(1_000, int('LITEMAAS_ADMISSION_LEASE_MS', 150_000)),
+    redisLeases: !['0', 'false', 'off'].includes((env.LITEMAAS_REDIS_LEASES ?? '').toLowerCase()),
   };
 }
 

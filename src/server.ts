@@ -109,7 +109,7 @@ export async function startServer(cfg: Config): Promise<Running> {
       : undefined;
     admission = new RedisAdmission({
       redis, db: store.db, unwritten: () => ledger.unwritten(), failureMode: cfg.redisFailureMode, fallback, replicas: cfg.replicas,
-      leaseMs: cfg.admissionLeaseMs, log, onFallback: (mode) => metrics.admissionFallbacks.inc({ mode }), onState: (up) => metrics.redisUp.set(up ? 1 : 0),
+      leaseMs: cfg.admissionLeaseMs, leases: cfg.redisLeases, log, onFallback: (mode) => metrics.admissionFallbacks.inc({ mode }), onState: (up) => metrics.redisUp.set(up ? 1 : 0),
     });
   }
   const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, admission, maxBodyBytes: cfg.maxBodyBytes, maxAudioBytes: cfg.maxAudioBytes, stalledClientMs: cfg.stalledClientMs, reconcileIntervalMs: cfg.reconcileIntervalMs, snapshotCache });

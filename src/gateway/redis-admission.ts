@@ -79,7 +79,7 @@ export interface RedisAdmissionOptions {
 interface Commands {
   litemaasAdmit(...args: string[]): Promise<Array<number | string>>;
   litemaasSettle(...args: string[]): Promise<number>;
-  litemaasFlush(numKeys: number, ...args: string[]): Promise<number[]>;
+  litemaasFlush(numKeys: number, ...args: string[]): Promise<Array<number | string>>;
   litemaasSeed(numKeys: number, ...args: string[]): Promise<number>;
 }
 
@@ -101,8 +101,12 @@ interface KeySet {
 
 /** Leases are sized in requests of the size of the one that asks: the largest slice that leaves the others room. */
 const SLICES = [32, 8, 2];
+/** The largest lease, in requests. */
+const MAX_SLICE = 4096;
 /** Waits before retrying an admission refused only because other replicas held leases (ms). */
-const DRAIN_WAITS = [5, 10, 20, 40, 80, 160];
+const DRAIN_WAITS = [5, 10, 20, 40, 80, 160, 320, 640];
+/** How long a drained pool takes no lease here (ms; Redis refuses grants for as long). */
+const DRAIN_MS = 1_000;
 /** Lease kinds and the KEYS indexes (1-based, in ADMIT) of their ZSET, HASH and counter or window. */
 const POOL_KEYS: Record<'rk' | 'ru' | 'tk' | 'tu' | 'bk' | 'bu' | 'qs', [Kind, number, number, number]> = {
   rk: ['r', 19, 20, 1], ru: ['r', 21, 22, 2], tk: ['t', 5, 6, 3], tu: ['t', 7, 8, 4], bk: ['b', 10, 11, 16], bu: ['b', 12, 13, 17], qs: ['q', 14, 15, 18],
@@ -272,7 +276,9 @@ export class RedisAdmission implements Admission {
       if (!byZ) this.poolsByZ.set(pool.z, (byZ = new Set()));
       byZ.add(pool);
     }
-    return { pool, amount, limits: `${lim1}/${lim2}`, lim1, lim2, idx: [zi, hi, xi] };
+    const limits = `${lim1}/${lim2}`;
+    pool.unit = amount; pool.lim1 = lim1; pool.lim2 = lim2; pool.limits = limits;
+    return { pool, amount, limits, lim1, lim2, idx: [zi, hi, xi] };
   }
 
   /** Admits against this replica's leases alone, or answers null (a lease is missing, short, stale or lost). */
@@ -288,6 +294,7 @@ export class RedisAdmission implements Admission {
       const l = n.pool.current!;
       addTo(l.held, n.amount);
       l.lastUse = now;
+      n.pool.admitted++; n.pool.inflight++;
       parts.push({ lease: l, amount: n.amount });
     }
     return new LeasedTicket(this, parts);
@@ -335,6 +342,7 @@ export class RedisAdmission implements Admission {
     }
     this.up();
     if (res[0] !== 0) this.refuse(r, (res[0] === 6 ? res.slice(1) : res).map(Number), bound, at);
+    for (const n of needs ?? []) n.pool.admitted++;
     const holdK = key.tpm !== null ? `${tk}|0|0|${Math.min(bound, key.tpm)}` : '';
     const holdU = key.user.tpm !== null ? `${tk}|0|0|${Math.min(bound, key.user.tpm)}` : '';
     const resK = !r.free && key.maxBudget !== null ? `${tk}|${cost}|0|0` : '';
@@ -352,7 +360,7 @@ export class RedisAdmission implements Admission {
         const from = l ? this.conversion(l) : null;
         entries.push(n.pool.kind, String(n.idx[0]), String(n.idx[1]), String(n.idx[2]), from?.old ?? '', from?.keep ?? '',
           from ? String(from.used.c) : '0', from ? String(from.used.r) : '0', from ? String(from.used.t) : '0', n.pool.cttl,
-          n.lim1, n.lim2, this.candidates(n));
+          n.lim1, n.lim2, this.candidates(n.pool));
       });
     }
     try {
@@ -377,24 +385,40 @@ export class RedisAdmission implements Admission {
     return out;
   }
 
-  /** Lease sizes to ask for, largest first: "c|r|t|C|R|T" where C|R|T must still fit (room for the other replicas). */
-  private candidates(n: Need): string {
+  /**
+   * Lease sizes to ask for, largest first, as "c|r|t|C|R|T" where C|R|T must still fit (room for
+   * the other replicas): in requests of the last one's size, enough for the demand seen (what was
+   * admitted since the last flush, what is in flight), at least 32, then smaller ones.
+   */
+  private candidates(pool: Pool): string {
     const room = 2 * this.replicas;
-    return SLICES.map((m) => {
-      const a = n.amount;
-      return `${a.c * BigInt(m)}|${a.r * m}|${a.t * m}|${a.c * BigInt(m * room)}|${a.r * m * room}|${a.t * m * room}`;
-    }).join(';');
+    const want = Math.min(MAX_SLICE, Math.max(SLICES[0]!, 4 * pool.admitted, 2 * pool.inflight));
+    const sizes = [...new Set([want, ...SLICES.filter((m) => m < want)])];
+    const a = pool.unit;
+    return sizes.map((m) => `${a.c * BigInt(m)}|${a.r * m}|${a.t * m}|${a.c * BigInt(m * room)}|${a.r * m * room}|${a.t * m * room}`).join(';');
   }
 
   private granted(needs: Need[], res: Array<number | string>): void {
     const now = Date.now();
     needs.forEach((n, i) => {
       const m = res[i + 1];
-      if (typeof m !== 'string' || m === '') return;
-      const l = new Lease(n.pool, m.slice(0, m.indexOf('|')), parseMember(m), n.limits, now, this.sliceMs);
-      if (n.pool.current) n.pool.retiring.add(n.pool.current); // a concurrent admission's grant: both are given back in time
-      n.pool.current = l;
+      if (typeof m === 'string' && m !== '') this.adopt(n.pool, m, n.limits, now);
     });
+  }
+
+  /** A lease Redis granted becomes the pool's current one; the one it replaces is retired (given back once nobody holds it). */
+  private adopt(pool: Pool, member: string, limits: string, at: number): void {
+    const l = new Lease(pool, member.slice(0, member.indexOf('|')), parseMember(member), limits, at, this.sliceMs);
+    if (pool.current) pool.retiring.add(pool.current);
+    pool.current = l;
+    // Granted before a drain reached Redis: given back at once.
+    if (pool.drainUntil > Date.now()) { pool.retiring.add(l); pool.current = null; void this.flush(); }
+    if (!this.pools.has(pool.x)) { // pruned meanwhile: registered again, so flushes see it
+      this.pools.set(pool.x, pool);
+      let byZ = this.poolsByZ.get(pool.z);
+      if (!byZ) this.poolsByZ.set(pool.z, (byZ = new Set()));
+      byZ.add(pool);
+    }
   }
 
   /**
@@ -444,6 +468,7 @@ export class RedisAdmission implements Admission {
     const pools = this.poolsByZ.get(z);
     if (!pools) return;
     for (const p of pools) {
+      p.drainUntil = Date.now() + DRAIN_MS;
       if (p.current) { p.retiring.add(p.current); p.current = null; }
     }
     void this.flush();
@@ -455,6 +480,7 @@ export class RedisAdmission implements Admission {
     const tokens = e ? e.promptTokens + e.completionTokens : 0;
     for (const { lease: l, amount } of parts) {
       subFrom(l.held, amount);
+      l.pool.inflight--;
       if (l.lost) continue;
       const u = l.used;
       switch (l.pool.kind) {
@@ -484,19 +510,30 @@ export class RedisAdmission implements Admission {
       for (const l of [...(p.current ? [p.current] : []), ...p.retiring]) {
         const retired = p.current !== l;
         const due = l.expiresAt - now < this.sliceMs / 2;
-        if (!due && isZero(l.used) && !(retired && isZero(l.held))) continue;
+        // A lease in use with less than half left is topped up now, before a request finds it short.
+        const topUp = !retired && !l.lost && l.limits === p.limits && l.low(p.unit);
+        if (!due && !topUp && isZero(l.used) && !(retired && isZero(l.held))) continue;
         const step = this.conversion(l);
         const base = keys.length;
         keys.push(p.z, p.h, p.x);
         entries.push(p.kind, String(base + 1), String(base + 2), String(base + 3), step.old, step.keep,
-          String(step.used.c), String(step.used.r), String(step.used.t), p.cttl, '', '', '');
+          String(step.used.c), String(step.used.r), String(step.used.t), p.cttl,
+          topUp ? p.lim1 : '', topUp ? p.lim2 : '', topUp ? this.candidates(p) : '');
         leases.push(l);
       }
+      p.admitted = 0;
       if (this.inFlight.get(p) === undefined) this.prune(p);
     }
     if (leases.length === 0) return Promise.resolve();
-    this.flushing = this.redis.litemaasFlush(keys.length, ...keys, String(this.sliceMs), String(this.leaseMs + 60_000), String(leases.length), ...entries)
-      .then((had) => { had.forEach((h, i) => { if (h === 0) this.lose(leases[i]!); }); })
+    const at = Date.now();
+    this.flushing = this.redis.litemaasFlush(keys.length, ...keys, String(this.sliceMs), String(this.leaseMs + 60_000), `~${this.replicaId}.${this.leaseSeq++}`, String(leases.length), ...entries)
+      .then((res) => {
+        leases.forEach((l, i) => {
+          if (res[2 * i] === 0) this.lose(l);
+          const m = res[2 * i + 1];
+          if (typeof m === 'string' && m !== '') this.adopt(l.pool, m, l.limits, at);
+        });
+      })
       .catch(() => { for (const l of leases) this.lose(l); })
       .finally(() => { this.flushing = null; });
     return this.flushing;

@@ -39,6 +39,14 @@ export class Lease {
     this.expiresAt = now + leaseMs;
   }
 
+  /** True if less than half of it is left in the component `unit` uses. */
+  low(unit: Amount): boolean {
+    const g = this.granted, u = this.used, h = this.held;
+    if (unit.c > 0n && (g.c - u.c - h.c) * 2n < g.c) return true;
+    if (unit.r > 0 && (g.r - u.r - h.r) * 2 < g.r) return true;
+    return unit.t > 0 && (g.t - u.t - h.t) * 2 < g.t;
+  }
+
   /** True if what is left covers `a`. */
   covers(a: Amount): boolean {
     const g = this.granted, u = this.used, h = this.held;
@@ -65,6 +73,16 @@ export class Pool {
   current: Lease | null = null;
   /** Leases retired while requests held part of them: given back when those settle. */
   readonly retiring = new Set<Lease>();
+  /** The last request's need and the limits then: what a top-up is sized and checked by. */
+  unit: Amount = zero();
+  lim1 = '';
+  lim2 = '';
+  limits = '';
+  /** Requests admitted since the last flush, and in flight now: the demand a lease is sized for. */
+  admitted = 0;
+  inflight = 0;
+  /** Until then, leases granted here are given back at once (another replica needs the room). */
+  drainUntil = 0;
   constructor(
     readonly kind: Kind,
     /** Redis keys: the ZSET and HASH of reservations and leases, and the counter or window. */

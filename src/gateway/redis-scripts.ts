@@ -350,18 +350,21 @@ return 0
 `;
 
 /**
- * Converts, renews and returns leases in one batch. KEYS: the entries' keys; ARGV: 1 a lease's
- * life (ms), 2 the keys' TTL (ms; as ADMIT sets it), 3 number of entries, then the entries (13 each; no grants). Answers one 0/1 per entry: 0 when
- * the lease had expired in Redis (the replica stops using it).
+ * Converts, renews, returns and tops up leases in one batch. KEYS: the entries' keys; ARGV: 1 a
+ * lease's life (ms), 2 the keys' TTL (ms; as ADMIT sets it), 3 lease id prefix, 4 number of
+ * entries, then the entries (13 each; those with candidates ask for a new lease). Answers two
+ * values per entry: 0 when the lease had expired in Redis (the replica stops using it), else 1;
+ * the new lease's member or ''.
  */
 export const FLUSH = LIB + `
 local now = clock()
 local exp = now + tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local out = {}
-for e = 0, tonumber(ARGV[3]) - 1 do
-  local kind, z, h, x, old, keep, uc, ur, ut, cttl = entry(4 + e * 13)
+for e = 0, tonumber(ARGV[4]) - 1 do
+  local kind, z, h, x, old, keep, uc, ur, ut, cttl, lim1, lim2, cands = entry(5 + e * 13)
   table.insert(out, convert(kind, z, h, x, old, keep, uc, ur, ut, cttl, now, exp, ttl))
+  table.insert(out, grant(kind, z, h, x, lim1, lim2, cands, ARGV[3] .. '.' .. e, now, exp, ttl))
 end
 return out
 `;
