@@ -148,7 +148,7 @@ export async function startServer(cfg: Config): Promise<Running> {
     if (req.method !== 'GET' && req.url.startsWith('/api/v1/') && reply.statusCode < 400 && !/\/(reveal|test)$/.test(req.url)) await gateway.reload();
     return payload;
   });
-  await registerPortal(app, { services, adminToken: cfg.adminToken, publicUrl: cfg.publicUrl, webDir: cfg.webDir ?? builtUi('web') });
+  await registerPortal(app, { services, adminToken: cfg.adminToken, publicUrl: cfg.publicUrl, webDir: cfg.webDir ?? builtUi('web'), redis: redis ?? undefined });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const db = await store.db.selectNoFrom((eb) => eb.val(1).as('one')).execute().then(() => 'up', () => 'down');

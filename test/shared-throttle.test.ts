@@ -1,7 +1,8 @@
 /**
  * Sign-in throttles shared by replicas (REDIS_URL): the counters on a redis-server of the
  * test's own, two LiteMaaS servers on one PostgreSQL database — a password guessed wrong
- * five times across the two is locked on both, as on one server; the reveal window (the
+ * five times across the two is locked on both, as on one server; so is the per-address
+ * limit of sign-in attempts; the reveal window (the
  * session's sign-in time, in PostgreSQL) is the same on both. Redis unreachable: each
  * replica counts on its own, sign-in still works, and the outage is logged once.
  */
@@ -170,6 +171,24 @@ describe('sign-in throttles and the reveal window across replicas', () => {
       r.disconnect();
       await later.stop();
     }
+  });
+
+  // Last of the server tests: it uses up this address's sign-in allowance for the minute.
+  it('counts the per-address sign-in limit (20 a minute) once across the replicas', async () => {
+    const [a, b] = servers.map((s) => s.url) as [string, string];
+    let n = 0;
+    let first429: string | null = null;
+    for (; n < 60 && first429 === null; n++) {
+      const url = n % 2 ? b : a;
+      const r = await login(url, `nobody-${n}`, 'x');
+      if (r.status === 429) first429 = url;
+      else expect(r.status).toBe(401);
+    }
+    // Shared: refused at the 21st attempt of the minute at the latest (earlier tests signed in from here too);
+    // counted per replica it would take about 41 alternating attempts.
+    expect(first429).not.toBeNull();
+    expect(n).toBeLessThanOrEqual(21);
+    for (const url of [a, b]) expect((await login(url, 'nobody-else', 'x')).status).toBe(429);
   });
 
   it('keeps today’s behaviour in memory: the oldest failure sets the wait, success forgets', async () => {

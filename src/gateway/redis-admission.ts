@@ -1,10 +1,18 @@
 /**
  * @module Admission shared by every replica, on Redis (REDIS_URL set). One
- * Lua script per request checks rpm/tpm of the key and its owner, the key's
+ * Lua script (ADMIT) checks rpm/tpm of the key and its owner, the key's
  * max-parallel slot, the key's and the owner's budgets and the subscription's
  * quotas, and takes all of it or nothing: Redis runs a script alone, so no
- * interleaving of replicas can overspend. A request pays one round trip to be
- * admitted and one to settle (sent, never awaited by the client's answer).
+ * interleaving of replicas can overspend.
+ *
+ * Most requests do not go there: the ADMIT that a request does make also
+ * grants this replica leases (redis-leases.ts) — slices of each limit the
+ * request is subject to — and later requests are admitted against them in
+ * memory; a flush every 50 ms converts what they used into the counters and
+ * tops up leases running low. A request goes to Redis when a lease is
+ * missing or short (near a limit, leases shrink to nothing: the last slice of
+ * a budget is spent one round trip per request), when its key has a
+ * max-parallel limit (slots are per request), or with leases off.
  *
  * Same rules as LocalAdmission (src/gateway/authorize.ts, src/ledger/limits.ts
  * and budgets.ts), same errors and Retry-After. Differences:
@@ -101,6 +109,8 @@ interface KeySet {
 
 /** Leases are sized in requests of the size of the one that asks: the largest slice that leaves the others room. */
 const SLICES = [32, 8, 2];
+/** Leases converted by one FLUSH at most. */
+const MAX_FLUSH = 500;
 /** The largest lease, in requests. */
 const MAX_SLICE = 4096;
 /** Waits before retrying an admission refused only because other replicas held leases (ms). */
@@ -505,6 +515,7 @@ export class RedisAdmission implements Admission {
     const entries: string[] = [];
     const leases: Lease[] = [];
     for (const p of [...this.pools.values()]) {
+      if (leases.length >= MAX_FLUSH) break; // one script stays short (Redis runs nothing else meanwhile); the rest go next time
       const cur = p.current;
       if (cur && (all || (now - cur.lastUse > this.idleMs && isZero(cur.held)))) { p.retiring.add(cur); p.current = null; }
       for (const l of [...(p.current ? [p.current] : []), ...p.retiring]) {

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import type { Redis } from 'ioredis';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { PortalServices } from './context.js';
@@ -25,7 +26,11 @@ import { adminKeyRoutes } from './routes/admin-api-keys.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminSettingsRoutes } from './routes/admin-settings.js';
 
-export interface PortalOptions { services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string }
+export interface PortalOptions {
+  services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string;
+  /** Several replicas: per-address request limits (sign-in) are counted on this Redis, shared by all. */
+  redis?: Redis;
+}
 
 export async function registerPortal(app: FastifyInstance, o: PortalOptions): Promise<void> {
   installErrorHandler(app);
@@ -43,7 +48,9 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     // The OIDC flow and the UI live on one origin; the default would block the issuer's redirect back.
     crossOriginOpenerPolicy: false,
   });
-  await app.register(rateLimit, { global: false });
+  // With Redis the per-address limits hold across replicas; if it fails they are skipped (sign-in never fails
+  // because of Redis, and the per-name throttle still counts in this replica's memory).
+  await app.register(rateLimit, { global: false, ...(o.redis ? { redis: o.redis, nameSpace: 'litemaas:ratelimit:', skipOnError: true } : {}) });
   await app.register(swagger, {
     openapi: {
       info: { title: 'LiteMaaS portal API', version: '1', description: 'Models, subscriptions, API keys, usage and administration. The OpenAI-compatible gateway is at /v1.' },
