@@ -237,7 +237,9 @@ export class RedisAdmission implements Admission {
   }
 
   admit(r: AdmissionRequest): Ticket | Promise<Ticket> {
-    if (this.redis.status !== 'ready') return Promise.resolve(this.unreachable(r, new Error(`connection ${this.redis.status}`)));
+    if (this.redis.status !== 'ready') {
+      try { return Promise.resolve(this.unreachable(r, new Error(`connection ${this.redis.status}`))); } catch (err) { return Promise.reject(err); }
+    }
     const bound = r.bounds.prompt + r.bounds.completion;
     const cost = r.free ? 0n : maxCost(r.model, r.bounds);
     const needs = this.leasing ? this.needsOf(r, bound, cost) : null;
@@ -583,7 +585,7 @@ export class RedisAdmission implements Admission {
   }
 
   /** Redis did not answer: the failure mode decides. */
-  private unreachable(r: AdmissionRequest, err: unknown): Ticket {
+  private unreachable(r: AdmissionRequest, err: unknown): Ticket | Promise<Ticket> {
     if (!this.down) {
       this.down = true;
       this.o.onState?.(false);
@@ -597,9 +599,7 @@ export class RedisAdmission implements Admission {
     }
     const { key, sub } = r;
     for (const c of [this.counter('k', key, r.model.id, key.budgetPeriod, r.at), this.counter('u', key, r.model.id, key.user.budgetPeriod, r.at), this.counter('s', key, r.model.id, 'monthly', r.at)]) this.dirty.add(c.redisKey);
-    const t = this.o.fallback.admit({ ...r, key: this.keyShare(key), sub: this.subShare(sub) });
-    if (t instanceof Promise) throw new Error('the fallback admission must answer synchronously');
-    return t;
+    return this.o.fallback.admit({ ...r, key: this.keyShare(key), sub: this.subShare(sub) });
   }
 
   private up(): void {
