@@ -94,7 +94,7 @@ async function leased(k: KeyEntry): Promise<{ members: number; lc: string | null
 async function awayFromMinuteEdge(): Promise<void> {
   const [s] = await probe.time();
   const into = (Number(s) % 60) * 1000;
-  if (into > 45_000) await new Promise((r) => setTimeout(r, 61_000 - into));
+  if (into > 30_000) await new Promise((r) => setTimeout(r, 61_000 - into)); // the test then has 30 s, enough on a loaded machine
 }
 
 describe('leases', () => {
