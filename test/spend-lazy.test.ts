@@ -150,37 +150,46 @@ for (const kind of ['postgres', 'pglite'] as const) {
         // Some already reached the database (rollups and event rows), all still among the ledger's unwritten ones.
         await writeUsage(store.db, events.filter((_, i) => c.events[i]!.written));
         let clock = new Date(BASE);
-        const t = new SpendTracker({ db: store.db, unwritten: () => events }, { clock: () => clock });
         const scopes: Array<['k' | 'u' | 's', string, number, number]> = [];
         for (let k = 0; k < 4; k++) scopes.push(['k', `k:${keyId(k)}`, k, 0]);
         for (let u = 0; u < 2; u++) scopes.push(['u', `u:${userId(u)}`, u, 0]);
         for (let u = 0; u < 2; u++) for (let m = 0; m < 2; m++) scopes.push(['s', `s:${userId(u)}|${modelId(m)}`, u, m]);
-        const order = scopes.map((s, i) => ({ s, on: c.readOn[i]! })).sort((a, b) => a.on - b.on);
-        for (const { s: [k, , n, m], on } of order) {
+        // One tracker reads each scope alone; the other as requests do, a key's, its user's and its subscription's together.
+        const alone = new SpendTracker({ db: store.db, unwritten: () => events }, { clock: () => clock });
+        for (const { s: [k, , n, m], on } of scopes.map((s, i) => ({ s, on: c.readOn[i]! })).sort((a, b) => a.on - b.on)) {
           clock = new Date(BASE + on * DAY);
-          const wait = t.need(only(k, keyId(n), userId(n), modelId(m)));
+          const wait = alone.need(only(k, keyId(n), userId(n), modelId(m)));
           expect(wait).not.toBeNull();
           await wait;
         }
+        const together = new SpendTracker({ db: store.db, unwritten: () => events }, { clock: () => clock });
+        const b = { max: 1n, period: 'monthly' as const };
+        const requests = Array.from({ length: 8 }, (_, j) => ({ k: j >> 1, m: j & 1, on: c.readOn[j]! })).sort((x, y) => x.on - y.on);
+        for (const r of requests) {
+          clock = new Date(BASE + r.on * DAY);
+          await together.need({ keyId: keyId(r.k), userId: userId(r.k), modelId: modelId(r.m), cost: 0n, tokens: 0, keyBudget: b, userBudget: b, quotaRequests: 1, quotaTokens: null });
+        }
         const last = Math.max(...c.readOn);
-        for (const d of c.later) {
-          const at = new Date(BASE + (last + d) * DAY);
-          for (const [k, id, n, m] of scopes) {
-            const mine = (key: number, mod: number) => k === 'k' ? key === n : k === 'u' ? key % 2 === n : key % 2 === n && mod === m;
-            for (const period of (k === 's' ? ['monthly'] : ['daily', 'weekly', 'monthly', 'none']) as BudgetPeriod[]) {
-              const start = periodStart(period, at);
-              const inPeriod = (day: number) => start === null || dayOf(day) >= start;
-              let cost = 0n, requests = 0, tokens = 0;
-              for (const r of c.rows) if (mine(r.key, r.model) && inPeriod(r.day)) { cost += r.cost; requests += r.requests; tokens += r.tokens; }
-              for (const e of c.events) if (mine(e.key, e.model) && inPeriod(e.day)) { cost += e.cost; requests += e.ok ? 1 : 0; tokens += e.prompt + e.completion; }
-              const got = t.spent(id, period, at);
-              if (period === 'none') { requests = got.requests; tokens = got.tokens; } // all-time limits are on cost only
-              expect({ id, period, at: at.toISOString(), cost: got.cost, requests: got.requests, tokens: got.tokens })
-                .toEqual({ id, period, at: at.toISOString(), cost, requests, tokens });
+        for (const t of [alone, together]) {
+          for (const d of c.later) {
+            const at = new Date(BASE + (last + d) * DAY);
+            for (const [k, id, n, m] of scopes) {
+              const mine = (key: number, mod: number) => k === 'k' ? key === n : k === 'u' ? key % 2 === n : key % 2 === n && mod === m;
+              for (const period of (k === 's' ? ['monthly'] : ['daily', 'weekly', 'monthly', 'none']) as BudgetPeriod[]) {
+                const start = periodStart(period, at);
+                const inPeriod = (day: number) => start === null || dayOf(day) >= start;
+                let cost = 0n, requests = 0, tokens = 0;
+                for (const r of c.rows) if (mine(r.key, r.model) && inPeriod(r.day)) { cost += r.cost; requests += r.requests; tokens += r.tokens; }
+                for (const e of c.events) if (mine(e.key, e.model) && inPeriod(e.day)) { cost += e.cost; requests += e.ok ? 1 : 0; tokens += e.prompt + e.completion; }
+                const got = t.spent(id, period, at);
+                if (period === 'none') { requests = got.requests; tokens = got.tokens; } // all-time limits are on cost only
+                expect({ id, period, at: at.toISOString(), cost: got.cost, requests: got.requests, tokens: got.tokens })
+                  .toEqual({ id, period, at: at.toISOString(), cost, requests, tokens });
+              }
             }
           }
+          expect(t.need(only('k', keyId(0), userId(0), modelId(0)))).toBeNull(); // read once, then the fast path
         }
-        expect(t.need(only('k', keyId(0), userId(0), modelId(0)))).toBeNull(); // read once, then the fast path
       }), { numRuns: kind === 'postgres' ? 25 : 8, seed: SEED });
     }, 120_000);
 
@@ -200,15 +209,18 @@ for (const kind of ['postgres', 'pglite'] as const) {
         { day: today, key: `${ub.id}-other`, user: ub.user.id, model: 'cm', requests: 2, tokens: 2, cost: 2n * 1_000_003n },
         { day: today, key: `${qk.id}-other`, user: qk.user.id, model: 'cm', requests: 6, tokens: 6, cost: 6n },
       ]);
+      // All three at once: one read for the three scopes; the quota (3) binds first.
+      const all = key({ maxBudget: 5n * 1_000_003n }, user({ maxBudget: 100n * 1_000_003n, budgetPeriod: 'none' }));
+      const allSub = { ...SUB, quotaRequests: 3 } as SubscriptionEntry;
       const free = key();
       expect(a.admit({ key: free, model: m, sub: SUB, bounds: ONE, free: false, at: new Date() })).not.toBeInstanceOf(Promise);
       expect(reads).toBe(0);
-      for (const [k, sub, n] of [[kb, SUB, 7], [ub, SUB, 5], [qk, qs, 4]] as const) {
+      for (const [k, sub, n, code] of [[kb, SUB, 7, 'budget_exceeded'], [ub, SUB, 5, 'budget_exceeded'], [qk, qs, 4, 'quota_exceeded'], [all, allSub, 3, 'quota_exceeded']] as const) {
         const before = reads;
         const out = await Promise.all(Array.from({ length: 30 }, () => attempt(a, { key: k, model: m, sub, bounds: ONE, free: false, at: new Date() })));
         expect(reads - before).toBe(1);
         expect(out.filter(ok)).toHaveLength(n);
-        expect(new Set(out.filter((x): x is GatewayError => !ok(x)).map((e) => e.code))).toEqual(new Set([sub === qs ? 'quota_exceeded' : 'budget_exceeded']));
+        expect(new Set(out.filter((x): x is GatewayError => !ok(x)).map((e) => e.code))).toEqual(new Set([code]));
         // Read: the next admission answers synchronously (here a refusal, thrown).
         let sync: unknown;
         try { sync = a.admit({ key: k, model: m, sub, bounds: ONE, free: false, at: new Date() }); } catch (e) { sync = e; }

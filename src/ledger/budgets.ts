@@ -17,7 +17,7 @@ import type { Kysely } from 'kysely';
 import type { BudgetPeriod, Database } from '../store/schema.js';
 import { toPico } from '../shared/money.js';
 import { isSuccess, utcDay, type UsageEvent } from './event.js';
-import { readAll, readScope, windowOf, type Kind } from './spend-reads.js';
+import { readAll, readScopes, windowOf, type Kind, type ScopeRef } from './spend-reads.js';
 
 interface Bucket { cost: bigint; requests: number; tokens: number }
 interface Scope {
@@ -124,61 +124,68 @@ export class SpendTracker {
   /**
    * Null when every scope `i` has a limit on can be checked now (the fast path); else a promise
    * that resolves once they are read, or rejects with SpendUnavailableError (a later call reads again).
+   * The request's scopes not yet read nor being read are read together, in one statement.
    */
   need(i: ReserveInput, now = Date.now()): Promise<void> | null {
     if (this.loaded) return null;
-    let a: Promise<void> | null = null, b: Promise<void> | null = null, c: Promise<void> | null = null;
-    if (i.keyBudget) a = this.ready(`k:${i.keyId}`, 'k', i, now);
-    if (i.userBudget) b = this.ready(`u:${i.userId}`, 'u', i, now);
-    if (quota(i)) c = this.ready(`s:${i.userId}|${i.modelId}`, 's', i, now);
-    if (!a && !b && !c) return null;
-    const waits = [a, b, c].filter((p): p is Promise<void> => p !== null);
-    return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => {});
-  }
-
-  private ready(id: string, kind: Kind, i: ReserveInput, now: number): Promise<void> | null {
-    const s = this.scopes.get(id);
-    if (s) { s.usedAt = now; return null; }
-    const l = this.loading.get(id);
-    if (l) return l.done;
-    if (!this.source) return Promise.reject(new SpendUnavailableError('spend counters have no database to be read from'));
-    if (now < this.retryAt) return Promise.reject(new SpendUnavailableError('the last read of spend counters failed; retrying shortly'));
-    return this.read(this.source, id, kind, i.keyId, i.userId, i.modelId);
+    let waits: Array<Promise<void>> | null = null;
+    let cold: Array<ScopeRef & { id: string }> | null = null;
+    const check = (id: string, kind: Kind) => {
+      const s = this.scopes.get(id);
+      if (s) { s.usedAt = now; return; }
+      const l = this.loading.get(id);
+      if (l) (waits ??= []).push(l.done);
+      else (cold ??= []).push({ id, kind, keyId: i.keyId, userId: i.userId, modelId: i.modelId });
+    };
+    if (i.keyBudget) check(`k:${i.keyId}`, 'k');
+    if (i.userBudget) check(`u:${i.userId}`, 'u');
+    if (quota(i)) check(`s:${i.userId}|${i.modelId}`, 's');
+    if (cold) {
+      const w: Array<Promise<void>> = (waits ??= []);
+      if (!this.source) w.push(Promise.reject(new SpendUnavailableError('spend counters have no database to be read from')));
+      else if (now < this.retryAt) w.push(Promise.reject(new SpendUnavailableError('the last read of spend counters failed; retrying shortly')));
+      else w.push(this.read(this.source, cold));
+    }
+    if (!waits) return null;
+    const all: Array<Promise<void>> = waits;
+    return all.length === 1 ? all[0]! : Promise.all(all).then(() => {});
   }
 
   /**
-   * Reads one scope in one snapshot: its usage_daily rows summed per segment (and before the
+   * Reads scopes in one snapshot: their usage_daily rows summed per segment (and before the
    * window), plus the ledger's unwritten events and those counted while the read runs that the
    * snapshot does not have. Such an event is counted (add()) before the ledger can write it, so
    * every one the snapshot might hold is among those checked by id after its first statement.
    */
-  private read(src: SpendSource, id: string, kind: Kind, keyId: string, userId: string, modelId: string): Promise<void> {
-    const mine = (e: UsageEvent) => kind === 'k' ? e.keyId === keyId : kind === 'u' ? e.userId === userId : e.userId === userId && e.modelId === modelId;
-    const unwritten = src.unwritten().filter(mine);
-    const during: Loading['during'] = [];
+  private read(src: SpendSource, refs: Array<ScopeRef & { id: string }>): Promise<void> {
+    const unwritten = refs.map((): UsageEvent[] => []);
+    for (const e of src.unwritten()) refs.forEach((r, j) => { if (concerns(r, e)) unwritten[j]!.push(e); });
+    const during = refs.map((): Loading['during'] => []);
     const now = this.clock();
     const w = windowOf(now);
-    const work = readScope(src.db, { kind, keyId, userId, modelId }, w, now, () => [...unwritten, ...during.map(([e]) => e)].map((e) => e.id))
-      .then(({ rows, written }) => {
-      // One synchronous step: from here on add() counts into the scope itself.
-      this.loading.delete(id);
-      const s = newScope(w, Date.now());
-      for (const r of rows) {
-        if (r.seg === null) s.before.cost += toPico(r.cost);
-        else addTo(s.days, r.seg, { cost: toPico(r.cost), requests: Number(r.requests), tokens: Number(r.tokens) });
-      }
-      const seen = new Set<string>();
-      for (const e of unwritten) if (!written.has(e.id) && !seen.has(e.id)) { seen.add(e.id); count(s, kind, e); }
-      for (const [e, cost] of during) if (!written.has(e.id) && !seen.has(e.id)) { seen.add(e.id); count(s, kind, e, cost); }
-      this.scopes.set(id, s);
+    const ids = () => [...unwritten.flat().map((e) => e.id), ...during.flat().map(([e]) => e.id)];
+    const work = readScopes(src.db, refs, w, now, ids).then(({ rows, written }) => {
+      // One synchronous step: from here on add() counts into the scopes themselves.
+      refs.forEach((r, j) => {
+        this.loading.delete(r.id);
+        const s = newScope(w, Date.now());
+        for (const row of rows[j]!) {
+          if (row.seg === null) s.before.cost += toPico(row.cost);
+          else addTo(s.days, row.seg, { cost: toPico(row.cost), requests: Number(row.requests), tokens: Number(row.tokens) });
+        }
+        const seen = new Set<string>();
+        for (const e of unwritten[j]!) if (!written.has(e.id) && !seen.has(e.id)) { seen.add(e.id); count(s, r.kind, e); }
+        for (const [e, cost] of during[j]!) if (!written.has(e.id) && !seen.has(e.id)) { seen.add(e.id); count(s, r.kind, e, cost); }
+        this.scopes.set(r.id, s);
+      });
       this.maybeSweep();
     }, (err: unknown) => {
-      this.loading.delete(id);
+      for (const r of refs) this.loading.delete(r.id);
       this.retryAt = Date.now() + this.retryMs;
       throw new SpendUnavailableError(`spend counters could not be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
     const done = withTimeout(work, this.readTimeoutMs);
-    this.loading.set(id, { during, done });
+    refs.forEach((r, j) => this.loading.set(r.id, { during: during[j]!, done }));
     return done;
   }
 
@@ -285,6 +292,11 @@ export class SpendTracker {
     for (const s of r.scopes) s.resCost -= r.cost;
     if (r.sub) { r.sub.resRequests -= 1; r.sub.resTokens -= r.tokens; }
   }
+}
+
+/** Whether `e` counts in the scope `r`. */
+function concerns(r: ScopeRef, e: UsageEvent): boolean {
+  return r.kind === 'k' ? e.keyId === r.keyId : r.kind === 'u' ? e.userId === r.userId : e.userId === r.userId && e.modelId === r.modelId;
 }
 
 function newScope(windowStart: string, usedAt: number): Scope {

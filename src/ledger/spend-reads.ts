@@ -1,7 +1,7 @@
 /**
- * @module The SQL behind the spend counters (budgets.ts): one scope's
- * usage_daily rows summed per segment of days (an index lookup on
- * (key_id, day), (user_id, day) or (user_id, model_id, day)), or every
+ * @module The SQL behind the spend counters (budgets.ts): a request's cold
+ * scopes' usage_daily rows summed per segment of days (an index lookup each,
+ * on (key_id, day), (user_id, day) or (user_id, model_id, day)), or every
  * scope's at once, each in one repeatable-read snapshot together with the
  * check of which of the ledger's unwritten events that snapshot already has.
  */
@@ -18,16 +18,22 @@ export interface SegmentRow { seg: string | null; requests: number; tokens: numb
 export const windowOf = (now: Date): string => [periodStart('weekly', now)!, periodStart('monthly', now)!].sort()[0]!;
 
 /**
- * One scope's rows, and which of `ids()` (asked after the first statement, so it sees every event
- * counted before the snapshot was taken) are in usage_events in the same snapshot.
+ * Scopes' rows (one index lookup each, in one statement), and which of `ids()` (asked after that
+ * statement, so it sees every event counted before the snapshot was taken) are in usage_events
+ * in the same snapshot. `rows[j]` are the rows of `refs[j]`.
  */
-export function readScope(db: Kysely<Database>, r: ScopeRef, w: string, now: Date, ids: () => string[]): Promise<{ rows: SegmentRow[]; written: Set<string> }> {
-  const where = r.kind === 'k' ? sql`key_id = ${r.keyId}` : r.kind === 'u' ? sql`user_id = ${r.userId}`
-    : sql`user_id = ${r.userId} and model_id = ${r.modelId} and day >= ${w}::date`; // quotas are monthly: nothing before the window
+export function readScopes(db: Kysely<Database>, refs: readonly ScopeRef[], w: string, now: Date, ids: () => string[]): Promise<{ rows: SegmentRow[][]; written: Set<string> }> {
+  const seg = segment(w, now);
+  const parts = refs.map((r, j) => {
+    const where = r.kind === 'k' ? sql`key_id = ${r.keyId}` : r.kind === 'u' ? sql`user_id = ${r.userId}`
+      : sql`user_id = ${r.userId} and model_id = ${r.modelId} and day >= ${w}::date`; // quotas are monthly: nothing before the window
+    return sql`(select ${j}::int4 as j, ${seg} as seg, sum(requests)::int8 as requests, sum(prompt_tokens + completion_tokens)::int8 as tokens, sum(cost)::text as cost
+      from usage_daily where ${where} group by 2)`;
+  });
   return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
-    const rows = (await sql<SegmentRow>`
-      select ${segment(w, now)} as seg, sum(requests)::int8 as requests, sum(prompt_tokens + completion_tokens)::int8 as tokens, sum(cost)::text as cost
-      from usage_daily where ${where} group by 1`.execute(trx)).rows;
+    const all = (await sql<SegmentRow & { j: number }>`${sql.join(parts, sql` union all `)}`.execute(trx)).rows;
+    const rows = refs.map((): SegmentRow[] => []);
+    for (const r of all) rows[r.j]!.push(r);
     return { rows, written: await writtenIds(trx, ids()) };
   });
 }
