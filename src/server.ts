@@ -2,14 +2,16 @@
  * @module `litemaas serve`: one HTTP server, two surfaces. Requests under
  * /v1 go straight to the gateway's node:http handler; everything else goes
  * to Fastify (portal API, health, metrics). Start order: store → ledger
- * replay → spend counters → key snapshot → listen. SIGTERM drains in-flight
+ * replay → key snapshot → listen. Spend counters are not loaded at start:
+ * each key's, user's and subscription's are read the first time a request
+ * needs its budget or quota (src/ledger/budgets.ts). SIGTERM drains in-flight
  * requests and flushes the ledger.
  *
  * PostgreSQL unreachable at start is not fatal when a cached snapshot exists:
  * the gateway serves from it (keys without budgets or quotas; the others get
- * 503 until the spend counters are loaded), usage waits in the journal, and a
- * background loop brings in migrations, counters and the live snapshot once
- * the database answers.
+ * 503 while their counters cannot be read), usage waits in the journal, and
+ * a background loop brings in migrations and the live snapshot once the
+ * database answers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -52,7 +54,7 @@ function noSnapshotError(err: unknown, cache: SnapshotCache): Error {
 export async function startServer(cfg: Config): Promise<Running> {
   const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, migrate: false });
   const snapshotCache = new SnapshotCache(join(cfg.dataDir, 'snapshot.json'));
-  let dbError = await migrateStore(store).then(() => null, (err: unknown) => err);
+  const dbError = await migrateStore(store).then(() => null, (err: unknown) => err);
   if (dbError !== null) {
     // Only "unreachable" is survivable, and only with a snapshot to serve; a wrong password or a failed migration is not.
     const fatal = store.kind !== 'postgres' || !isUnreachable(dbError) ? dbError : snapshotCache.exists() ? null : noSnapshotError(dbError, snapshotCache);
@@ -92,8 +94,8 @@ export async function startServer(cfg: Config): Promise<Running> {
     },
   });
   await ledger.start();
-  const spend = new SpendTracker();
-  if (dbError === null) await spend.load(store.db, new Date(), ledger.unwritten()).catch((err: unknown) => { dbError = err; });
+  // Read per scope on first need, never all at once: a million scopes took 7–18 s to load (bench/RESULTS.md).
+  const spend = new SpendTracker({ db: store.db, unwritten: () => ledger.unwritten() });
 
   // Several replicas: limits, budgets and quotas on Redis; without REDIS_URL they stay in this process.
   let redis: ReturnType<typeof openRedis> | null = null;
@@ -104,6 +106,7 @@ export async function startServer(cfg: Config): Promise<Running> {
     const ready = await whenReady(redis, 2_000);
     metrics.redisUp.set(ready ? 1 : 0);
     if (!ready) log.warn({ failureMode: cfg.redisFailureMode }, 'Redis not reachable at start; requests follow LITEMAAS_REDIS_FAILURE_MODE until it is');
+    // It must answer synchronously: a scope not read yet is refused once (503) while its read goes on.
     const fallback = cfg.redisFailureMode === 'open'
       ? Object.assign(new LocalAdmission(new RateLimiter(), spend), { spendAdd: (e: Parameters<SpendTracker['add']>[0], c: bigint) => spend.add(e, c) })
       : undefined;
@@ -114,7 +117,6 @@ export async function startServer(cfg: Config): Promise<Running> {
   }
   const gateway = new Gateway({ store, cipher, ledger, spend, metrics, log, admission, maxBodyBytes: cfg.maxBodyBytes, maxAudioBytes: cfg.maxAudioBytes, stalledClientMs: cfg.stalledClientMs, reconcileIntervalMs: cfg.reconcileIntervalMs, snapshotCache });
   try {
-    if (dbError !== null && !isUnreachable(dbError)) throw dbError;
     await gateway.start();
   } catch (err) {
     await gateway.close();
@@ -124,16 +126,15 @@ export async function startServer(cfg: Config): Promise<Running> {
     await store.close();
     throw isUnreachable(err) ? noSnapshotError(err, snapshotCache) : err;
   }
-  // Until the database answers, budgets cannot be checked; then migrations, counters and the live snapshot, once.
+  // Until the database answers, budgets cannot be read (each request that needs one gets 503); then migrations and the live snapshot, once.
   let recovery: RetryLoop | null = null;
-  if (!spend.loaded) {
-    log.warn({ err: (dbError as Error | null)?.message }, 'database unreachable at start: spend counters not loaded, so keys with a budget or quota are refused until it is back');
+  if (dbError !== null) {
+    log.warn({ err: (dbError as Error).message }, 'database unreachable at start: keys with a budget or quota are refused until their spend counters can be read');
     recovery = retryUntilDone(async () => {
       await migrateStore(store);
-      await spend.load(store.db, new Date(), ledger.unwritten());
       await gateway.reload();
     }, (err) => { if (!isUnreachable(err)) log.error({ err: (err as Error).message }, 'database reachable but not usable yet; retrying'); });
-    void recovery.done.then((ok) => { if (ok) log.info({}, 'database reachable again: migrations applied, budgets loaded, snapshot reloaded'); });
+    void recovery.done.then((ok) => { if (ok) log.info({}, 'database reachable again: migrations applied, snapshot reloaded'); });
   }
   gatewayHandler = (req, res) => gateway.handle(req, res);
 

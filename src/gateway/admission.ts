@@ -14,8 +14,8 @@
  */
 import type { UsageEvent } from '../ledger/event.js';
 import type { RateLimiter } from '../ledger/limits.js';
-import type { Reservation, SpendTracker } from '../ledger/budgets.js';
-import { admitRate, reserve, settleRate, type RateAdmission } from './authorize.js';
+import { SpendUnavailableError, type Reservation, type ReserveInput, type SpendTracker } from '../ledger/budgets.js';
+import { admitRate, budgetsUnavailable, reserve, reserveInput, settleRate, type RateAdmission } from './authorize.js';
 import type { Bounds } from './endpoints/types.js';
 import type { KeyEntry, ModelEntry, SubscriptionEntry } from './snapshot.js';
 
@@ -47,15 +47,49 @@ export interface Admission {
   close?(): Promise<void>;
 }
 
-/** Limits and budgets kept in this process: exact for one process (the default, and PGlite's). */
-export class LocalAdmission implements Admission {
-  constructor(private readonly limiter: RateLimiter, private readonly spend: SpendTracker) {}
+export interface LocalAdmissionOptions {
+  /**
+   * A request whose budget or quota counters are not read yet: `wait` for the read (admit answers a
+   * promise), or `refuse` it at once with 503 budgets_unavailable while the read goes on in the
+   * background (admit stays synchronous: a fallback that must answer without awaiting).
+   */
+  cold?: 'wait' | 'refuse';
+}
 
-  admit(r: AdmissionRequest): Ticket {
+/**
+ * Limits and budgets kept in this process: exact for one process (the default, and PGlite's).
+ * Synchronous once the request's budget and quota counters are read; the first request of a
+ * scope waits for its read, and the checks then run in one synchronous step as on the fast path.
+ */
+export class LocalAdmission implements Admission {
+  constructor(private readonly limiter: RateLimiter, private readonly spend: SpendTracker, private readonly o: LocalAdmissionOptions = {}) {}
+
+  admit(r: AdmissionRequest): Ticket | Promise<Ticket> {
+    const input = r.free ? null : reserveInput(r.key, r.model, r.sub, r.bounds);
+    const cold = input && this.spend.need(input, r.at.getTime());
+    if (!cold) return this.take(r, input);
+    if (this.o.cold === 'refuse') {
+      cold.catch(() => {}); // read for the next request; this one is answered now
+      throw budgetsUnavailable(1, "This key's budgets are being read from the database; retry in a second.");
+    }
+    return this.admitRead(r, input, cold);
+  }
+
+  private async admitRead(r: AdmissionRequest, input: ReserveInput, cold: Promise<void>): Promise<Ticket> {
+    for (let wait: Promise<void> | null = cold; wait; wait = this.spend.need(input, Date.now())) {
+      try { await wait; } catch (err) {
+        if (err instanceof SpendUnavailableError) throw budgetsUnavailable();
+        throw err;
+      }
+    }
+    return this.take(r, input);
+  }
+
+  private take(r: AdmissionRequest, input: ReserveInput | null): Ticket {
     const rate = admitRate(this.limiter, r.key, r.bounds.prompt + r.bounds.completion);
     let reservation: Reservation | null = null;
     try {
-      if (!r.free) reservation = reserve(this.spend, r.key, r.model, r.sub, r.bounds, r.at);
+      if (input) reservation = reserve(this.spend, input, r.at);
     } catch (err) {
       settleRate(this.limiter, r.key, rate, 0);
       throw err;

@@ -2,10 +2,11 @@
  * @module Authorise a request: the model exists, is in the key's scope and
  * has an active subscription; rpm/tpm/parallel limits of the key and its
  * owner; then reserve the request's maximum cost and tokens against budgets
- * and quotas. Each check throws the OpenAI-format error a client expects.
+ * and quotas (whose counters the caller has had read: SpendTracker.need).
+ * Each check throws the OpenAI-format error a client expects.
  */
 import type { Hold, RateLimiter } from '../ledger/limits.js';
-import type { Reservation, SpendTracker } from '../ledger/budgets.js';
+import type { Reservation, ReserveInput, SpendTracker } from '../ledger/budgets.js';
 import { sanitize } from '../shared/sanitize.js';
 import { GatewayError } from './errors.js';
 import type { Bounds } from './request.js';
@@ -81,18 +82,24 @@ export function maxCost(model: ModelEntry, bounds: Bounds): bigint {
   return priceUsage({ promptTokens: bounds.prompt, completionTokens: bounds.completion, audioMs: bounds.audioMs }, { ...model, inPerToken: dearer });
 }
 
-export function reserve(spend: SpendTracker, key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds, now = new Date()): Reservation {
-  // Counters not yet loaded from the database know nothing of earlier spend: refuse rather than overspend.
-  if (!spend.loaded && (key.maxBudget !== null || key.user.maxBudget !== null || sub.quotaRequests !== null || sub.quotaTokens !== null)) {
-    throw new GatewayError('budgets_unavailable', 'Budgets cannot be checked while the database is unreachable; retry shortly.', null, 5);
-  }
-  const cost = maxCost(model, bounds);
-  const r = spend.reserve({
-    keyId: key.id, userId: key.user.id, modelId: model.id, cost, tokens: bounds.prompt + bounds.completion,
+/** What a request reserves and the limits it is checked against; a null limit is not checked (nor its counters read). */
+export function reserveInput(key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds): ReserveInput {
+  return {
+    keyId: key.id, userId: key.user.id, modelId: model.id, cost: maxCost(model, bounds), tokens: bounds.prompt + bounds.completion,
     keyBudget: key.maxBudget === null ? null : { max: key.maxBudget, period: key.budgetPeriod },
     userBudget: key.user.maxBudget === null ? null : { max: key.user.maxBudget, period: key.user.budgetPeriod },
     quotaRequests: sub.quotaRequests, quotaTokens: sub.quotaTokens,
-  }, now);
+  };
+}
+
+/** The 503 of a request whose budget or quota counters could not be read (they know nothing of earlier spend: refuse rather than overspend). */
+export function budgetsUnavailable(retryAfter = 5, message = 'Budgets cannot be checked while the database is unreachable; retry shortly.'): GatewayError {
+  return new GatewayError('budgets_unavailable', message, null, retryAfter);
+}
+
+/** Checks and reserves against counters already read (SpendTracker.need answered null), or throws the 429 a client sees. */
+export function reserve(spend: SpendTracker, i: ReserveInput, now = new Date()): Reservation {
+  const r = spend.reserve(i, now);
   if (!r.ok) throw new GatewayError(r.code, r.message, null, r.retryAfter);
   return r.reservation;
 }

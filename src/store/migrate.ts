@@ -10,6 +10,7 @@ import * as m004 from './migrations/004_dead_letters.js';
 import * as m005 from './migrations/005_key_admin_limits.js';
 import * as m006 from './migrations/006_api_kinds.js';
 import * as m007 from './migrations/007_change_payloads.js';
+import * as m008 from './migrations/008_usage_daily_scope_indexes.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '005_key_admin_limits': m005,
   '006_api_kinds': m006,
   '007_change_payloads': m007,
+  '008_usage_daily_scope_indexes': m008,
 };
 
 export async function migrate(db: Kysely<any>): Promise<string[]> {
