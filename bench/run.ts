@@ -16,7 +16,8 @@
  * --rate R (BENCH_RATE, 500) open-loop offered rate; --connections N
  * (BENCH_CONNECTIONS, 64) closed-loop concurrency; --warmup S (BENCH_WARMUP, 1);
  * --only sim,bare,litemaas,litemaas-pglite,portkey,property (BENCH_ONLY; all by default), or replicas (not
- * in the default: bench/replicas.ts — 1, 2, 3 replicas with and without Redis, its own report); --profile (BENCH_PROFILE=1):
+ * in the default: bench/admission.ts — the admission seam alone, in process and on Redis with and without leases —
+ * then bench/replicas.ts — 1, 2, 3 replicas with and without Redis, its own report); --profile (BENCH_PROFILE=1):
  * LiteMaaS under --cpu-prof, top self-time functions printed;
  * --sim-ttft-ms / --sim-itl-ms: simulator latency (0 = pure gateway overhead).
  * --property-runs N (PROPERTY_RUNS, 500): after the measurements, the metering property suite
@@ -601,6 +602,11 @@ async function main(): Promise<void> {
 
 /** --only replicas: bench/replicas.ts in its own process (its own simulator, database and redis-server), at --rate (300 unless given) for --duration s. */
 async function replicasBench(): Promise<void> {
+  say('\nthe admission seam alone: in process, Redis with leases, Redis per request (bench/admission.ts)…');
+  const adm = spawn(process.execPath, [join(dist, 'bench/admission.js')], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  children.add(adm);
+  adm.once('exit', () => children.delete(adm));
+  if ((await new Promise<number | null>((r) => adm.once('exit', r))) !== 0) { say('admission bench: FAIL'); process.exitCode = 1; }
   say('\nseveral replicas on Redis (bench/replicas.ts)…');
   const args = [...(flags.rate ?? env.BENCH_RATE ? ['--rate', String(RATE)] : []), ...(flags.duration ?? env.BENCH_DURATION ? ['--duration', String(DURATION)] : [])];
   const proc = spawn(process.execPath, [join(dist, 'bench/replicas.js'), ...args], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
