@@ -111,19 +111,19 @@ export class Gateway {
    * database is back.
    */
   async start(): Promise<void> {
-    // Listening while the first load runs: what changes during it is queued and applied after it.
-    const listening = this.o.store.listen((payload) => this.onChange(payload));
+    // Listening before the first load: what changes while its pages are read is queued and applied after it (at a
+    // million keys, a change missed there would cost a second full load). The listener resolves even when it cannot connect.
+    await this.o.store.listen((payload) => this.onChange(payload));
     try {
       this.fullDue = true;
       await this.pump();
     } catch (err) {
       const cached = isUnreachable(err) ? await this.o.snapshotCache?.load(this.o.cipher) : null;
-      if (!cached) { await listening; throw err; }
+      if (!cached) throw err;
       this.snap = cached.snap;
       this.o.log.warn({ err: (err as Error).message, savedAt: cached.savedAt, keys: this.snap.keys.size }, 'database unreachable; serving the cached snapshot until it is back');
     }
-    await listening;
-    // A change committed before the LISTEN took effect sent its notification to nobody: compare once now.
+    // Were the listener down, a change could have sent its notification to nobody: compare once now.
     this.scheduleReload();
     this.reconcileTimer = setInterval(() => this.scheduleReload(), this.o.reconcileIntervalMs);
     this.reconcileTimer.unref();
