@@ -168,7 +168,7 @@ const gc = runInNewContext('gc') as () => void;
 const heapUsed = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
 
 interface Row {
-  keys: number; insertMs: number; startA: number; startB: number; rssA: number; peakA: number; rssB: number; heapPerKey: number;
+  keys: number; insertMs: number; loadMs: number; startA: number; startB: number; rssA: number; peakA: number; rssB: number; heapPerKey: number;
   usable: number[]; revoked: number[];
   calm: DriveResult; churn: DriveResult; churnCreated: number; closed: DriveResult; zero: DriveResult; rssAfter: number; peakAfter: number;
 }
@@ -250,7 +250,9 @@ async function main(): Promise<void> {
     const insertMs = performance.now() - t0;
     // The snapshot alone, in this process: heap per key after a forced GC (the cipher is never used: no deployment token).
     const h0 = heapUsed();
+    t0 = performance.now();
     let snap: unknown = await loadSnapshot(store.db, new Cipher(secret));
+    const loadMs = performance.now() - t0;
     const heapPerKey = N ? (heapUsed() - h0) / N : 0;
     snap = null;
     void snap;
@@ -306,7 +308,7 @@ async function main(): Promise<void> {
     const rAfter = rss(a.p.pid!);
     await stop(a.p);
     rows.push({
-      keys: N, insertMs, startA: a.startMs, startB: b.startMs, rssA: ra.now, peakA: ra.peak, rssB: rb.now, heapPerKey,
+      keys: N, insertMs, loadMs, startA: a.startMs, startB: b.startMs, rssA: ra.now, peakA: ra.peak, rssB: rb.now, heapPerKey,
       usable, revoked, calm, churn: churned, churnCreated, closed, zero: zeroRun, rssAfter: rAfter.now, peakAfter: rAfter.peak,
     });
     say(`  start A ${a.startMs.toFixed(0)} ms, B ${b.startMs.toFixed(0)} ms; RSS A ${ra.now.toFixed(0)} MB; heap ${heapPerKey.toFixed(0)} B/key; p99 ${calm.latency.p99.toFixed(2)} / churn ${churned.latency.p99.toFixed(2)} ms; ${closed.rps.toFixed(0)} req/s`);
@@ -322,11 +324,11 @@ async function main(): Promise<void> {
   L.push(`Command: node dist/bench/keys.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`);
   L.push(`Replicas: \`litemaas serve\` processes without Redis on one PostgreSQL database; load against replica A from a driver process: non-streamed chat completions (max_tokens 16) to the simulator. Open loop at ${RATE} req/s (after 1.5 s of warm-up), latency from the intended send time: ${DURATION} s without churn and ${DURATION} s with a key created every second through A's admin API, in turns (${DURATION / 2} s calm, churn, churn, calm; percentiles over the pooled answers). Closed loop at concurrency ${CONCURRENCY}: 3 × ${DURATION / 2} s on A in turns with 3 × ${DURATION / 2} s on a replica of a database without keys (Z, running throughout).`);
   L.push('');
-  L.push('| keys | insert (SQL) ms | start-up A / B ms | RSS A after start MB (peak) | RSS B MB | snapshot heap B/key | new key usable on B: median / max ms | revoked refused on B: median / max ms | p50 / p99 ms at ' + RATE + ' req/s | p99 ms with a key created every second (keys created) | errors | closed-loop req/s: A / the 0-key replica in turns | RSS A at the end MB (peak) |');
-  L.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  L.push('| keys | insert (SQL) ms | snapshot load ms (in the bench process) | start-up A / B ms | RSS A after start MB (peak) | RSS B MB | snapshot heap B/key | new key usable on B: median / max ms | revoked refused on B: median / max ms | p50 / p99 ms at ' + RATE + ' req/s | p99 ms with a key created every second (keys created) | errors | closed-loop req/s: A / the 0-key replica in turns | RSS A at the end MB (peak) |');
+  L.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const r of rows) {
     const errs = r.calm.errors + r.churn.errors + r.closed.errors;
-    L.push(`| ${r.keys.toLocaleString('en-US')} | ${f(r.insertMs)} | ${f(r.startA)} / ${f(r.startB)} | ${f(r.rssA)} (${f(r.peakA)}) | ${f(r.rssB)} | ${r.keys ? f(r.heapPerKey) : '—'} | ${f(med(r.usable), 1)} / ${f(Math.max(...r.usable), 1)} | ${f(med(r.revoked), 1)} / ${f(Math.max(...r.revoked), 1)} | ${f(r.calm.latency.p50, 2)} / ${f(r.calm.latency.p99, 2)} | ${f(r.churn.latency.p99, 2)} (${r.churnCreated}) | ${errs} | ${f(r.closed.rps)} / ${f(r.zero.rps)} (${f((r.closed.rps / r.zero.rps - 1) * 100, 1)} %) | ${f(r.rssAfter)} (${f(r.peakAfter)}) |`);
+    L.push(`| ${r.keys.toLocaleString('en-US')} | ${f(r.insertMs)} | ${f(r.loadMs)} | ${f(r.startA)} / ${f(r.startB)} | ${f(r.rssA)} (${f(r.peakA)}) | ${f(r.rssB)} | ${r.keys ? f(r.heapPerKey) : '—'} | ${f(med(r.usable), 1)} / ${f(Math.max(...r.usable), 1)} | ${f(med(r.revoked), 1)} / ${f(Math.max(...r.revoked), 1)} | ${f(r.calm.latency.p50, 2)} / ${f(r.calm.latency.p99, 2)} | ${f(r.churn.latency.p99, 2)} (${r.churnCreated}) | ${errs} | ${f(r.closed.rps)} / ${f(r.zero.rps)} (${f((r.closed.rps / r.zero.rps - 1) * 100, 1)} %) | ${f(r.rssAfter)} (${f(r.peakAfter)}) |`);
   }
   L.push('');
   const big = rows[rows.length - 1]!;

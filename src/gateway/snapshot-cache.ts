@@ -25,8 +25,8 @@ import { SnapshotBuilder, type DepRow, type KeyEntry, type KeyRow, type ModelRow
 const VERSION = 2;
 const SECTIONS = ['users', 'keys', 'subs', 'models', 'deps'] as const;
 type Section = (typeof SECTIONS)[number];
-/** Rows serialised per write: about a millisecond of work between two turns of the event loop. */
-const CHUNK = 2000;
+/** Rows serialised per write: a millisecond or two of work between two turns of the event loop. */
+const CHUNK = 500;
 const HEADER = /^\{"version":(\d+),"savedAt":("[^"]*"),"rows":\{$/;
 const TRAILER = /\},"digest":"([0-9a-f]+)"\}\n?$/;
 
@@ -156,7 +156,7 @@ export class SnapshotCache {
           section = null;
         } else {
           buf.push(JSON.parse(line.startsWith(',') ? line.slice(1) : line));
-          if (buf.length >= CHUNK * 5) flush(); // owners come before their keys, sections in order: a section can be built as it is read
+          if (buf.length >= 10_000) flush(); // owners come before their keys, sections in order: a section can be built as it is read
         }
       }
       if (!complete || section !== null) return null; // cut short
