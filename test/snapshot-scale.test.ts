@@ -108,6 +108,9 @@ describe('snapshot changes across replicas (PostgreSQL, 20 000 keys)', () => {
     expect((await sys.admin('DELETE', `/admin/models/${MODEL2}`)).status).toBeLessThan(300);
     await waitFor('model gone on B', () => !b.gateway.snapshot.models.has(MODEL2));
 
+    // An owner of 20 000 keys keeps them in a set (a change is O(1)); one of two, in an array.
+    expect(b.gateway.snapshot.keysByUser.get(bulkUser)).toBeInstanceOf(Set);
+    expect(Array.isArray(b.gateway.snapshot.keysByUser.get(u.body.id))).toBe(true);
     // None of it reloaded the 20 000 keys.
     expect(b.gateway.reloadStats.full).toBe(fullBefore);
     expect(b.gateway.reloadStats.applied).toBeGreaterThanOrEqual(6);

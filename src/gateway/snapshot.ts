@@ -8,8 +8,9 @@
  * Sized for a million keys: a key is one small object (no secret, encrypted or
  * not: the hash is the map's key, and the hot path needs nothing else of the
  * key), its model scope is a set shared by every key with the same list, its
- * budget period an interned literal; a user's keys are listed in an array, not
- * a set per user. Entries are replaced, never mutated; a reload keeps the
+ * budget period an interned literal; a user's keys are listed in an array
+ * (a set only for an owner of hundreds: a service account with a million keys
+ * would make every change to its list a copy of it). Entries are replaced, never mutated; a reload keeps the
  * entries that did not change, so it allocates only what changed.
  */
 import type { Kysely } from 'kysely';
@@ -49,12 +50,16 @@ export interface Snapshot {
   /** Every user, with or without keys; a key's `user` is the entry here. */
   users: Map<string, UserEntry>;
   /** A user's active keys, by hash: what a change to the user must rebuild. */
-  keysByUser: Map<string, string[]>;
+  keysByUser: Map<string, KeyList>;
   /** The one shared set of each distinct list of models a key may use. */
   scopes: Map<string, ReadonlySet<string>>;
   /** The source rows of the small tables, as loaded, for the cache file (users and keys are written back from their entries). */
   src: { subs: Map<string, SubRow[]>; models: Map<string, ModelRow>; deps: Map<string, DepRow[]> };
 }
+
+/** A user's key hashes: an array while few (most users; 8 bytes a key), a set once many (changes stay O(1)). */
+export type KeyList = string[] | Set<string>;
+const LIST_MAX = 256;
 
 export function emptySnapshot(): Snapshot {
   return {
@@ -140,15 +145,23 @@ export function putKey(snap: Snapshot, row: KeyRow, old?: KeyEntry): void {
   if (prev && prev.user.id === user.id) return;
   if (prev) dropHashes(snap, prev.user.id, new Set([row.hash]));
   const mine = snap.keysByUser.get(user.id);
-  if (mine) mine.push(row.hash); else snap.keysByUser.set(user.id, [row.hash]);
+  if (!mine) snap.keysByUser.set(user.id, [row.hash]);
+  else if (!Array.isArray(mine)) mine.add(row.hash);
+  else if (mine.length < LIST_MAX) mine.push(row.hash);
+  else snap.keysByUser.set(user.id, new Set(mine).add(row.hash));
 }
 
-/** Takes hashes out of a user's list (one pass over it, however many go). */
+/** Takes hashes out of a user's list (one pass over an array, however many go). */
 export function dropHashes(snap: Snapshot, userId: string, gone: ReadonlySet<string>): void {
   const mine = snap.keysByUser.get(userId);
   if (!mine) return;
-  const kept = mine.filter((h) => !gone.has(h));
-  if (kept.length) snap.keysByUser.set(userId, kept); else snap.keysByUser.delete(userId);
+  if (Array.isArray(mine)) {
+    const kept = mine.filter((h) => !gone.has(h));
+    if (kept.length) snap.keysByUser.set(userId, kept); else snap.keysByUser.delete(userId);
+    return;
+  }
+  for (const h of gone) mine.delete(h);
+  if (mine.size === 0) snap.keysByUser.delete(userId);
 }
 
 export function modelEntry(m: ModelRow, deps: readonly DepRow[], cipher: Cipher): ModelEntry {
