@@ -27,8 +27,9 @@ import { ResponseRoutes } from './endpoints/response-routes.js';
 import { responseObject } from './endpoints/response-objects.js';
 import { INT4_MAX } from '../ledger/event.js';
 import { Router } from './route.js';
-import { buildSnapshot, emptySnapshot, loadSnapshotRows, loadVersion, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
-import { applicable, applyChanges, parseChange, snapshotRows, type Change } from './snapshot-changes.js';
+import { emptySnapshot, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
+import { loadSnapshot, loadVersion, type LoadOptions } from './snapshot-load.js';
+import { applicable, applyChanges, parseChange, type Change } from './snapshot-changes.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { isUnreachable } from '../store/db.js';
 import { UpstreamClients } from './upstream.js';
@@ -45,8 +46,9 @@ const formatFor = (url: string): ErrorFormat => (url.startsWith('/v1/messages') 
 const MAX_BATCH = 1000;
 /** How long reload() waits for the notifications of changes already committed before it reloads everything. */
 const CATCH_UP_MS = 1000;
-/** After changes applied piecemeal, the cache file is rewritten at most this often. */
+/** After changes applied piecemeal, the cache file is rewritten at most this often, and no more than 5 % of the time (a million keys take seconds to write). */
 const CACHE_WRITE_MS = 2000;
+const CACHE_WRITE_SHARE = 20;
 
 export interface GatewayLogger { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void }
 
@@ -60,6 +62,8 @@ export interface GatewayOptions {
   stalledClientMs: number;
   /** Where the last good snapshot is kept, to start from while the database is unreachable. */
   snapshotCache?: SnapshotCache;
+  /** Page size of full loads, and a hook after each page (tests). */
+  snapshotLoad?: Pick<LoadOptions, 'pageSize' | 'onPage'>;
 }
 
 export class Gateway {
@@ -81,6 +85,8 @@ export class Gateway {
   /** reload() calls waiting for the snapshot to reach a version. */
   private waiters: Array<{ v: number; done: () => void }> = [];
   private reloadFailing = false;
+  /** A full load is under way (reload() waits for it rather than asking for another). */
+  private loadingFull = false;
   /** Full reloads and changes applied piecemeal, for tests and the bench. */
   readonly reloadStats = { full: 0, applied: 0 };
   inFlight = 0;
@@ -105,16 +111,19 @@ export class Gateway {
    * database is back.
    */
   async start(): Promise<void> {
+    // Listening before the first load: what changes while its pages are read is queued and applied after it (at a
+    // million keys, a change missed there would cost a second full load). The listener resolves even when it cannot connect.
+    await this.o.store.listen((payload) => this.onChange(payload));
     try {
-      await this.fullReload();
+      this.fullDue = true;
+      await this.pump();
     } catch (err) {
-      const cached = isUnreachable(err) ? this.o.snapshotCache?.read() : null;
+      const cached = isUnreachable(err) ? await this.o.snapshotCache?.load(this.o.cipher) : null;
       if (!cached) throw err;
-      this.snap = buildSnapshot(cached.rows, this.o.cipher);
+      this.snap = cached.snap;
       this.o.log.warn({ err: (err as Error).message, savedAt: cached.savedAt, keys: this.snap.keys.size }, 'database unreachable; serving the cached snapshot until it is back');
     }
-    await this.o.store.listen((payload) => this.onChange(payload));
-    // A change committed between the load and the LISTEN sent its notification to nobody: compare once now.
+    // Were the listener down, a change could have sent its notification to nobody: compare once now.
     this.scheduleReload();
     this.reconcileTimer = setInterval(() => this.scheduleReload(), this.o.reconcileIntervalMs);
     this.reconcileTimer.unref();
@@ -162,10 +171,15 @@ export class Gateway {
    */
   async reload(): Promise<void> {
     const v = await loadVersion(this.o.store.db);
-    const seen = this.snap.version;
-    if (v !== null && seen !== null) {
-      if (v === seen) return;
-      if (v > seen && await this.reached(v, CATCH_UP_MS)) return;
+    for (let waited = false; ; waited = true) {
+      const seen = this.snap.version;
+      if (v !== null && seen !== null) {
+        if (v === seen || (waited && v < seen)) return;
+        if (v > seen && await this.reached(v, CATCH_UP_MS)) return;
+      }
+      // A full load under way reads at least version v: wait for it and its queued changes, rather than load again.
+      if (!this.loadingFull || !this.pumping) break;
+      await this.pumping;
     }
     this.fullDue = true;
     await this.pump();
@@ -230,27 +244,32 @@ export class Gateway {
   }
 
   /** Reads everything; the version first, so that whatever the rows miss comes later by notification. */
+  /** Reads everything, in pages (the version first, so that whatever the rows miss comes later by notification); requests are served from the old snapshot meanwhile. */
   private async fullReload(): Promise<void> {
-    const db = this.o.store.db;
-    const version = await loadVersion(db);
-    const rows = await loadSnapshotRows(db);
-    this.snap = buildSnapshot(rows, this.o.cipher, version);
+    this.loadingFull = true;
+    try {
+      this.snap = await loadSnapshot(this.o.store.db, this.o.cipher, { ...this.o.snapshotLoad, previous: this.snap });
+    } finally {
+      this.loadingFull = false;
+    }
+    const version = this.snap.version;
     this.pending = version === null ? [] : this.pending.filter((c) => c.v > version);
     this.reloadStats.full++;
     this.advanced();
     if (this.cacheTimer) { clearTimeout(this.cacheTimer); this.cacheTimer = null; }
-    void this.o.snapshotCache?.save(rows).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the snapshot cache'));
+    void this.writeCache();
   }
 
-  /** After piecemeal changes: the cache file is rewritten from the snapshot, at most every CACHE_WRITE_MS. */
+  /** After piecemeal changes: the cache file is rewritten from the snapshot, at most every CACHE_WRITE_MS and 5 % of the time. */
   private cacheSoon(): void {
-    if (!this.o.snapshotCache || this.cacheTimer) return;
-    this.cacheTimer = setTimeout(() => { this.cacheTimer = null; void this.writeCache(); }, CACHE_WRITE_MS);
+    const cache = this.o.snapshotCache;
+    if (!cache || this.cacheTimer) return;
+    this.cacheTimer = setTimeout(() => { this.cacheTimer = null; void this.writeCache(); }, Math.max(CACHE_WRITE_MS, cache.lastWriteMs * CACHE_WRITE_SHARE));
     this.cacheTimer.unref();
   }
 
-  private writeCache(): Promise<void> | undefined {
-    return this.o.snapshotCache?.save(snapshotRows(this.snap)).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the snapshot cache'));
+  private writeCache(): Promise<unknown> | undefined {
+    return this.o.snapshotCache?.save(this.snap).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'could not write the snapshot cache'));
   }
 
   async close(): Promise<void> {
@@ -258,6 +277,7 @@ export class Gateway {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     if (this.cacheTimer) { clearTimeout(this.cacheTimer); this.cacheTimer = null; await this.writeCache(); } // changes applied since the last write
+    await this.o.snapshotCache?.idle();
     await this.routes.close();
     await this.clients.close();
   }

@@ -10,10 +10,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Cipher } from '../shared/secrets.js';
-import { fromPico } from '../shared/money.js';
 import {
-  keyEntry, modelEntry, pushTo, rowQueries, subEntry, userEntry,
-  type DepRow, type KeyRow, type ModelRow, type Snapshot, type SnapshotRows, type SubRow, type UserRow,
+  dropHashes, modelEntry, pushTo, putKey, rowQueries, subEntry, userEntry, withUser,
+  type DepRow, type KeyRow, type ModelRow, type Snapshot, type SubRow, type UserRow,
 } from './snapshot.js';
 
 const TABLES = ['users', 'api_keys', 'subscriptions', 'models', 'deployments'] as const;
@@ -74,40 +73,35 @@ export async function applyChanges(db: Kysely<Database>, snap: Snapshot, changes
     const row = found.get(id);
     const mine = snap.keysByUser.get(id);
     if (!row) {
-      snap.users.delete(id); snap.src.users.delete(id);
+      snap.users.delete(id);
       for (const h of mine ?? []) snap.keys.delete(h);
       snap.keysByUser.delete(id);
       for (const s of snap.src.subs.get(id) ?? []) snap.subscriptions.delete(`${id}|${s.model_id}`);
       snap.src.subs.delete(id);
       continue;
     }
-    const user = userEntry(row);
-    snap.users.set(id, user); snap.src.users.set(id, row);
+    const old = snap.users.get(id);
+    const user = userEntry(row, old);
+    if (user === old) continue;
+    snap.users.set(id, user);
     // The keys point at their owner: a user's new limits reach every key of theirs.
     for (const h of mine ?? []) {
       const k = snap.keys.get(h);
-      if (k) snap.keys.set(h, { ...k, user });
+      if (k) snap.keys.set(h, withUser(k, user));
     }
   }
 
+  const gone = new Map<string, Set<string>>();
   for (const h of hashes) {
     const k = snap.keys.get(h);
     if (!k) continue;
     snap.keys.delete(h);
-    const mine = snap.keysByUser.get(k.user.id);
-    mine?.delete(h);
-    if (mine?.size === 0) snap.keysByUser.delete(k.user.id);
+    let g = gone.get(k.user.id);
+    if (!g) gone.set(k.user.id, (g = new Set()));
+    g.add(h);
   }
-  for (const row of keys) {
-    const user = snap.users.get(row.user_id);
-    if (!user) continue; // its user is gone: so is the key
-    const old = snap.keys.get(row.hash);
-    if (old && old.user.id !== user.id) snap.keysByUser.get(old.user.id)?.delete(row.hash);
-    snap.keys.set(row.hash, keyEntry(row, user));
-    let mine = snap.keysByUser.get(user.id);
-    if (!mine) snap.keysByUser.set(user.id, (mine = new Set()));
-    mine.add(row.hash);
-  }
+  for (const [userId, g] of gone) dropHashes(snap, userId, g);
+  for (const row of keys) putKey(snap, row); // a key of a user that is gone is skipped: so is the key
 
   for (const id of subUsers) {
     for (const s of snap.src.subs.get(id) ?? []) snap.subscriptions.delete(`${id}|${s.model_id}`);
@@ -124,29 +118,4 @@ export async function applyChanges(db: Kysely<Database>, snap: Snapshot, changes
     snap.src.models.set(m.id, m);
     snap.models.set(m.id, modelEntry(m, snap.src.deps.get(m.id) ?? [], cipher));
   }
-}
-
-const byStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * The rows of `snap`, as loadSnapshotRows would read them from the same database (same columns,
- * same order, money as numeric(28,12) prints it), for the cache file: the keys are written back
- * from their entries, so that a million keys are not held twice.
- */
-export function snapshotRows(snap: Snapshot): SnapshotRows {
-  const keys: KeyRow[] = [];
-  for (const [hash, e] of snap.keys) {
-    keys.push({
-      id: e.id, user_id: e.user.id, name: e.name, hash, models: [...e.models],
-      max_budget: e.maxBudget === null ? null : fromPico(e.maxBudget), budget_period: e.budgetPeriod,
-      rpm: e.rpm, tpm: e.tpm, max_parallel: e.maxParallel,
-      expires_at: (e.expiresAt === null ? null : new Date(e.expiresAt).toISOString()) as unknown as KeyRow['expires_at'],
-    });
-  }
-  keys.sort((a, b) => byStr(a.id, b.id));
-  const users = [...snap.src.users.values()].sort((a, b) => byStr(a.id, b.id));
-  const subs = [...snap.src.subs.values()].flat().sort((a, b) => byStr(a.user_id, b.user_id) || byStr(a.model_id, b.model_id));
-  const models = [...snap.src.models.values()].sort((a, b) => byStr(a.id, b.id));
-  const deps = [...snap.src.deps.values()].flat().sort((a, b) => byStr(a.id, b.id));
-  return { users, keys, subs, models, deps };
 }

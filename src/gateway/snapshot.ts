@@ -1,11 +1,19 @@
 /**
  * @module What the hot path knows, loaded from the store: active keys by
  * hash, their owners, subscriptions, models and deployments. It is loaded
- * whole at start (and when a change cannot be applied piecemeal); a change
- * notification updates just what it names (snapshot-changes.ts), so no
- * request waits on the database.
+ * whole at start, in pages (snapshot-load.ts), and when a change cannot be
+ * applied piecemeal; a change notification updates just what it names
+ * (snapshot-changes.ts), so no request waits on the database.
+ *
+ * Sized for a million keys: a key is one small object (no secret, encrypted or
+ * not: the hash is the map's key, and the hot path needs nothing else of the
+ * key), its model scope is a set shared by every key with the same list, its
+ * budget period an interned literal; a user's keys are listed in an array
+ * (a set only for an owner of hundreds: a service account with a million keys
+ * would make every change to its list a copy of it). Entries are replaced, never mutated; a reload keeps the
+ * entries that did not change, so it allocates only what changed.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { BudgetPeriod, Database, ModelKind } from '../store/schema.js';
 import type { Cipher } from '../shared/secrets.js';
 import { pricePerTokenPico, toPico } from '../shared/money.js';
@@ -15,7 +23,7 @@ export interface UserEntry {
   maxBudget: bigint | null; budgetPeriod: BudgetPeriod; rpm: number | null; tpm: number | null;
 }
 export interface KeyEntry {
-  id: string; name: string; user: UserEntry; models: ReadonlySet<string>;
+  id: string; user: UserEntry; models: ReadonlySet<string>;
   maxBudget: bigint | null; budgetPeriod: BudgetPeriod;
   rpm: number | null; tpm: number | null; maxParallel: number | null; expiresAt: number | null;
 }
@@ -42,86 +50,118 @@ export interface Snapshot {
   /** Every user, with or without keys; a key's `user` is the entry here. */
   users: Map<string, UserEntry>;
   /** A user's active keys, by hash: what a change to the user must rebuild. */
-  keysByUser: Map<string, Set<string>>;
-  /** The source rows of the small tables, as loaded, for the cache file (keys are written back from their entries). */
-  src: { users: Map<string, UserRow>; subs: Map<string, SubRow[]>; models: Map<string, ModelRow>; deps: Map<string, DepRow[]> };
+  keysByUser: Map<string, KeyList>;
+  /** The one shared set of each distinct list of models a key may use. */
+  scopes: Map<string, ReadonlySet<string>>;
+  /** The source rows of the small tables, as loaded, for the cache file (users and keys are written back from their entries). */
+  src: { subs: Map<string, SubRow[]>; models: Map<string, ModelRow>; deps: Map<string, DepRow[]> };
 }
+
+/** A user's key hashes: an array while few (most users; 8 bytes a key), a set once many (changes stay O(1)). */
+export type KeyList = string[] | Set<string>;
+const LIST_MAX = 256;
 
 export function emptySnapshot(): Snapshot {
   return {
     keys: new Map(), models: new Map(), subscriptions: new Map(), loadedAt: 0, version: null, users: new Map(), keysByUser: new Map(),
-    src: { users: new Map(), subs: new Map(), models: new Map(), deps: new Map() },
+    scopes: new Map(), src: { subs: new Map(), models: new Map(), deps: new Map() },
   };
 }
 
-const money = (v: string | null): bigint | null => (v === null ? null : toPico(v));
-
-// Byte order, not the database's collation: rows written back from a snapshot sort the same way in JS.
-const byId = sql`id collate "C"`;
-
-/** The queries a snapshot's rows come from, whole or (for a change) restricted to some ids. */
+/** The queries a snapshot's rows come from, whole (in pages) or, for a change, restricted to some ids. */
 export const rowQueries = {
-  users: (db: Kysely<Database>) => db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm']).orderBy(byId),
-  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'name', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at'])
-    .where('revoked_at', 'is', null).orderBy(byId),
-  subs: (db: Kysely<Database>) => db.selectFrom('subscriptions').select(['user_id', 'model_id', 'status', 'quota_requests', 'quota_tokens'])
-    .orderBy(sql`user_id collate "C"`).orderBy(sql`model_id collate "C"`),
-  models: (db: Kysely<Database>) => db.selectFrom('models').selectAll().where('status', '=', 'active').orderBy(byId),
-  deps: (db: Kysely<Database>) => db.selectFrom('deployments').selectAll().where('enabled', '=', true).orderBy(byId),
+  users: (db: Kysely<Database>) => db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm']),
+  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at'])
+    .where('revoked_at', 'is', null),
+  subs: (db: Kysely<Database>) => db.selectFrom('subscriptions').select(['user_id', 'model_id', 'status', 'quota_requests', 'quota_tokens']),
+  models: (db: Kysely<Database>) => db.selectFrom('models').selectAll().where('status', '=', 'active'),
+  deps: (db: Kysely<Database>) => db.selectFrom('deployments').selectAll().where('enabled', '=', true),
 };
 
-/**
- * The change counter (migration 007), read before the rows so that any change the rows might miss
- * has a higher version and arrives as a notification. Null when the table does not exist yet.
- */
-export async function loadVersion(db: Kysely<Database>): Promise<number | null> {
-  try {
-    const r = await sql<{ version: number | string }>`select version from litemaas_snapshot_version where id = 1`.execute(db);
-    return r.rows[0] ? Number(r.rows[0].version) : null;
-  } catch (err) {
-    if ((err as { code?: string }).code === '42P01') return null; // undefined_table: not migrated yet
-    throw err;
+type RowOf<Q extends (db: Kysely<Database>) => { execute(): Promise<unknown[]> }> = Awaited<ReturnType<ReturnType<Q>['execute']>>[number];
+export type UserRow = RowOf<typeof rowQueries.users>;
+export type KeyRow = RowOf<typeof rowQueries.keys>;
+export type SubRow = RowOf<typeof rowQueries.subs>;
+export type ModelRow = RowOf<typeof rowQueries.models>;
+export type DepRow = RowOf<typeof rowQueries.deps>;
+/** A user as the cache file holds it: the entry's fields (whether disabled, not since when). */
+export type UserLine = Omit<UserRow, 'disabled_at'> & { disabled: boolean };
+
+const money = (v: string | null): bigint | null => (v === null ? null : toPico(v));
+// The driver makes a new string per row; the entries share these.
+const PERIODS: Record<string, BudgetPeriod> = { none: 'none', daily: 'daily', weekly: 'weekly', monthly: 'monthly' };
+const period = (p: BudgetPeriod): BudgetPeriod => PERIODS[p] ?? p;
+
+/** A user's entry; `old` itself when nothing it holds changed. */
+export function userEntry(u: UserRow | UserLine, old?: UserEntry): UserEntry {
+  const disabled = 'disabled' in u ? u.disabled : u.disabled_at !== null;
+  const maxBudget = money(u.max_budget), budgetPeriod = period(u.budget_period);
+  if (old && old.id === u.id && old.username === u.username && old.disabled === disabled && old.maxBudget === maxBudget
+    && old.budgetPeriod === budgetPeriod && old.rpm === u.rpm && old.tpm === u.tpm) return old;
+  return { id: u.id, username: u.username, disabled, maxBudget, budgetPeriod, rpm: u.rpm, tpm: u.tpm };
+}
+
+/** A key's entry, always of one shape (the hot path's property reads stay monomorphic). */
+function makeKey(id: string, user: UserEntry, models: ReadonlySet<string>, maxBudget: bigint | null, budgetPeriod: BudgetPeriod,
+  rpm: number | null, tpm: number | null, maxParallel: number | null, expiresAt: number | null): KeyEntry {
+  return { id, user, models, maxBudget, budgetPeriod, rpm, tpm, maxParallel, expiresAt };
+}
+
+/** The same key with another owner entry (a user's limits changed). */
+export const withUser = (k: KeyEntry, user: UserEntry): KeyEntry =>
+  makeKey(k.id, user, k.models, k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt);
+
+function sameList(set: ReadonlySet<string>, list: readonly string[]): boolean {
+  if (set.size !== list.length) return false;
+  let i = 0;
+  for (const m of set) if (m !== list[i++]) return false;
+  return true;
+}
+
+/** The shared set for a list of models (an old key's own set when it holds the same list). */
+function scope(snap: Snapshot, models: readonly string[], old?: KeyEntry): ReadonlySet<string> {
+  const id = `${models.length}\u0000${models.join('\u0000')}`;
+  let s = snap.scopes.get(id);
+  if (!s) snap.scopes.set(id, (s = old && sameList(old.models, models) ? old.models : new Set(models)));
+  return s;
+}
+
+/** A key's entry for `user`; `old` itself when nothing it holds changed. */
+export function keyEntry(snap: Snapshot, k: KeyRow, user: UserEntry, old?: KeyEntry): KeyEntry {
+  const models = scope(snap, k.models, old);
+  const maxBudget = money(k.max_budget), budgetPeriod = period(k.budget_period);
+  const expiresAt = k.expires_at === null ? null : new Date(k.expires_at).getTime();
+  if (old && old.id === k.id && old.user === user && old.models === models && old.maxBudget === maxBudget && old.budgetPeriod === budgetPeriod
+    && old.rpm === k.rpm && old.tpm === k.tpm && old.maxParallel === k.max_parallel && old.expiresAt === expiresAt) return old;
+  return makeKey(k.id, user, models, maxBudget, budgetPeriod, k.rpm, k.tpm, k.max_parallel, expiresAt);
+}
+
+/** Puts a key row in place, under its owner (skipped when the owner is unknown: a key of a deleted user). */
+export function putKey(snap: Snapshot, row: KeyRow, old?: KeyEntry): void {
+  const user = snap.users.get(row.user_id);
+  if (!user) return;
+  const prev = snap.keys.get(row.hash);
+  snap.keys.set(row.hash, keyEntry(snap, row, user, old));
+  if (prev && prev.user.id === user.id) return;
+  if (prev) dropHashes(snap, prev.user.id, new Set([row.hash]));
+  const mine = snap.keysByUser.get(user.id);
+  if (!mine) snap.keysByUser.set(user.id, [row.hash]);
+  else if (!Array.isArray(mine)) mine.add(row.hash);
+  else if (mine.length < LIST_MAX) mine.push(row.hash);
+  else snap.keysByUser.set(user.id, new Set(mine).add(row.hash));
+}
+
+/** Takes hashes out of a user's list (one pass over an array, however many go). */
+export function dropHashes(snap: Snapshot, userId: string, gone: ReadonlySet<string>): void {
+  const mine = snap.keysByUser.get(userId);
+  if (!mine) return;
+  if (Array.isArray(mine)) {
+    const kept = mine.filter((h) => !gone.has(h));
+    if (kept.length) snap.keysByUser.set(userId, kept); else snap.keysByUser.delete(userId);
+    return;
   }
-}
-
-/**
- * The rows a snapshot is built from, as the database has them (deployment tokens still
- * encrypted). Ordered, so that an unchanged database gives an identical value (the cache
- * file is rewritten only when it changed).
- */
-export async function loadSnapshotRows(db: Kysely<Database>) {
-  const [users, keys, subs, models, deps] = await Promise.all([
-    rowQueries.users(db).execute(), rowQueries.keys(db).execute(), rowQueries.subs(db).execute(),
-    rowQueries.models(db).execute(), rowQueries.deps(db).execute(),
-  ]);
-  return { users, keys, subs, models, deps };
-}
-
-export type SnapshotRows = Awaited<ReturnType<typeof loadSnapshotRows>>;
-export type UserRow = SnapshotRows['users'][number];
-export type KeyRow = SnapshotRows['keys'][number];
-export type SubRow = SnapshotRows['subs'][number];
-export type ModelRow = SnapshotRows['models'][number];
-export type DepRow = SnapshotRows['deps'][number];
-
-export async function loadSnapshot(db: Kysely<Database>, cipher: Cipher): Promise<Snapshot> {
-  return buildSnapshot(await loadSnapshotRows(db), cipher);
-}
-
-export function userEntry(u: UserRow): UserEntry {
-  return {
-    id: u.id, username: u.username, disabled: u.disabled_at !== null,
-    maxBudget: money(u.max_budget), budgetPeriod: u.budget_period, rpm: u.rpm, tpm: u.tpm,
-  };
-}
-
-export function keyEntry(k: KeyRow, user: UserEntry): KeyEntry {
-  return {
-    id: k.id, name: k.name, user, models: new Set(k.models),
-    maxBudget: money(k.max_budget), budgetPeriod: k.budget_period,
-    rpm: k.rpm, tpm: k.tpm, maxParallel: k.max_parallel,
-    expiresAt: k.expires_at ? new Date(k.expires_at).getTime() : null,
-  };
+  for (const h of gone) mine.delete(h);
+  if (mine.size === 0) snap.keysByUser.delete(userId);
 }
 
 export function modelEntry(m: ModelRow, deps: readonly DepRow[], cipher: Cipher): ModelEntry {
@@ -146,28 +186,42 @@ export function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   if (a) a.push(v); else m.set(k, [v]);
 }
 
-/** Builds the hot path's maps from rows loaded now or read back from the cache file (where dates are ISO strings). */
-export function buildSnapshot({ users, keys, subs, models, deps }: SnapshotRows, cipher: Cipher, version: number | null = null): Snapshot {
-  const snap = emptySnapshot();
-  snap.version = version;
-  for (const u of users) { snap.users.set(u.id, userEntry(u)); snap.src.users.set(u.id, u); }
-  for (const k of keys) {
-    const user = snap.users.get(k.user_id);
-    if (!user) continue;
-    snap.keys.set(k.hash, keyEntry(k, user));
-    let hashes = snap.keysByUser.get(user.id);
-    if (!hashes) snap.keysByUser.set(user.id, (hashes = new Set()));
-    hashes.add(k.hash);
+/**
+ * Builds a snapshot from rows fed in order — users, then keys, then subscriptions, then models
+ * with their deployments — a page at a time, from the database or the cache file. Entries of
+ * `previous` that did not change are kept as they are.
+ */
+export class SnapshotBuilder {
+  readonly snap = emptySnapshot();
+  constructor(private readonly cipher: Cipher, private readonly previous: Snapshot | null = null) {}
+
+  users(rows: ReadonlyArray<UserRow | UserLine>): void {
+    for (const u of rows) this.snap.users.set(u.id, userEntry(u, this.previous?.users.get(u.id)));
   }
-  for (const d of deps) pushTo(snap.src.deps, d.model_id, d);
-  for (const m of models) {
-    snap.src.models.set(m.id, m);
-    snap.models.set(m.id, modelEntry(m, snap.src.deps.get(m.id) ?? [], cipher));
+
+  keys(rows: readonly KeyRow[]): void {
+    for (const k of rows) putKey(this.snap, k, this.previous?.keys.get(k.hash));
   }
-  for (const s of subs) {
-    pushTo(snap.src.subs, s.user_id, s);
-    snap.subscriptions.set(`${s.user_id}|${s.model_id}`, subEntry(s));
+
+  subs(rows: readonly SubRow[]): void {
+    for (const s of rows) {
+      pushTo(this.snap.src.subs, s.user_id, s);
+      this.snap.subscriptions.set(`${s.user_id}|${s.model_id}`, subEntry(s));
+    }
   }
-  snap.loadedAt = Date.now();
-  return snap;
+
+  models(models: readonly ModelRow[], deps: readonly DepRow[]): void {
+    const { snap } = this;
+    for (const d of deps) pushTo(snap.src.deps, d.model_id, d);
+    for (const m of models) {
+      snap.src.models.set(m.id, m);
+      snap.models.set(m.id, modelEntry(m, snap.src.deps.get(m.id) ?? [], this.cipher));
+    }
+  }
+
+  done(version: number | null): Snapshot {
+    this.snap.version = version;
+    this.snap.loadedAt = Date.now();
+    return this.snap;
+  }
 }
