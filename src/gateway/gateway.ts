@@ -243,7 +243,6 @@ export class Gateway {
     this.cacheSoon();
   }
 
-  /** Reads everything; the version first, so that whatever the rows miss comes later by notification. */
   /** Reads everything, in pages (the version first, so that whatever the rows miss comes later by notification); requests are served from the old snapshot meanwhile. */
   private async fullReload(): Promise<void> {
     this.loadingFull = true;
