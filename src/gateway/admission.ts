@@ -47,31 +47,18 @@ export interface Admission {
   close?(): Promise<void>;
 }
 
-export interface LocalAdmissionOptions {
-  /**
-   * A request whose budget or quota counters are not read yet: `wait` for the read (admit answers a
-   * promise), or `refuse` it at once with 503 budgets_unavailable while the read goes on in the
-   * background (admit stays synchronous: a fallback that must answer without awaiting).
-   */
-  cold?: 'wait' | 'refuse';
-}
-
 /**
  * Limits and budgets kept in this process: exact for one process (the default, and PGlite's).
  * Synchronous once the request's budget and quota counters are read; the first request of a
  * scope waits for its read, and the checks then run in one synchronous step as on the fast path.
  */
 export class LocalAdmission implements Admission {
-  constructor(private readonly limiter: RateLimiter, private readonly spend: SpendTracker, private readonly o: LocalAdmissionOptions = {}) {}
+  constructor(private readonly limiter: RateLimiter, private readonly spend: SpendTracker) {}
 
   admit(r: AdmissionRequest): Ticket | Promise<Ticket> {
     const input = r.free ? null : reserveInput(r.key, r.model, r.sub, r.bounds);
     const cold = input && this.spend.need(input, r.at.getTime());
     if (!cold) return this.take(r, input);
-    if (this.o.cold === 'refuse') {
-      cold.catch(() => {}); // read for the next request; this one is answered now
-      throw budgetsUnavailable(1, "This key's budgets are being read from the database; retry in a second.");
-    }
     return this.admitRead(r, input, cold);
   }
 
