@@ -158,6 +158,8 @@ export class RedisAdmission implements Admission {
   private readonly replicaId = randomBytes(6).toString('base64url');
   private leaseSeq = 0;
   private flushing: Promise<void> | null = null;
+  /** Members that may be in Redis after a script whose answer was lost: removed by the next flush. */
+  private orphans: Array<{ pool: Pool; member: string }> = [];
   /** Admissions on their way to Redis per pool (a pool they may grant into is kept). */
   private readonly inFlight = new Map<Pool, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -375,14 +377,29 @@ export class RedisAdmission implements Admission {
           n.lim1, n.lim2, this.candidates(n.pool));
       });
     }
+    const base = `~${this.replicaId}.${this.leaseSeq++}`;
     try {
-      const res = await this.redis.litemaasAdmit(...keys, ...args, `~${this.replicaId}.${this.leaseSeq++}`, String(this.sliceMs), String(needs?.length ?? 0), ...entries, this.drainChannel);
+      const res = await this.redis.litemaasAdmit(...keys, ...args, base, String(this.sliceMs), String(needs?.length ?? 0), ...entries, this.drainChannel);
       if (needs && res[0] === 0) this.granted(needs, res);
       return res;
     } catch (err) {
-      for (const l of leases) if (l) this.lose(l);
+      // Unknown whether it ran: what it may have left in Redis (the retired leases' new members, a
+      // grant of any candidate size) is removed by the next flush, so no slice stays leased to nobody.
+      for (const l of leases) if (l) { this.orphan(l.pool, l.member, l); this.lose(l); }
+      needs?.forEach((n, e) => { for (const m of this.candidateMembers(`${base}.${e}`, entries[e * ENTRY + 12]!)) this.orphan(n.pool, m); });
       throw err;
     }
+  }
+
+  /** Members a grant under `id` may have taken, one per candidate size. */
+  private candidateMembers(id: string, cands: string): string[] {
+    return cands === '' ? [] : cands.split(';').map((c) => `${id}|${c.split('|').slice(0, 3).join('|')}`);
+  }
+
+  /** A member that may exist in Redis with nobody holding it: given back at the next flush (unless requests in flight still hold it). */
+  private orphan(pool: Pool, member: string, l?: Lease): void {
+    if (member === '' || (l && !isZero(l.held))) return;
+    if (this.orphans.length < 10_000) this.orphans.push({ pool, member });
   }
 
   /** The current leases of these pools, retired (the ADMIT converts them); undefined where there is none. */
@@ -511,7 +528,7 @@ export class RedisAdmission implements Admission {
    */
   flush(all = false): Promise<void> {
     if (this.flushing) return this.flushing.then(() => (all ? this.flush(true) : undefined));
-    if (this.pools.size === 0 || this.redis.status !== 'ready') return Promise.resolve();
+    if ((this.pools.size === 0 && this.orphans.length === 0) || this.redis.status !== 'ready') return Promise.resolve();
     const now = Date.now();
     const keys: string[] = [];
     const entries: string[] = [];
@@ -537,17 +554,31 @@ export class RedisAdmission implements Admission {
       p.admitted = 0;
       if (this.inFlight.get(p) === undefined) this.prune(p);
     }
-    if (leases.length === 0) return Promise.resolve();
+    const orphans = this.orphans.splice(0, Math.max(0, MAX_FLUSH - leases.length));
+    for (const o of orphans) {
+      const base = keys.length;
+      keys.push(o.pool.z, o.pool.h, o.pool.x);
+      entries.push(o.pool.kind, String(base + 1), String(base + 2), String(base + 3), o.member, '', '0', '0', '0', '0', '', '', '');
+    }
+    if (leases.length === 0 && orphans.length === 0) return Promise.resolve();
     const at = Date.now();
-    this.flushing = this.redis.litemaasFlush(keys.length, ...keys, String(this.sliceMs), String(this.leaseMs + 60_000), `~${this.replicaId}.${this.leaseSeq++}`, String(leases.length), ...entries)
+    const prefix = `~${this.replicaId}.${this.leaseSeq++}`;
+    this.flushing = this.redis.litemaasFlush(keys.length, ...keys, String(this.sliceMs), String(this.leaseMs + 60_000), prefix, String(leases.length + orphans.length), ...entries)
       .then((res) => {
         leases.forEach((l, i) => {
-          if (res[2 * i] === 0) this.lose(l);
+          if (res[2 * i] === 0) { this.orphan(l.pool, l.member, l); this.lose(l); } // expired there: what the step re-took goes back
           const m = res[2 * i + 1];
           if (typeof m === 'string' && m !== '') this.adopt(l.pool, m, l.limits, at);
         });
       })
-      .catch(() => { for (const l of leases) this.lose(l); })
+      .catch(() => {
+        this.orphans.push(...orphans);
+        leases.forEach((l, i) => {
+          this.orphan(l.pool, l.member, l);
+          for (const m of this.candidateMembers(`${prefix}.${i}`, entries[i * ENTRY + 12]!)) this.orphan(l.pool, m);
+          this.lose(l);
+        });
+      })
       .finally(() => { this.flushing = null; });
     return this.flushing;
   }
