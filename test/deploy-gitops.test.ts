@@ -37,12 +37,17 @@ describe('Argo CD Applications', () => {
     }
   });
 
-  it.skipIf(!hasKubectl)('deploy into the namespace their overlay renders into, where the sealed key lands', () => {
+  it.skipIf(!hasKubectl)('deploy into the namespace their overlay renders into, where the sealed key lands, and leave the HPA its replicas', () => {
     for (const a of apps) {
       const [overlay, sealed] = a.spec.sources.map((s: any) => s.path);
       const objs = docs(render(overlay));
       const namespaces = new Set(objs.filter((o) => o.kind !== 'Namespace').map((o) => o.metadata.namespace));
       expect([...namespaces]).toEqual([a.spec.destination.namespace]);
+      // With an autoscaler on the gateway, Argo CD must leave its replica count alone (or self-heal fights the HPA).
+      if (objs.some((o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === 'litemaas')) {
+        expect(a.spec.ignoreDifferences).toContainEqual({ group: 'apps', kind: 'Deployment', name: 'litemaas', jsonPointers: ['/spec/replicas'] });
+        expect(a.spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+      }
       const files = readdirSync(sealed).filter((f) => f.endsWith('.sealedsecret.yaml'));
       expect(files.length).toBeGreaterThan(0);
       for (const f of files) {
