@@ -6,7 +6,8 @@
  * ports the server serves, resources, no `latest` tags, consistent labels and selectors, the
  * Route's edge TLS, replicas > 1 only with REDIS_URL, settings names the server reads, and the
  * stack's and Canopy's ConfigMaps accepted by their own config parsers.
- * (The `kubernetes-models` packages are not installed here, so fields are checked directly.)
+ * (The `kubernetes-models` packages are not installed here, so fields are checked directly, with a
+ * field-name check against the API's fields standing in for schema validation.)
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -49,6 +50,58 @@ const SERVER_SETTINGS = new Set(
   [...readFileSync('src/config.ts', 'utf8').matchAll(/env\.([A-Z_]+)|int\('([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!),
 );
 
+/**
+ * Field names of the API objects these manifests use (Kubernetes 1.30 core/apps/batch), to catch a
+ * misspelt field that the API server would drop or refuse: not a full schema, a typo check.
+ */
+const FIELDS: Record<string, string[]> = {
+  object: ['apiVersion', 'kind', 'metadata', 'spec', 'data', 'binaryData', 'immutable', 'rules', 'roleRef', 'subjects', 'automountServiceAccountToken', 'imagePullSecrets', 'secrets'],
+  metadata: ['name', 'namespace', 'labels', 'annotations', 'finalizers'],
+  deploymentSpec: ['replicas', 'selector', 'template', 'strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused', 'progressDeadlineSeconds'],
+  statefulSetSpec: ['replicas', 'selector', 'template', 'volumeClaimTemplates', 'serviceName', 'podManagementPolicy', 'updateStrategy', 'revisionHistoryLimit', 'minReadySeconds', 'persistentVolumeClaimRetentionPolicy', 'ordinals'],
+  jobSpec: ['parallelism', 'completions', 'activeDeadlineSeconds', 'podFailurePolicy', 'successPolicy', 'backoffLimit', 'backoffLimitPerIndex', 'maxFailedIndexes', 'selector', 'manualSelector', 'template', 'ttlSecondsAfterFinished', 'completionMode', 'suspend', 'podReplacementPolicy'],
+  podSpec: ['volumes', 'initContainers', 'containers', 'restartPolicy', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'dnsPolicy', 'nodeSelector', 'serviceAccountName', 'automountServiceAccountToken', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'securityContext', 'imagePullSecrets', 'hostname', 'subdomain', 'affinity', 'schedulerName', 'tolerations', 'priorityClassName', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'enableServiceLinks', 'topologySpreadConstraints', 'os', 'hostUsers'],
+  podSecurityContext: ['seLinuxOptions', 'runAsUser', 'runAsGroup', 'runAsNonRoot', 'supplementalGroups', 'fsGroup', 'sysctls', 'fsGroupChangePolicy', 'seccompProfile', 'appArmorProfile'],
+  container: ['name', 'image', 'command', 'args', 'workingDir', 'ports', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'volumeMounts', 'volumeDevices', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy', 'securityContext', 'stdin', 'stdinOnce', 'tty'],
+  securityContext: ['capabilities', 'privileged', 'seLinuxOptions', 'runAsUser', 'runAsGroup', 'runAsNonRoot', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'procMount', 'seccompProfile', 'appArmorProfile'],
+  probe: ['exec', 'httpGet', 'tcpSocket', 'grpc', 'initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'],
+  envVar: ['name', 'value', 'valueFrom'],
+  volumeMount: ['name', 'readOnly', 'mountPath', 'subPath', 'mountPropagation', 'subPathExpr', 'recursiveReadOnly'],
+  volume: ['name', 'emptyDir', 'configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral'],
+  containerPort: ['name', 'containerPort', 'protocol', 'hostPort', 'hostIP'],
+  resources: ['limits', 'requests', 'claims'],
+  serviceSpec: ['ports', 'selector', 'clusterIP', 'clusterIPs', 'type', 'externalIPs', 'sessionAffinity', 'loadBalancerIP', 'loadBalancerSourceRanges', 'externalName', 'externalTrafficPolicy', 'healthCheckNodePort', 'publishNotReadyAddresses', 'sessionAffinityConfig', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution'],
+  servicePort: ['name', 'protocol', 'appProtocol', 'port', 'targetPort', 'nodePort'],
+};
+
+function unknownFields(o: Obj): string[] {
+  const bad: string[] = [];
+  const check = (value: any, kind: string, at: string) => {
+    for (const k of Object.keys(value ?? {})) if (!FIELDS[kind]!.includes(k)) bad.push(`${o.kind} ${o.metadata.name}: ${at}.${k}`);
+  };
+  check(o, 'object', '');
+  check(o.metadata, 'metadata', 'metadata');
+  const specKind = ({ Deployment: 'deploymentSpec', StatefulSet: 'statefulSetSpec', Job: 'jobSpec', Service: 'serviceSpec' } as Record<string, string>)[o.kind];
+  if (specKind) check(o.spec, specKind, 'spec');
+  if (o.kind === 'Service') for (const p of o.spec.ports) check(p, 'servicePort', 'spec.ports[]');
+  if (!WORKLOADS.has(o.kind)) return bad;
+  const pod = o.spec.template.spec;
+  check(pod, 'podSpec', 'spec.template.spec');
+  check(pod.securityContext, 'podSecurityContext', 'spec.template.spec.securityContext');
+  for (const v of pod.volumes ?? []) check(v, 'volume', `volumes[${v.name}]`);
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    const at = `containers[${c.name}]`;
+    check(c, 'container', at);
+    check(c.securityContext, 'securityContext', `${at}.securityContext`);
+    check(c.resources, 'resources', `${at}.resources`);
+    for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) if (c[p]) check(c[p], 'probe', `${at}.${p}`);
+    for (const e of c.env ?? []) check(e, 'envVar', `${at}.env[${e.name}]`);
+    for (const m of c.volumeMounts ?? []) check(m, 'volumeMount', `${at}.volumeMounts[${m.name}]`);
+    for (const p of c.ports ?? []) check(p, 'containerPort', `${at}.ports[${p.name}]`);
+  }
+  return bad;
+}
+
 describe.skipIf(!hasKubectl).each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
   const objs = hasKubectl ? render(`deploy/kustomize/overlays/${overlay}`) : [];
   const ns = OVERLAYS[overlay];
@@ -73,6 +126,15 @@ describe.skipIf(!hasKubectl).each(Object.keys(OVERLAYS) as Overlay[])('overlay %
     }
     // Nothing secret is rendered: Secrets come from outside (generated, external or sealed).
     expect(of('Secret')).toEqual([]);
+  });
+
+  it('uses only field names the API defines (a typo check; kubernetes-models is not installed for a full schema)', () => {
+    expect(objs.flatMap(unknownFields)).toEqual([]);
+    // The check bites: a misspelt probe and a misplaced field are found.
+    const typo = structuredClone(litemaas());
+    typo.spec.template.spec.containers[0].readinessProb = {};
+    typo.spec.template.spec.readOnlyRootFilesystem = true;
+    expect(unknownFields(typo)).toEqual(['Deployment litemaas: spec.template.spec.readOnlyRootFilesystem', 'Deployment litemaas: containers[litemaas].readinessProb']);
   });
 
   it('runs every pod and container under Pod Security "restricted" without a fixed UID', () => {
