@@ -5,16 +5,19 @@
  * it as a random UID in group 0, with no capabilities, no_new_privs and the root read-only (mount and
  * PID namespaces, chroot, setpriv). Against the real PostgreSQL and a simulator started here, one
  * model, user, subscription and key are provisioned through the admin API and one request through
- * the gateway is metered into usage_events. SIGTERM drains and the process exits 0.
+ * the gateway is metered into usage_events. SIGTERM drains and the process exits 0. The other roles
+ * (simulator, stack, Canopy) run from it too, exactly as the dev overlay's rendered Deployments
+ * start them: their args, env and ConfigMap files, each answering its readiness probe.
  * Needs root for the namespaces; without it the suite is skipped, saying so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { parseAllDocuments } from 'yaml';
 import { startSimulator, type RunningSimulator } from '../src/simulator/server.js';
 import { freshDatabase } from './helpers/pg.js';
 import { freePort } from './helpers/net.js';
@@ -31,6 +34,7 @@ function privilege(): string | null {
   return null;
 }
 const missing = privilege();
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 if (missing) console.warn(`rootfs test skipped: ${missing} (needs root for mount/PID namespaces and chroot)`);
 
 const work = mkdtempSync(join(tmpdir(), 'litemaas-rootfs-test-'));
@@ -114,6 +118,46 @@ describe.skipIf(missing !== null)('litemaas serve from the image root filesystem
     expect(r).toEqual({ uid, gid: 0, groups: [0], capEff: '0000000000000000', capPrm: '0000000000000000', noNewPrivs: '1',
       root: 'EROFS', app: 'EROFS', etc: 'EROFS', data: 'ok', tmp: 'ok' });
     expect(statSync(join(data, 'probe')).uid).toBe(uid);
+  });
+
+  it.skipIf(!hasKubectl)('runs the simulator, the stack and Canopy as the dev overlay starts them, each ready on its probe', async () => {
+    const r = spawnSync('kubectl', ['kustomize', 'deploy/kustomize/overlays/dev'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const objs = parseAllDocuments(r.stdout).map((d) => d.toJSON()).filter(Boolean) as any[];
+    for (const name of ['simulator', 'stack', 'canopy']) {
+      const d = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === name);
+      const c = d.spec.template.spec.containers[0];
+      const port = String(c.ports[0].containerPort);
+      const free = String(await freePort()); // the pod's port, on this host's network
+      const env = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.valueFrom?.secretKeyRef ? 'sk-from-a-secret' : e.value === port ? free : e.value]));
+      const args = c.args.map((a: string, i: number) => (c.args[i - 1] === '--port' ? free : a));
+      const mountArgs: string[] = [];
+      const data = mkdtempSync(join(work, `${name}-data-`));
+      for (const m of c.volumeMounts ?? []) {
+        const vol = d.spec.template.spec.volumes.find((v: any) => v.name === m.name);
+        if (vol.configMap) {
+          const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === vol.configMap.name);
+          const dir = mkdtempSync(join(work, `${name}-cm-`));
+          // As a ConfigMap volume: readable by any UID.
+          chmodSync(dir, 0o755);
+          for (const [file, text] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(dir, file), text, { mode: 0o644 });
+          mountArgs.push('--mount', `${dir}:${m.mountPath}`);
+        } else {
+          // The data volume and /tmp are the runner's own (--data, a tmpfs).
+          expect(['/var/lib/litemaas', '/tmp'], `${name}: a mount the runner does not provide`).toContain(m.mountPath);
+        }
+      }
+      const p = runRootfs([...mountArgs, rootfs, ...args], { uid, data, env });
+      const probe = c.readinessProbe.httpGet;
+      const deadline = Date.now() + 30_000;
+      while (!(await fetch(`http://127.0.0.1:${free}${probe.path}`).then((res) => res.ok, () => false))) {
+        if (p.child.exitCode !== null) throw new Error(`${name} exited (${p.child.exitCode}): ${p.out()}`);
+        if (Date.now() > deadline) throw new Error(`${name} not ready on ${probe.path}: ${p.out()}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      process.kill(innerPid(p.child)!, 'SIGTERM');
+      expect(await exited(p.child), `${name}: ${p.out()}`).toBe(0);
+    }
   });
 
   it('serves, provisions through the admin API and meters one request into PostgreSQL', async () => {

@@ -8,7 +8,8 @@
 #   /usr/bin/node + the shared libraries `ldd` names for it (and the dynamic loader)
 #   /opt/app-root/src/{package.json,dist/src,dist/web,dist/canopy-web,node_modules (production only)}
 #   /var/lib/litemaas   the data volume's mount point (root:0, 0770: any UID in group 0 writes)
-#   /tmp, /proc, /dev   mount points; /etc/hosts, /etc/nsswitch.conf
+#   /tmp, /proc, /dev, /etc/litemaas   mount points (the last for the stack's and Canopy's ConfigMaps)
+#   /etc/hosts, /etc/nsswitch.conf
 # and nothing else: no shell, no package manager, no passwd entry for the UID that will run it
 # (as on OpenShift, where the UID is assigned). Files are root-owned and read-only for everyone
 # else. Node comes from this machine (Debian's packages or NODE=/path/to/node); production
@@ -31,7 +32,7 @@ rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 dst="$out/opt/app-root/src"
-mkdir -p "$out/usr/bin" "$out/etc" "$out/tmp" "$out/proc" "$out/dev" "$out/var/lib/litemaas" "$dst/dist" "$dst/node_modules"
+mkdir -p "$out/usr/bin" "$out/etc/litemaas" "$out/tmp" "$out/proc" "$out/dev" "$out/var/lib/litemaas" "$dst/dist" "$dst/node_modules"
 
 # Merged /usr as on the host (Debian 12: /lib -> usr/lib, /lib64 -> usr/lib64), so the loader's paths hold.
 for d in lib lib64; do

@@ -2,7 +2,8 @@
 # Runs the image's root filesystem (from build-rootfs.sh) the way a restricted pod runs the image,
 # without a container engine:
 #
-#   deploy/image/run-rootfs.sh [--uid N] [--data DIR] [-e NAME=VALUE]... [--entrypoint PROGRAM] ROOTFS [args...]
+#   deploy/image/run-rootfs.sh [--uid N] [--data DIR] [-e NAME=VALUE]... [--mount SRC:/etc/litemaas]...
+#                              [--entrypoint PROGRAM] ROOTFS [args...]
 #
 # The entrypoint is the image's (node dist/src/cli.js), so the arguments are litemaas's: `serve`.
 #
@@ -10,7 +11,8 @@
 #   host it is the only child of this script's process (unshare), /proc/<pid>/task/<pid>/children,
 #   and that is the PID to send SIGTERM to (unshare itself ignores it);
 # - the root filesystem bind-mounted read-only; writable only /var/lib/litemaas (DIR, the data
-#   volume) and /tmp (a tmpfs); /proc and a /dev with null, zero, random, urandom;
+#   volume) and /tmp (a tmpfs); /proc and a /dev with null, zero, random, urandom; --mount binds a
+#   host directory read-only at a mount point the tree has (/etc/litemaas, as a ConfigMap volume);
 # - chroot, then the UID given (default: a random one from OpenShift's range) with group 0 and no
 #   supplementary groups, no capabilities, no_new_privs (setpriv);
 # - the environment is the image's (Containerfile ENV) plus the -e values, nothing of the caller's;
@@ -23,6 +25,8 @@ if [ "${1:-}" = "--inside" ]; then
   root=$1 data=$2 uid=$3; shift 3
   n=$1; shift
   envs=("${@:1:$n}"); shift "$n"
+  n=$1; shift
+  mounts=("${@:1:$n}"); shift "$n"
   entry=$1; shift
   mount --make-rprivate /
   mount --bind "$root" "$root"                     # its own mount, so it can be made read-only
@@ -33,6 +37,10 @@ if [ "${1:-}" = "--inside" ]; then
   for d in null zero random urandom; do
     : > "$root/dev/$d"
     mount --bind "/dev/$d" "$root/dev/$d"
+  done
+  for m in "${mounts[@]}"; do                      # ConfigMap-like files: read-only
+    mount --bind "${m%%:*}" "$root${m#*:}"
+    mount -o remount,bind,ro,nosuid,nodev "$root${m#*:}"
   done
   mount -o remount,bind,ro,nosuid,nodev "$root"   # the root filesystem: read-only
   # setpriv: no new privileges, then chroot switches to the UID (group 0, no supplementary groups),
@@ -47,6 +55,7 @@ fi
 uid=$(( 1000600000 + RANDOM * 3 ))
 data=
 envs=()
+mounts=()
 entry="/usr/bin/node /opt/app-root/src/dist/src/cli.js"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,12 +63,13 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2 ;;
     -e) envs+=("$2"); shift 2 ;;
     --entrypoint) entry=$2; shift 2 ;;
+    --mount) mounts+=("$(readlink -f "${2%%:*}"):${2#*:}"); shift 2 ;;
     --) shift; break ;;
     -*) echo "run-rootfs: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { echo "usage: $0 [--uid N] [--data DIR] [-e NAME=VALUE]... [--entrypoint PROGRAM] ROOTFS [args...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 [--uid N] [--data DIR] [-e NAME=VALUE]... [--mount SRC:DST]... [--entrypoint PROGRAM] ROOTFS [args...]" >&2; exit 2; }
 root=$(readlink -f "$1"); shift
 [ -x "$root/usr/bin/node" ] || { echo "run-rootfs: $root has no /usr/bin/node (build it with build-rootfs.sh)" >&2; exit 1; }
 if [ -z "$data" ]; then data=$(mktemp -d); fi
@@ -67,4 +77,4 @@ data=$(readlink -f "$data")
 # The volume as the platform gives it: group 0, group-writable (fsGroup-like), owned by the UID.
 chown "$uid:0" "$data"
 chmod 0770 "$data"
-exec unshare --mount --pid --fork --kill-child -- "$0" --inside "$root" "$data" "$uid" "${#envs[@]}" "${envs[@]}" "$entry" "$@"
+exec unshare --mount --pid --fork --kill-child -- "$0" --inside "$root" "$data" "$uid" "${#envs[@]}" "${envs[@]}" "${#mounts[@]}" "${mounts[@]}" "$entry" "$@"
