@@ -1,8 +1,15 @@
 /**
  * @module Migrations: one ordered list for PostgreSQL and PGlite alike,
  * applied at start and by `litemaas migrate`. Reports what it applied.
+ *
+ * Every replica of a rollout migrates at start, so the whole run — creating
+ * the bookkeeping tables included — holds a PostgreSQL advisory lock of its
+ * own on one connection: a second process waits for the first to finish,
+ * then finds nothing left to apply. The lock is the session's, so a process
+ * that dies mid-migration releases it with its connection. (PGlite is one
+ * connection in one process; the lock costs it nothing.)
  */
-import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_sessions.js';
 import * as m003 from './migrations/003_usage_rollups.js';
@@ -23,7 +30,22 @@ const migrations: Record<string, Migration> = {
   '008_usage_daily_scope_indexes': m008,
 };
 
+/** The advisory lock's key: the ASCII of 'LMmigrat' as a bigint, LiteMaaS's alone (Kysely's own lock uses another). */
+export const MIGRATION_LOCK_KEY = 0x4c4d6d6967726174n;
+
 export async function migrate(db: Kysely<any>): Promise<string[]> {
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+    try {
+      return await migrateLocked(conn);
+    } finally {
+      // A broken connection has released the lock already; its error is the one worth reporting.
+      await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => {});
+    }
+  });
+}
+
+async function migrateLocked(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
