@@ -70,15 +70,9 @@ describe('migrations under a PostgreSQL advisory lock', () => {
     const ports = [await freePort(), await freePort()];
     const procs = ports.map((port) => run(['serve'], { ...env, PORT: String(port) }));
     await Promise.all(procs.map((p, i) => ready(`http://127.0.0.1:${ports[i]}`, p)));
-    // After listening, each process ensures the `admin` account. That check-then-insert is not under the lock
-    // (src/portal/services/users.ts, outside the migrations) and two processes at once can both insert: the
-    // loser exits on the unique violation and its orchestrator restarts it, finding the account. Reported with
-    // issue 11; until it is fixed at most one of the two may exit, and only for that reason.
+    // After listening, each process ensures the `admin` account: both at once must not make either exit.
     await new Promise((r) => setTimeout(r, 1_500));
-    const exited = procs.filter((p) => p.child.exitCode !== null);
-    expect(exited.length).toBeLessThanOrEqual(1);
-    for (const p of exited) expect(p.out()).toContain('duplicate key value violates unique constraint "users_username_key"');
-    if (exited.length) console.warn('known race outside the migrations: a second process exited creating the admin account at once');
+    expect(procs.filter((p) => p.child.exitCode !== null)).toHaveLength(0);
 
     const applied = await query<{ name: string }>(db.url, 'select name from litemaas_migrations order by name');
     expect(applied.length).toBeGreaterThanOrEqual(7);

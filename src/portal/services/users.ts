@@ -105,7 +105,13 @@ export class UserService {
     const u = await this.db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirst();
     if (u) return { created: false };
     const pw = password ?? generate();
-    await this.create({ username: 'admin', password: pw, roles: ['admin', 'user'], displayName: 'Administrator' });
+    try {
+      await this.create({ username: 'admin', password: pw, roles: ['admin', 'user'], displayName: 'Administrator' });
+    } catch (err) {
+      // Replicas starting together on a fresh database: another one created it between our check and insert.
+      if ((err as { code?: string }).code === '23505' || (err instanceof ApiError && err.code === 'conflict')) return { created: false };
+      throw err;
+    }
     return { created: true, password: password ? undefined : pw };
   }
 
