@@ -16,6 +16,7 @@ Commands:
   canopy     the Canopy app (backend + UI): litemaas canopy --config canopy.yaml (port 8501)
   sim        the OpenAI/vLLM-compatible simulator (litemaas sim --help)
   migrate    apply database migrations and exit
+  keys       keys create: an API key through the admin API, as JSON or a Kubernetes Secret (litemaas keys --help)
   help       this text
 
 Environment (serve, start, migrate):
@@ -59,6 +60,10 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate': {
       const { migrateCommand } = await import('./commands/migrate.js');
       return migrateCommand(loadConfig());
+    }
+    case 'keys': {
+      const { keysCommand } = await import('./commands/keys.js');
+      return keysCommand(rest);
     }
     case undefined:
     case 'help':
