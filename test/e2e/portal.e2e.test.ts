@@ -160,9 +160,17 @@ describe.skipIf(!run)('portal in a browser', () => {
     expect(anthropicPy).toContain(`base_url="${sys.url}",`);
     expect(anthropicPy).toContain(`api_key="${key}"`);
     await user.shot('07c-view-key-anthropic');
+    // The same key as a Kubernetes Secret for kubeseal (the workshop's next step).
+    await view.getByRole('button', { name: 'Kubernetes / Sealed Secret' }).click();
+    const secret = view.getByTestId('k8s-secret-example');
+    await expect.poll(() => secret.innerText()).toContain('name: canopy-experiments-api-token');
+    expect(await secret.innerText()).toContain(`api_token: "${key}"`);
+    expect(await secret.innerText()).toContain('kubeseal --format yaml');
+    await user.shot('07d-view-key-kubernetes');
     // Hidden again, the key leaves every example.
     await view.getByRole('button', { name: 'Hide key' }).first().click();
     await expect.poll(() => view.getByTestId('python-example').innerText()).not.toContain(key);
+    expect(await secret.innerText()).not.toContain(key);
     await view.getByRole('tab', { name: 'Chat Completions' }).click();
 
     const client = new OpenAI({ baseURL: endpoint, apiKey: key });

@@ -11,6 +11,7 @@ import {
   CodeBlock,
   CodeBlockAction,
   CodeBlockCode,
+  ExpandableSection,
   Flex,
   FormGroup,
   InputGroup,
@@ -31,6 +32,7 @@ import { useConfig } from '../hooks/useConfig';
 import { useKeySecret } from '../hooks/useKeySecret';
 import { useModels } from '../hooks/queries';
 import type { ApiKey } from '../types';
+import { secretManifest } from '../k8s-secret';
 import { CopyButton } from './CopyButton';
 import { RevealError } from './RevealError';
 import { Loading } from './States';
@@ -44,6 +46,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
   const [chosenModel, setModel] = useState<string | null>(null);
   const [chosenApi, setApi] = useState<ApiName>('chat');
   const [language, setLanguage] = useState<Language>('curl');
+  const [k8sOpen, setK8sOpen] = useState(false);
 
   if (!config.data) return <Loading label="Loading the gateway address" />;
   const gatewayUrl = config.data.gatewayUrl;
@@ -175,6 +178,24 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
         ) : (
           languageTabs
         )}
+      </StackItem>
+      <StackItem>
+        <ExpandableSection toggleText="Kubernetes / Sealed Secret" isExpanded={k8sOpen} onToggle={(_event, open) => setK8sOpen(open)}>
+          <p className="lm-muted" style={{ marginBottom: 8 }}>
+            The key as a Secret whose <code>api_token</code> a deployment reads (the stack takes it as <code>API_TOKEN</code>); seal it with{' '}
+            <code>kubeseal</code> and commit only the SealedSecret. <code>litemaas keys create --output k8s-secret</code> prints the same.
+          </p>
+          <CodeBlock
+            className="lm-code-block"
+            actions={
+              <CodeBlockAction>
+                <CopyButton label="Copy Kubernetes Secret" text={async () => { const key = await fetchSecret(); return key === undefined ? undefined : secretManifest(apiKey.name, key); }} />
+              </CodeBlockAction>
+            }
+          >
+            <CodeBlockCode data-testid="k8s-secret-example">{secretManifest(apiKey.name, keyText)}</CodeBlockCode>
+          </CodeBlock>
+        </ExpandableSection>
       </StackItem>
     </Stack>
   );
