@@ -19,7 +19,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -32,6 +31,7 @@ import { openStore, type Store } from '../src/store/db.js';
 import { fromPico } from '../src/shared/money.js';
 import type { UsageEvent } from '../src/ledger/event.js';
 import type { KeyEntry, ModelEntry, SubscriptionEntry, UserEntry } from '../src/gateway/snapshot.js';
+import { freePort } from './processes.js';
 
 const { values: flags } = parseArgs({ options: { requests: { type: 'string' }, concurrency: { type: 'string' }, rounds: { type: 'string' } } });
 const REQUESTS = Number(flags.requests ?? 20_000);
@@ -40,14 +40,6 @@ const ROUNDS = Number(flags.rounds ?? 3);
 const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const say = (s: string) => process.stderr.write(s + '\n');
 const LOAD = loadavg();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 0)); });
-  });
-}
 
 const PRICE = 600_000n; // pico per output token (0.60 per 1M tokens)
 const model = { id: 'm', kind: 'chat', contextLength: null, inPerToken: 150_000n, cachedPerToken: 150_000n, outPerToken: PRICE, audioPerMinute: 0n, requestFee: 0n, created: 0, deployments: [] } as unknown as ModelEntry;

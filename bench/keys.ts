@@ -22,8 +22,7 @@
  * the row-by-row read it replaced.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +34,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { Pool } from 'undici';
 import { percentiles, type Pct } from './loadgen.js';
+import { Processes, freePort } from './processes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL = 'bench-model';
@@ -105,36 +105,15 @@ const USAGE_ROWS = Number(flags['usage-rows'] ?? 0);
 const PG_ADMIN = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const LOAD_AT_START = loadavg();
 const logDir = mkdtempSync(join(tmpdir(), 'litemaas-bench-keys-'));
-const procs = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void>> = [];
 const say = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function start(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const fd = openSync(join(logDir, `${name}.log`), 'a');
-  const p = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  procs.add(p);
-  p.once('exit', () => procs.delete(p));
-  return p;
-}
-async function stop(p: ChildProcess, graceMs = 30_000): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await Promise.race([exited, sleep(graceMs)]);
-  if (p.exitCode === null && p.signalCode === null) { p.kill('SIGKILL'); await exited; }
-}
-const freePort = () => new Promise<number>((res, rej) => { const s = createServer(); s.once('error', rej); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
-async function waitReady(url: string, p: ChildProcess, name: string, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (p.exitCode !== null || p.signalCode !== null) throw new Error(`${name} exited: ${readFileSync(join(logDir, `${name}.log`), 'utf8').slice(-400)}`);
-    try { const r = await fetch(url, { signal: AbortSignal.timeout(2000) }); await r.arrayBuffer(); if (r.status === 200) return; } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`${name}: ${url} not ready`);
-    await sleep(20);
-  }
-}
+const processes = new Processes(logDir, root);
+const procs = processes.all;
+const start = (name: string, args: string[], env: Record<string, string> = {}): ChildProcess => processes.start(name, process.execPath, args, env);
+const stop = (p: ChildProcess, graceMs = 30_000): Promise<void> => processes.stop(p, graceMs);
+const waitReady = (url: string, p: ChildProcess, name: string, timeoutMs = 300_000): Promise<void> => processes.waitReady(url, p, name, timeoutMs, 20);
 /** VmRSS and VmHWM (the peak) of a process, MB. */
 function rss(pid: number): { now: number; peak: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -21,8 +21,7 @@
  * Everything started here is stopped, the database dropped, on error and Ctrl-C.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +30,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { percentiles, type Pct } from './loadgen.js';
+import { Processes, freePort } from './processes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(root, 'dist');
@@ -88,35 +88,14 @@ const WARMUP = Number(flags.warmup ?? 1.5);
 const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const LOAD_AT_START = loadavg();
 const logDir = mkdtempSync(join(tmpdir(), 'litemaas-bench-replicas-'));
-const procs = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void>> = [];
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
-function start(name: string, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const fd = openSync(join(logDir, `${name}.log`), 'a');
-  const p = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  procs.add(p);
-  p.once('exit', () => procs.delete(p));
-  return p;
-}
-async function stop(p: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
-  if (p.exitCode === null && p.signalCode === null) { p.kill('SIGKILL'); await exited; }
-}
-const freePort = () => new Promise<number>((res, rej) => { const s = createServer(); s.once('error', rej); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
-async function waitFor(url: string, p: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (p.exitCode !== null || p.signalCode !== null) throw new Error(`${name} exited: ${readFileSync(join(logDir, `${name}.log`), 'utf8').slice(-400)}`);
-    try { const r = await fetch(url, { signal: AbortSignal.timeout(2000) }); await r.arrayBuffer(); if (r.status === 200) return; } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`${name}: ${url} not ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const processes = new Processes(logDir, root);
+const procs = processes.all;
+const start = (name: string, cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess => processes.start(name, cmd, args, env);
+const stop = (p: ChildProcess, graceMs = 10_000): Promise<void> => processes.stop(p, graceMs);
+const waitFor = (url: string, p: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> => processes.waitReady(url, p, name, timeoutMs, 100);
 
 const HAS_SCHEDSTAT = existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`);
 const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; } })();
