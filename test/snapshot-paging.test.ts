@@ -20,23 +20,12 @@ import { Gateway } from '../src/gateway/gateway.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { loadSnapshot } from '../src/gateway/snapshot-load.js';
 import { SnapshotCache } from '../src/gateway/snapshot-cache.js';
-import type { Snapshot } from '../src/gateway/snapshot.js';
 import { freshDatabase } from './helpers/pg.js';
+import { canonical } from './helpers/snapshot.js';
 
 const USERS = 30, KEYS = 400, PAGE = 25;
 const cipher = new Cipher('paging-test-secret');
 const quiet = { warn() {}, error() {}, info() {} };
-
-function canonical(s: Snapshot): unknown {
-  const sorted = <T>(m: Map<string, T>, f: (v: T) => unknown) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, f(v)]);
-  return {
-    users: sorted(s.users, (u) => ({ ...u, maxBudget: String(u.maxBudget) })),
-    keys: sorted(s.keys, (k) => ({ ...k, user: k.user.id, models: [...k.models], maxBudget: String(k.maxBudget) })),
-    keysByUser: sorted(s.keysByUser, (l) => [...l].sort()),
-    subscriptions: sorted(s.subscriptions, (x) => x),
-    models: sorted(s.models, (m) => JSON.stringify(m, (_, v) => (typeof v === 'bigint' ? String(v) : v))),
-  };
-}
 
 async function waitFor(what: string, ok: () => boolean, ms = 3000): Promise<void> {
   const t0 = Date.now();

@@ -17,25 +17,13 @@ import { loadConfig } from '../src/config.js';
 import { SpendTracker, periodStart } from '../src/ledger/budgets.js';
 import { openStore } from '../src/store/db.js';
 import { parseChange } from '../src/gateway/snapshot-changes.js';
-import type { Snapshot } from '../src/gateway/snapshot.js';
 import { toPico } from '../src/shared/money.js';
 import { freshDatabase } from './helpers/pg.js';
 import { PRICES, startSystem, type System } from './helpers/system.js';
+import { canonical } from './helpers/snapshot.js';
 
 const BULK = 20_000;
 const MODEL2 = 'scale-model';
-
-/** A snapshot's content in a fixed order, for comparing two of them. */
-function canonical(s: Snapshot): unknown {
-  const sorted = <T>(m: Map<string, T>, f: (v: T) => unknown) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, f(v)]);
-  return {
-    users: sorted(s.users, (u) => ({ ...u, maxBudget: String(u.maxBudget) })),
-    keys: sorted(s.keys, (k) => ({ ...k, user: k.user.id, models: [...k.models], maxBudget: String(k.maxBudget) })),
-    keysByUser: sorted(s.keysByUser, (l) => [...l].sort()),
-    subscriptions: sorted(s.subscriptions, (x) => x),
-    models: sorted(s.models, (m) => JSON.stringify(m, (_, v) => (typeof v === 'bigint' ? String(v) : v))),
-  };
-}
 
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 1000): Promise<number> {
   const t0 = performance.now();

@@ -6,20 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { freePort } from './net.js';
-
-async function until(ok: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await ok().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function exited(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => p.once('exit', () => r()));
-}
+import { exited, until } from './process.js';
 
 export class OwnRedis {
   proc: ChildProcess | null = null;

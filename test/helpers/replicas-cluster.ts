@@ -4,22 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './net.js';
+import { exited, until } from './process.js';
 
 const CLI = 'dist/src/cli.js';
-
-async function until(ok: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await ok().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function exited(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => p.once('exit', () => r()));
-}
 
 export interface ReplicaOptions {
   env: Record<string, string>;
