@@ -14,6 +14,7 @@ import { UsageService } from './services/usage.js';
 import { UserService } from './services/users.js';
 import { SessionService } from './services/sessions.js';
 import { SettingsService } from './services/settings.js';
+import { TeamService } from './services/teams.js';
 import { LoginThrottle } from './services/login-throttle.js';
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleLog, type ThrottleStore } from './services/throttle-store.js';
 import { OidcSignIn } from './oidc.js';
@@ -42,6 +43,7 @@ export interface PortalServices {
   usage: UsageService;
   sessions: SessionService;
   settings: SettingsService;
+  teams: TeamService;
   throttle: LoginThrottle;
   oidc: OidcSignIn | null;
   initialAdmins: string[];
@@ -69,6 +71,7 @@ export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceO
     usage: new UsageService(db),
     sessions: new SessionService(db, o.sessionTtlHours ?? 12),
     settings: new SettingsService(db),
+    teams: new TeamService(db),
     throttle: new LoginThrottle(o.throttleStore ?? (o.redis ? new RedisThrottleStore(o.redis, { log: o.log }) : new MemoryThrottleStore())),
     oidc: o.oidc ? new OidcSignIn(o.oidc, cipher) : null,
     initialAdmins: o.initialAdmins ?? [],

@@ -140,6 +140,8 @@ const keyFields = {
   ...Limits,
 };
 export const KeyCreateBody = Type.Object(keyFields, { additionalProperties: false });
+/** A person's key charged to one of their teams: the team's key, its budget and limits apply. */
+export const MyKeyCreateBody = Type.Object({ ...keyFields, teamId: nullable(Line({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false });
 export const KeyPatchBody = Type.Partial(Type.Object(keyFields), { additionalProperties: false });
 
 const intOrNull = Type.Union([Int4(1), Type.Null()]);
@@ -149,14 +151,32 @@ export const SettingsBody = Type.Object({
   currency: Type.String({ minLength: 3, maxLength: 3 }),
   keyDefaults: Type.Object({ budgetPeriod: BudgetPeriod, maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false }),
   keyMaximums: Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false }),
+  teams: Type.Optional(Type.Object({ selfService: Type.Boolean() }, { additionalProperties: false })),
 }, { additionalProperties: false });
+
+export const TeamCreateBody = Type.Object({
+  name: Line({ minLength: 1, maxLength: 100 }),
+  description: nullable(Text({ maxLength: 1000 })),
+  ...Limits,
+}, { additionalProperties: false });
+export const TeamPatchBody = Type.Partial(Type.Object({
+  name: Line({ minLength: 1, maxLength: 100 }),
+  description: nullable(Text({ maxLength: 1000 })),
+  disabled: Type.Boolean(),
+  ...Limits,
+}), { additionalProperties: false });
+export const TeamMemberBody = Type.Object({
+  userId: Line({ minLength: 1, maxLength: 200 }),
+  role: Type.Optional(Type.Union([Type.Literal('owner'), Type.Literal('member')])),
+}, { additionalProperties: false });
+export const TeamMemberParams = Type.Object({ id: Line({ minLength: 1, maxLength: 200 }), userId: Line({ minLength: 1, maxLength: 200 }) });
 
 // Lists go into SQL `in (…)`: the length bounds the number of parameters far below PostgreSQL's 65 535.
 const IdList = (what: string) => Line({ maxLength: 8000, description: `comma-separated ${what}` });
 export const UsageQuerystring = Type.Object({
   from: Type.Optional(Line({ maxLength: 10, description: 'YYYY-MM-DD' })),
   to: Type.Optional(Line({ maxLength: 10, description: 'YYYY-MM-DD' })),
-  groupBy: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('model'), Type.Literal('key'), Type.Literal('user')])),
+  groupBy: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('model'), Type.Literal('key'), Type.Literal('user'), Type.Literal('team')])),
   models: Type.Optional(IdList('model ids')),
   keys: Type.Optional(IdList('key ids')),
   userId: Type.Optional(Line({ maxLength: 200 })),

@@ -16,7 +16,23 @@ export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm
 /** Defaults or maximums, as the key form reads them. */
 export type KeyPolicy = KeyMaximums & { budgetPeriod?: BudgetPeriod };
 
-export interface Settings { currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums }
+export interface Settings {
+  currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums;
+  /** Whether people (not only admins) may create teams; they become its owner. */
+  teams?: { selfService: boolean };
+}
+
+export interface Team {
+  id: string; name: string; description: string | null; createdBy: string | null; createdAt: string;
+  maxBudget: number | null; budgetPeriod: BudgetPeriod; rpm: number | null; tpm: number | null; disabled: boolean;
+  members: number;
+  /** Spend of the team's keys in its current budget period (all time without one). */
+  spend: number; spendExact: string;
+  /** The caller's role in it (null: not a member, e.g. an admin looking). */
+  role: 'owner' | 'member' | null;
+}
+
+export interface TeamMember { userId: string; username: string; displayName: string | null; email: string | null; role: 'owner' | 'member'; addedAt: string }
 
 export interface Config {
   gatewayUrl: string;
@@ -123,6 +139,10 @@ export interface ApiKey {
   /** Spend in the key's current budget period (all time when it has none). */
   spend: number;
   spendExact: string;
+  /** A team key: the team it belongs to (its budget and limits apply), and who created it. */
+  teamId?: string | null;
+  teamName?: string | null;
+  createdBy?: string | null;
 }
 
 /** Returned by create and rotate: the only times the full key comes back unasked. */
@@ -138,7 +158,7 @@ export interface UsageTotals {
   costExact: string;
 }
 
-export type UsageGroupBy = 'day' | 'model' | 'key' | 'user';
+export type UsageGroupBy = 'day' | 'model' | 'key' | 'user' | 'team';
 
 export type UsageRow = UsageTotals & {
   day?: string;
@@ -147,6 +167,8 @@ export type UsageRow = UsageTotals & {
   keyName?: string | null;
   userId?: string;
   username?: string | null;
+  teamId?: string;
+  teamName?: string | null;
 };
 
 export interface UsageSummary { from: string; to: string; groupBy: UsageGroupBy; rows: UsageRow[]; totals: UsageTotals }

@@ -30,6 +30,8 @@ export interface UsersTable {
   disabled_at: Timestamp | null;
   created_at: Generated<Date>;
   last_login_at: Timestamp | null;
+  /** 'team': the row that holds a team's budget, limits, subscriptions and keys (migration 009); never signs in. */
+  kind: ColumnType<'person' | 'team', 'person' | 'team' | undefined, 'person' | 'team'>;
 }
 
 export interface ModelsTable {
@@ -97,6 +99,8 @@ export interface ApiKeysTable {
   created_at: Generated<Date>;
   /** jsonb (migration 005): the limits an administrator set, which the owner may only tighten; read with key-policy.ts. */
   admin_limits: ColumnType<unknown, string | undefined, string>;
+  /** A team key: the person who created it (migration 009); null on a person's own keys. */
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface UsageEventsTable {
@@ -195,6 +199,22 @@ export interface SessionsTable {
   expires_at: Timestamp;
 }
 
+export interface TeamsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export type TeamRole = 'owner' | 'member';
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  role: TeamRole;
+  added_at: Generated<Date>;
+}
+
 export interface Database {
   users: UsersTable;
   models: ModelsTable;
@@ -210,6 +230,8 @@ export interface Database {
   audit_log: AuditLogTable;
   settings: SettingsTable;
   sessions: SessionsTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -8,21 +8,25 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { me, requireUser } from '../auth.js';
 import type { PortalServices } from '../context.js';
 import { ApiError, invalid } from '../errors.js';
-import { Id, KeyCreateBody, KeyPatchBody } from '../schemas.js';
+import { Id, KeyPatchBody, MyKeyCreateBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
 import { applyKeyDefaults, checkOwnerPatch, enforceKeyMaximums } from '../services/key-policy.js';
 
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
   const tags = ['api-keys'];
-  app.get('/api-keys', { onRequest: requireUser, schema: { tags } }, async (req) => ({ apiKeys: await s.keys.listForUser(me(req)) }));
+  // Also the keys this person created charged to one of their teams (which they manage while in the team).
+  app.get('/api-keys', { onRequest: requireUser, schema: { tags } }, async (req) => ({ apiKeys: await s.keys.listForUser(me(req), { created: true }) }));
   app.get('/api-keys/:id', { onRequest: requireUser, schema: { params: Id, tags } }, async (req) => {
     const k = await s.keys.owned(req.params.id, me(req));
     return s.keys.get(k.id);
   });
-  app.post('/api-keys', { onRequest: requireUser, schema: { body: KeyCreateBody, tags } }, async (req, reply) => {
+  app.post('/api-keys', { onRequest: requireUser, schema: { body: MyKeyCreateBody, tags } }, async (req, reply) => {
+    const { teamId, ...body } = req.body;
+    // Charged to a team: the team's key (its budget, limits and subscriptions apply); a member may do it.
+    if (teamId && !(await s.teams.access(teamId, me(req), []))) throw invalid('teamId', 'you are not a member of this team');
     const settings = await s.settings.get();
-    const input = enforceKeyMaximums(applyKeyDefaults(req.body, settings), settings, false);
-    const k = await s.keys.create(me(req), { ...req.body, ...input });
+    const input = enforceKeyMaximums(applyKeyDefaults(body, settings), settings, false);
+    const k = teamId ? await s.keys.create(teamId, { ...body, ...input }, {}, me(req)) : await s.keys.create(me(req), { ...body, ...input });
     await audit(s.db, req.principal!.username, 'api_key.create', k.id, req.body);
     reply.header('cache-control', 'no-store');
     return reply.code(201).send(k);

@@ -27,17 +27,23 @@ const RequestsQuerystring = Type.Composite([
   }),
 ], { additionalProperties: false });
 
-/** `scope` decides whose usage a caller may see; a person's own routes ignore any userId they send. */
-function reports(prefix: '' | '/admin', guard: typeof requireUser, scope: (req: FastifyRequest, q: Q) => string | undefined): FastifyPluginAsyncTypebox<{ s: PortalServices }> {
+type Guard = typeof requireUser;
+
+/**
+ * `scope` decides whose usage a caller may see; a person's own routes ignore any userId they send, a team's
+ * routes (prefix `/teams/:id`) show the team's keys' usage. `guard` may need the services (a team's owners).
+ */
+export function reports(prefix: '' | '/admin' | '/teams/:id', guard: (s: PortalServices) => Guard, scope: (req: FastifyRequest, q: Q) => string | undefined): FastifyPluginAsyncTypebox<{ s: PortalServices }> {
   return async (app, { s }) => {
-    const tags = [prefix ? 'admin' : 'usage'];
+    const tags = [prefix === '/admin' ? 'admin' : prefix ? 'teams' : 'usage'];
+    const onRequest = guard(s);
     const query = (req: FastifyRequest, q: Q): UsageQuery => {
-      if (!prefix && q.groupBy === 'user') throw invalid('groupBy', "must be day, model or key ('user' is for admins)");
+      if (prefix !== '/admin' && (q.groupBy === 'user' || q.groupBy === 'team')) throw invalid('groupBy', `must be day, model or key ('${q.groupBy}' is for admins)`);
       return { from: q.from, to: q.to, groupBy: q.groupBy, userId: scope(req, q), models: list(q.models), keys: list(q.keys) };
     };
-    app.get(`${prefix}/usage/summary`, { onRequest: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.summary(query(req, req.query)));
-    app.get(`${prefix}/usage/timeseries`, { onRequest: guard, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.timeseries(query(req, req.query)));
-    app.get(`${prefix}/usage/export`, { onRequest: guard, schema: { querystring: ExportQuerystring, tags } }, async (req, reply) => {
+    app.get(`${prefix}/usage/summary`, { onRequest, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.summary(query(req, req.query)));
+    app.get(`${prefix}/usage/timeseries`, { onRequest, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.timeseries(query(req, req.query)));
+    app.get(`${prefix}/usage/export`, { onRequest, schema: { querystring: ExportQuerystring, tags } }, async (req, reply) => {
       const { format = 'csv', ...q } = req.query as Q & { format?: 'csv' | 'json' };
       const r = await s.usage.summary(query(req, q));
       const name = `litemaas-usage-${r.groupBy}-${r.from}-to-${r.to}.${format}`;
@@ -46,7 +52,7 @@ function reports(prefix: '' | '/admin', guard: typeof requireUser, scope: (req: 
       return reply.type('text/csv; charset=utf-8').send(toCsv(r.groupBy, r.rows));
     });
     // One line per request (usage_events), newest first, at most `limit` of them.
-    app.get(`${prefix}/usage/requests`, { onRequest: guard, schema: { querystring: RequestsQuerystring, tags } }, async (req, reply) => {
+    app.get(`${prefix}/usage/requests`, { onRequest, schema: { querystring: RequestsQuerystring, tags } }, async (req, reply) => {
       const { format = 'csv', limit, ...q } = req.query as Omit<Q, 'groupBy'> & { format?: 'csv' | 'json'; limit?: string };
       const { groupBy: _, ...rq } = query(req, q);
       const r = await exportRequests(s.db, { ...rq, limit }, format);
@@ -57,5 +63,5 @@ function reports(prefix: '' | '/admin', guard: typeof requireUser, scope: (req: 
   };
 }
 
-export const usageRoutes = reports('', requireUser, (req) => me(req));
-export const adminUsageReportRoutes = reports('/admin', requireAdminRead, (_req, q) => q.userId);
+export const usageRoutes = reports('', () => requireUser, (req) => me(req));
+export const adminUsageReportRoutes = reports('/admin', () => requireAdminRead, (_req, q) => q.userId);

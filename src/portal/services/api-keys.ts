@@ -21,8 +21,9 @@ export interface KeyInput {
 }
 export type KeyPatch = Partial<KeyInput>;
 
-export function keyView(k: ApiKeyRow, spend: string): ApiKey {
+export function keyView(k: ApiKeyRow, spend: string, teamName?: string | null): ApiKey {
   return {
+    ...(teamName ? { teamId: k.user_id, teamName, createdBy: k.created_by } : {}),
     id: k.id, userId: k.user_id, name: k.name, description: k.description, prefix: k.prefix, models: k.models,
     maxBudget: k.max_budget === null ? null : Number(k.max_budget), budgetPeriod: k.budget_period,
     softBudget: k.soft_budget === null ? null : Number(k.soft_budget), rpm: k.rpm, tpm: k.tpm, maxParallel: k.max_parallel,
@@ -56,7 +57,8 @@ export class ApiKeyService {
   }
 
   /** `adminLimits`: the limits an administrator set in this request (none when the owner creates the key). */
-  async create(userId: string, input: KeyInput, adminLimits: AdminLimits = {}) {
+  /** `createdBy`: who made a team key (`userId` is then the team's id). */
+  async create(userId: string, input: KeyInput, adminLimits: AdminLimits = {}, createdBy: string | null = null) {
     const user = await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
     if (!user) throw notFound(`User '${userId}'`);
     await this.checkModels(userId, input.models);
@@ -68,9 +70,9 @@ export class ApiKeyService {
       hash: sha256(key), secret_enc: this.cipher.encrypt(key), models: [...new Set(input.models)],
       max_budget: maxBudget ?? null, budget_period: input.budgetPeriod ?? 'none', soft_budget: softBudget ?? null,
       rpm: input.rpm ?? null, tpm: input.tpm ?? null, max_parallel: input.maxParallel ?? null, expires_at: expires,
-      revoked_at: null, rotated_to: null, last_used_at: null, admin_limits: JSON.stringify(adminLimits),
+      revoked_at: null, rotated_to: null, last_used_at: null, admin_limits: JSON.stringify(adminLimits), created_by: createdBy,
     }).returningAll().executeTakeFirstOrThrow();
-    return { ...keyView(row, fromPico(0n)), key };
+    return { ...keyView(row, fromPico(0n), await this.teamName(userId)), key };
   }
 
   async row(id: string): Promise<ApiKeyRow> {
@@ -79,11 +81,24 @@ export class ApiKeyService {
     return k;
   }
 
-  /** A key of this user, else not found (another user's key id is not even confirmed to exist). */
+  /**
+   * A key this person may manage, else not found (another user's key id is not even confirmed to exist):
+   * their own; a key of a team they own; a team key they created while they are still in the team.
+   */
   async owned(id: string, userId: string): Promise<ApiKeyRow> {
-    const k = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    const k = await this.db.selectFrom('api_keys as k').selectAll('k').where('k.id', '=', id)
+      .where((eb) => eb.or([
+        eb('k.user_id', '=', userId),
+        eb.exists(eb.selectFrom('team_members as m').select('m.user_id').whereRef('m.team_id', '=', 'k.user_id').where('m.user_id', '=', userId)
+          .where((w) => w.or([w('m.role', '=', 'owner'), w('k.created_by', '=', userId)]))),
+      ])).executeTakeFirst();
     if (!k) throw notFound(`API key '${id}'`);
     return k;
+  }
+
+  /** The team's name when `userId` is a team (its keys are team keys), else null. */
+  private async teamName(userId: string): Promise<string | null> {
+    return (await this.db.selectFrom('teams').select('name').where('id', '=', userId).executeTakeFirst())?.name ?? null;
   }
 
   /** Spend in the key's current budget period (all time when it has none), exact, from the daily rollups. */
@@ -96,16 +111,28 @@ export class ApiKeyService {
 
   async get(id: string) {
     const k = await this.row(id);
-    return keyView(k, await this.spend(k));
+    return keyView(k, await this.spend(k), await this.teamName(k.user_id));
   }
 
-  /** A user's keys with each key's spend in its own period, from one grouped query (not one per key). */
-  async listForUser(userId: string) {
-    const rows = await this.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+  /**
+   * A user's keys with each key's spend in its own period, from one grouped query (not one per key); with
+   * `created`, also the team keys this person created in teams they are still in (charged to the team).
+   * For a team's id: the team's keys.
+   */
+  async listForUser(userId: string, o: { created?: boolean } = {}) {
+    let q = this.db.selectFrom('api_keys as k').leftJoin('teams as t', 't.id', 'k.user_id').selectAll('k').select('t.name as team_name');
+    q = o.created
+      ? q.where((eb) => eb.or([
+        eb('k.user_id', '=', userId),
+        eb('k.created_by', '=', userId).and(eb.exists(eb.selectFrom('team_members as m').select('m.user_id').whereRef('m.team_id', '=', 'k.user_id').where('m.user_id', '=', userId))),
+      ]))
+      : q.where('k.user_id', '=', userId);
+    const rows = await q.orderBy('k.created_at').execute();
     if (rows.length === 0) return [];
     const now = new Date();
     const since = (p: BudgetPeriod) => sql.lit(periodStart(p, now)!);
-    const sums = await this.db.selectFrom('usage_daily').where('user_id', '=', userId).groupBy('key_id').select([
+    const owners = [...new Set(rows.map((r) => r.user_id))];
+    const sums = await this.db.selectFrom('usage_daily').where('user_id', 'in', owners).groupBy('key_id').select([
       'key_id',
       sql<string>`coalesce(sum(cost), 0)::numeric(28,12)::text`.as('none'),
       sql<string>`coalesce(sum(cost) filter (where day >= ${since('daily')}::date), 0)::numeric(28,12)::text`.as('daily'),
@@ -113,7 +140,7 @@ export class ApiKeyService {
       sql<string>`coalesce(sum(cost) filter (where day >= ${since('monthly')}::date), 0)::numeric(28,12)::text`.as('monthly'),
     ]).execute();
     const byKey = new Map(sums.map((r) => [r.key_id, r]));
-    return rows.map((k) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n)));
+    return rows.map(({ team_name, ...k }) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n), team_name));
   }
 
   /** The limits an administrator set on this key (see key-policy.ts). */

@@ -16,18 +16,20 @@ export const DEFAULT_SETTINGS: Settings = {
   currency: 'USD',
   keyDefaults: { budgetPeriod: 'monthly', maxBudget: null, rpm: null, tpm: null, expiresInDays: null },
   keyMaximums: { maxBudget: null, rpm: null, tpm: null, expiresInDays: null },
+  teams: { selfService: false },
 };
 
 export class SettingsService {
   constructor(private readonly db: Kysely<Database>) {}
 
   async get(): Promise<Settings> {
-    const rows = await this.db.selectFrom('settings').select(['key', 'value']).where('key', 'in', ['currency', 'keyDefaults', 'keyMaximums']).execute();
+    const rows = await this.db.selectFrom('settings').select(['key', 'value']).where('key', 'in', ['currency', 'keyDefaults', 'keyMaximums', 'teams']).execute();
     const s: Settings = structuredClone(DEFAULT_SETTINGS);
     for (const r of rows) {
       if (r.key === 'currency' && typeof r.value === 'string') s.currency = r.value;
       if (r.key === 'keyDefaults') Object.assign(s.keyDefaults, r.value);
       if (r.key === 'keyMaximums') Object.assign(s.keyMaximums, r.value);
+      if (r.key === 'teams' && r.value && typeof r.value === 'object') s.teams = { selfService: (r.value as { selfService?: unknown }).selfService === true };
     }
     return s;
   }

@@ -29,7 +29,7 @@ export function wholeMonths(from: string, to: string, lastDay: string | null): {
   return start < end ? { start, end } : null;
 }
 
-export type GroupBy = 'day' | 'model' | 'key' | 'user';
+export type GroupBy = 'day' | 'model' | 'key' | 'user' | 'team';
 export interface UsageQuery { from?: string; to?: string; groupBy?: GroupBy; userId?: string; models?: string[]; keys?: string[] }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -95,7 +95,7 @@ export class UsageService {
       };
       // Everyone's usage by key or user: the whole months of the range from usage_monthly, the days at its edges from usage_daily.
       let months: { start: string; end: string } | null = null;
-      if (!narrow && (groupBy === 'key' || groupBy === 'user')) {
+      if (!narrow && (groupBy === 'key' || groupBy === 'user' || groupBy === 'team')) {
         const last = await this.db.selectFrom('usage_daily').select(sql<string | null>`max(day)::text`.as('day')).executeTakeFirst();
         months = wholeMonths(from, to, last?.day ?? null);
       }
@@ -117,6 +117,12 @@ export class UsageService {
         rows = await this.db.selectFrom(a).leftJoin('api_keys as k', 'k.id', 'a.key_id')
           .select(['a.key_id as keyId', 'k.name as keyName', 'a.user_id as userId', 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
           .orderBy('a.key_id').execute();
+      } else if (groupBy === 'team') {
+        // A team's usage is its row's in users (kind 'team'): its keys' usage. People's own usage is not in any team.
+        const a = d.select(['d.user_id', ...sums]).groupBy('d.user_id').as('a');
+        rows = await this.db.selectFrom(a).innerJoin('teams as t', 't.id', 'a.user_id')
+          .select(['a.user_id as teamId', 't.name as teamName', 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
+          .orderBy('t.name').execute();
       } else {
         const a = d.select(['d.user_id', ...sums]).groupBy('d.user_id').as('a');
         rows = await this.db.selectFrom(a).leftJoin('users as u', 'u.id', 'a.user_id')
@@ -159,7 +165,7 @@ export class UsageService {
 }
 
 const CSV_COLUMNS: Record<GroupBy, Array<keyof UsageRow>> = {
-  day: ['day'], model: ['modelId'], key: ['keyId', 'keyName', 'userId'], user: ['userId', 'username'],
+  day: ['day'], model: ['modelId'], key: ['keyId', 'keyName', 'userId'], user: ['userId', 'username'], team: ['teamId', 'teamName'],
 };
 const METRICS: Array<keyof UsageRow> = ['requests', 'errors', 'promptTokens', 'completionTokens', 'totalTokens', 'costExact'];
 

@@ -35,12 +35,13 @@ function checkPassword(pw: string | undefined): void {
 export class UserService {
   constructor(private readonly db: Kysely<Database>) {}
 
+  // A team's row in users (kind 'team') holds its limits; it is not a person and is never listed, edited or signed in as one.
   async list() {
-    return (await this.db.selectFrom('users').selectAll().orderBy('username').execute()).map(userView);
+    return (await this.db.selectFrom('users').selectAll().where('kind', '=', 'person').orderBy('username').execute()).map(userView);
   }
 
   async row(id: string): Promise<UserRow> {
-    const u = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const u = await this.db.selectFrom('users').selectAll().where('id', '=', id).where('kind', '=', 'person').executeTakeFirst();
     if (!u) throw notFound(`User '${id}'`);
     return u;
   }
@@ -63,7 +64,7 @@ export class UserService {
 
   /** The user whose password this is, or null. Unknown names cost a hash too, so timing does not reveal them. */
   async verifyLogin(username: string, password: string): Promise<UserRow | null> {
-    const u = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    const u = await this.db.selectFrom('users').selectAll().where('username', '=', username).where('kind', '=', 'person').executeTakeFirst();
     const ok = await verifyPassword(password, u?.password_hash ?? DUMMY_HASH);
     return u && u.password_hash && ok ? u : null;
   }
@@ -74,13 +75,13 @@ export class UserService {
    * otherwise the new account gets a distinct name, so an issuer cannot take over a local account.
    */
   async fromOidc(id: OidcIdentity, roles: Role[]): Promise<UserRow> {
-    const found = await this.db.selectFrom('users').selectAll().where('oidc_issuer', '=', id.issuer).where('oidc_subject', '=', id.subject).executeTakeFirst();
+    const found = await this.db.selectFrom('users').selectAll().where('oidc_issuer', '=', id.issuer).where('oidc_subject', '=', id.subject).where('kind', '=', 'person').executeTakeFirst();
     const common = { email: id.email, display_name: id.displayName, roles };
     if (found) {
       return this.db.updateTable('users').set(common).where('id', '=', found.id).returningAll().executeTakeFirstOrThrow();
     }
     const same = await this.db.selectFrom('users').selectAll().where('username', '=', id.username).executeTakeFirst();
-    if (same && !same.password_hash && !same.oidc_subject) {
+    if (same && same.kind === 'person' && !same.password_hash && !same.oidc_subject) {
       return this.db.updateTable('users').set({ ...common, oidc_issuer: id.issuer, oidc_subject: id.subject }).where('id', '=', same.id).returningAll().executeTakeFirstOrThrow();
     }
     const username = same ? `${id.username}@${new URL(id.issuer).host}` : id.username;
