@@ -166,7 +166,9 @@ export const TeamPatchBody = Type.Partial(Type.Object({
   ...Limits,
 }), { additionalProperties: false });
 export const TeamMemberBody = Type.Object({
-  userId: Line({ minLength: 1, maxLength: 200 }),
+  /** The person's id, or their username (what an owner knows). */
+  userId: Type.Optional(Line({ minLength: 1, maxLength: 200 })),
+  username: Type.Optional(Line({ minLength: 1, maxLength: 320 })),
   role: Type.Optional(Type.Union([Type.Literal('owner'), Type.Literal('member')])),
 }, { additionalProperties: false });
 export const TeamMemberParams = Type.Object({ id: Line({ minLength: 1, maxLength: 200 }), userId: Line({ minLength: 1, maxLength: 200 }) });

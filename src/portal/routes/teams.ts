@@ -50,8 +50,9 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = asyn
   });
   app.get('/admin/teams/:id/members', { onRequest: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => ({ members: await s.teams.members(req.params.id) }));
   app.post('/admin/teams/:id/members', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id, body: TeamMemberBody } }, async (req, reply) => {
-    const members = await s.teams.setMember(req.params.id, req.body.userId, req.body.role ?? 'member');
-    await audit(s.db, actor(req), 'team.member_set', req.params.id, { userId: req.body.userId, role: req.body.role ?? 'member' });
+    const userId = await s.teams.personId(req.body);
+    const members = await s.teams.setMember(req.params.id, userId, req.body.role ?? 'member');
+    await audit(s.db, actor(req), 'team.member_set', req.params.id, { userId, role: req.body.role ?? 'member' });
     return reply.code(201).send({ members });
   });
   app.delete('/admin/teams/:id/members/:userId', { onRequest: requireAdmin, schema: { tags: TAGS, params: TeamMemberParams } }, async (req) => {
@@ -116,8 +117,9 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = asyn
   });
   app.post('/teams/:id/members', { onRequest: requireUser, schema: { tags, params: Id, body: TeamMemberBody } }, async (req, reply) => {
     await standing(s, req, req.params.id, 'owner');
-    const members = await s.teams.setMember(req.params.id, req.body.userId, req.body.role ?? 'member');
-    await audit(s.db, actor(req), 'team.member_set', req.params.id, { userId: req.body.userId, role: req.body.role ?? 'member' });
+    const userId = await s.teams.personId(req.body);
+    const members = await s.teams.setMember(req.params.id, userId, req.body.role ?? 'member');
+    await audit(s.db, actor(req), 'team.member_set', req.params.id, { userId, role: req.body.role ?? 'member' });
     return reply.code(201).send({ members });
   });
   app.delete('/teams/:id/members/:userId', { onRequest: requireUser, schema: { tags, params: TeamMemberParams } }, async (req) => {

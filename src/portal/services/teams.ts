@@ -153,6 +153,15 @@ export class TeamService {
     return m?.role ?? null;
   }
 
+  /** The id of the person a member body names (by id or username), or a 400 naming the field. */
+  async personId(b: { userId?: string; username?: string }): Promise<string> {
+    if (b.userId) return b.userId;
+    if (!b.username) throw invalid('userId', 'give userId or username');
+    const u = await this.db.selectFrom('users').select('id').where('username', '=', b.username).where('kind', '=', 'person').executeTakeFirst();
+    if (!u) throw invalid('username', `no user '${b.username}'`);
+    return u.id;
+  }
+
   /** Whether `id` is a team (its row in users has kind 'team'). */
   async isTeam(id: string): Promise<boolean> {
     return Boolean(await this.db.selectFrom('teams').select('id').where('id', '=', id).executeTakeFirst());

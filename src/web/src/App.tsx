@@ -13,6 +13,8 @@ import { ApiKeysPage } from './pages/ApiKeysPage';
 import { PlaygroundPage } from './pages/PlaygroundPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 
+const TeamsPage = lazy(() => import('./pages/TeamsPage').then((m) => ({ default: m.TeamsPage })));
+const TeamPage = lazy(() => import('./pages/TeamPage').then((m) => ({ default: m.TeamPage })));
 const UsagePage = lazy(() => import('./pages/UsagePage').then((m) => ({ default: m.UsagePage })));
 const AdminModelsPage = lazy(() => import('./pages/admin/AdminModelsPage').then((m) => ({ default: m.AdminModelsPage })));
 const AdminUsersPage = lazy(() => import('./pages/admin/AdminUsersPage').then((m) => ({ default: m.AdminUsersPage })));
@@ -31,6 +33,8 @@ export function App() {
         <Route path="subscriptions" element={<SubscriptionsPage />} />
         <Route path="api-keys" element={<ApiKeysPage />} />
         <Route path="usage" element={<UsagePage />} />
+        <Route path="teams" element={<TeamsPage />} />
+        <Route path="teams/:id" element={<TeamPage />} />
         <Route path="playground" element={<PlaygroundPage />} />
         <Route path="admin" element={<AdminOnly />}>
           <Route index element={<Navigate to="/admin/models" replace />} />

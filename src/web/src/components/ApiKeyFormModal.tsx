@@ -22,7 +22,7 @@ import {
 import { api, isApiError } from '../api';
 import { formatDate } from '../format';
 import { allowedExpiries, FieldError, initialKeyForm, keyBody, type Expiry, type KeyBody, type KeyFormState } from '../keyForm';
-import { keys, useSubscriptions } from '../hooks/queries';
+import { keys, teamKeys, useSubscriptions, useTeamSubscriptions, useTeams } from '../hooks/queries';
 import { useConfig } from '../hooks/useConfig';
 import { useToast } from '../hooks/toast';
 import type { ApiKey, ApiKeyWithSecret, BudgetPeriod } from '../types';
@@ -51,9 +51,12 @@ const periods: { value: BudgetPeriod; label: string }[] = [
 export function ApiKeyFormModal({
   apiKey,
   initialModels,
+  team,
   onClose,
   onCreated,
 }: {
+  /** Create a key charged to this team (its budget, limits and subscriptions apply). */
+  team?: { id: string; name: string };
   /** The key to edit; without it the form creates one. */
   apiKey?: ApiKey;
   initialModels?: string[];
@@ -61,7 +64,12 @@ export function ApiKeyFormModal({
   onCreated?: (created: ApiKeyWithSecret) => void;
 }) {
   const config = useConfig();
-  const subscriptions = useSubscriptions();
+  // Charged to: '' the person, else one of their teams. Only chosen on create; a key's owner never changes.
+  const [chargeTo, setChargeTo] = useState<string>(team?.id ?? '');
+  const teams = useTeams();
+  const mySubscriptions = useSubscriptions();
+  const teamSubscriptions = useTeamSubscriptions(chargeTo || null);
+  const subscriptions = chargeTo ? teamSubscriptions : mySubscriptions;
   const queryClient = useQueryClient();
   const toast = useToast();
   const [form, setForm] = useState<KeyFormState>(() =>
@@ -76,9 +84,10 @@ export function ApiKeyFormModal({
     mutationFn: (body: KeyBody) =>
       isEdit
         ? api<ApiKey>('PATCH', `/api-keys/${encodeURIComponent(apiKey.id)}`, body)
-        : api<ApiKeyWithSecret>('POST', '/api-keys', body),
+        : api<ApiKeyWithSecret>('POST', '/api-keys', chargeTo ? { ...body, teamId: chargeTo } : body),
     onSuccess: (saved) => {
       void queryClient.invalidateQueries({ queryKey: keys.apiKeys });
+      void queryClient.invalidateQueries({ queryKey: teamKeys.teams });
       if (isEdit) {
         toast.success(`Key ${saved.name} saved`);
         onClose();
@@ -119,7 +128,7 @@ export function ApiKeyFormModal({
 
   return (
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="key-form-title">
-      <ModalHeader title={isEdit ? `Edit key: ${apiKey.name}` : 'Create API key'} labelId="key-form-title" />
+      <ModalHeader title={isEdit ? `Edit key: ${apiKey.name}` : team ? `Create a key for team ${team.name}` : 'Create API key'} labelId="key-form-title" />
       <ModalBody>
         {subscriptions.isPending && <Loading label="Loading your subscriptions" />}
         {noSubscriptions && (
@@ -133,13 +142,23 @@ export function ApiKeyFormModal({
           </Alert>
         )}
         <Form id="key-form" onSubmit={submit} noValidate>
+          {!isEdit && !team && (teams.data?.teams.length ?? 0) > 0 && (
+            <Field label="Charged to" fieldId="key-charge" hint="A team's key uses the team's budget, limits and model subscriptions, and stays with the team if you leave it.">
+              <FormSelect id="key-charge" value={chargeTo} onChange={(_e, v) => { setChargeTo(v); set('models', []); }}>
+                <FormSelectOption value="" label="Me (my own budget)" />
+                {teams.data!.teams.map((t) => (
+                  <FormSelectOption key={t.id} value={t.id} label={`Team ${t.name}`} />
+                ))}
+              </FormSelect>
+            </Field>
+          )}
           <Field label="Name" fieldId="key-name" isRequired error={errors.name}>
             <TextInput id="key-name" isRequired value={form.name} onChange={(_e, v) => set('name', v)} validated={errors.name ? 'error' : 'default'} />
           </Field>
           <Field label="Description" fieldId="key-description" error={errors.description} hint="Who or what uses this key, so you recognise it later.">
             <TextArea id="key-description" value={form.description} onChange={(_e, v) => set('description', v)} resizeOrientation="vertical" rows={2} />
           </Field>
-          <Field label="Models" fieldId="key-models" isRequired error={errors.models} hint="Only models you are actively subscribed to.">
+          <Field label="Models" fieldId="key-models" isRequired error={errors.models} hint={chargeTo ? "Only models the team is actively subscribed to." : 'Only models you are actively subscribed to.'}>
             <MultiSelect
               id="key-models"
               options={modelOptions}

@@ -9,6 +9,7 @@ const mainLinks = [
   { to: '/subscriptions', label: 'Subscriptions' },
   { to: '/api-keys', label: 'API Keys' },
   { to: '/usage', label: 'Usage' },
+  { to: '/teams', label: 'Teams' },
   { to: '/playground', label: 'Playground' },
 ];
 

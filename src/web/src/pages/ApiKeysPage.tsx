@@ -20,7 +20,7 @@ import { Empty, ErrorAlert, Loading } from '../components/States';
 import { KeyStatusLabel } from '../components/StatusLabel';
 import { ViewKeyModal } from '../components/ViewKeyModal';
 import { formatDate, formatDateTime, formatLimit } from '../format';
-import { keys, useApiKeys, useSubscriptions } from '../hooks/queries';
+import { keys, useApiKeys, useSubscriptions, useTeams } from '../hooks/queries';
 import { useToast } from '../hooks/toast';
 import type { ApiKey, ApiKeyWithSecret } from '../types';
 
@@ -34,6 +34,7 @@ type Dialog =
 export function ApiKeysPage() {
   const apiKeys = useApiKeys();
   const subscriptions = useSubscriptions();
+  const teams = useTeams();
   const queryClient = useQueryClient();
   const toast = useToast();
   const [params, setParams] = useSearchParams();
@@ -82,7 +83,8 @@ export function ApiKeysPage() {
     },
   });
 
-  const hasActiveSubscription = subscriptions.data?.some((s) => s.status === 'active');
+  // A member of a team can create a key charged to it without a subscription of their own.
+  const hasActiveSubscription = subscriptions.data?.some((s) => s.status === 'active') || (teams.data?.teams.length ?? 0) > 0;
   const createButton = (
     <Button variant="primary" onClick={() => setDialog({ kind: 'create', models: [] })}>
       Create API key
@@ -127,6 +129,11 @@ export function ApiKeysPage() {
                 <Tr key={key.id}>
                   <Td dataLabel="Name">
                     <strong>{key.name}</strong>
+                    {key.teamName && (
+                      <div>
+                        <Label isCompact color="purple">Team {key.teamName}</Label>
+                      </div>
+                    )}
                     {key.description && <div className="lm-muted">{key.description}</div>}
                   </Td>
                   <Td dataLabel="Key" modifier="nowrap">

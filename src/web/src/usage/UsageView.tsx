@@ -3,14 +3,15 @@
  * filters, headline cards, charts over time and by model, budgets and breakdown tables.
  */
 import { useState } from 'react';
-import { useIsFetching, useQueryClient } from '@tanstack/react-query';
+import { useIsFetching, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from '../api';
 import { Alert, Grid, GridItem, PageSection, Stack, StackItem } from '@patternfly/react-core';
 import { LinkButton } from '../components/LinkButton';
 import { ErrorAlert } from '../components/States';
 import { adminKeys, useAdminUsers, useUserApiKeys } from '../hooks/adminQueries';
 import { keys, useApiKeys, useModels } from '../hooks/queries';
 import { useMe } from '../hooks/useMe';
-import type { UsageRow } from '../types';
+import type { ApiKey, UsageRow } from '../types';
 import { BudgetCard } from './BudgetCard';
 import { ByModelChart } from './ByModelChart';
 import { initialFilters, type Scope, type UsageFilters } from './filters';
@@ -23,21 +24,29 @@ import { REFRESH_MS, useUsageSummary, useUsageTimeseries } from './useUsage';
 const keyName = (row: UsageRow) => row.keyName ?? row.keyId ?? 'unknown key';
 const modelName = (row: UsageRow) => row.modelId ?? 'unknown model';
 const userName = (row: UsageRow) => row.username ?? row.userId ?? 'unknown user';
+const teamName = (row: UsageRow) => row.teamName ?? row.teamId ?? 'unknown team';
 
 export function UsageView({ scope }: { scope: Scope }) {
   const [filters, setFilters] = useState<UsageFilters>(initialFilters);
   const [autoRefresh, setAutoRefresh] = useState(true);
   const interval = autoRefresh ? REFRESH_MS : false;
   const isAdmin = scope === 'admin';
+  const teamId = scope.startsWith('team:') ? scope.slice(5) : null;
   const queryClient = useQueryClient();
 
   const byModel = useUsageSummary(scope, filters, 'model', autoRefresh);
   const byKey = useUsageSummary(scope, filters, 'key', autoRefresh);
   const byUser = useUsageSummary(scope, filters, 'user', autoRefresh, isAdmin);
+  const byTeam = useUsageSummary(scope, filters, 'team', autoRefresh, isAdmin);
+  const teamKeyList = useQuery({
+    queryKey: ['teams', teamId ?? '', 'keys'],
+    queryFn: async () => (await api<{ apiKeys: ApiKey[] }>('GET', `/teams/${encodeURIComponent(teamId!)}/api-keys`)).apiKeys,
+    enabled: !!teamId,
+  });
   const timeseries = useUsageTimeseries(scope, filters, autoRefresh);
   const models = useModels();
   const me = useMe(isAdmin ? false : interval);
-  const ownKeys = useApiKeys(isAdmin ? false : interval);
+  const ownKeys = useApiKeys(isAdmin || teamId ? false : interval);
   const users = useAdminUsers(isAdmin);
   const userKeys = useUserApiKeys(isAdmin && filters.userId ? filters.userId : undefined);
   const refreshing = useIsFetching({ queryKey: ['usage', scope] }) > 0;
@@ -52,7 +61,7 @@ export function UsageView({ scope }: { scope: Scope }) {
     }
   };
 
-  const keyList = isAdmin ? (filters.userId ? userKeys.data : undefined) : ownKeys.data;
+  const keyList = isAdmin ? (filters.userId ? userKeys.data : undefined) : teamId ? teamKeyList.data : ownKeys.data;
   const totals = byModel.data?.totals;
   const idle = totals && totals.requests + totals.errors === 0;
   const error = byModel.error ?? byKey.error ?? timeseries.error ?? byUser.error;
@@ -108,7 +117,7 @@ export function UsageView({ scope }: { scope: Scope }) {
               </GridItem>
             </Grid>
           </StackItem>
-          {!isAdmin && (
+          {scope === 'me' && (
             <StackItem>
               <BudgetCard me={me.data} apiKeys={ownKeys.data} />
             </StackItem>
@@ -116,6 +125,11 @@ export function UsageView({ scope }: { scope: Scope }) {
           {isAdmin && (
             <StackItem>
               <UsageTable title="By user" groupLabel="User" rows={byUser.data?.rows ?? []} name={userName} />
+            </StackItem>
+          )}
+          {isAdmin && (byTeam.data?.rows.length ?? 0) > 0 && (
+            <StackItem>
+              <UsageTable title="By team" groupLabel="Team" rows={byTeam.data?.rows ?? []} name={teamName} />
             </StackItem>
           )}
           <StackItem>

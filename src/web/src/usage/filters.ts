@@ -7,7 +7,8 @@ import { daysAgo, utcDay } from '../format';
 import type { UsageGroupBy } from '../types';
 
 export type Preset = '7' | '30' | '90' | 'custom';
-export type Scope = 'me' | 'admin';
+/** Whose usage: mine, everyone's (admins), or a team's (its owners and admins). */
+export type Scope = 'me' | 'admin' | `team:${string}`;
 
 export interface UsageFilters {
   preset: Preset;
@@ -30,7 +31,7 @@ export function range(filters: UsageFilters): { from: string; to: string } {
 
 export function usagePath(scope: Scope, what: 'summary' | 'timeseries' | 'export' | 'requests', filters: UsageFilters, extra: { groupBy?: UsageGroupBy; format?: 'csv' | 'json' } = {}): string {
   const { from, to } = range(filters);
-  const base = scope === 'admin' ? '/admin/usage' : '/usage';
+  const base = scope === 'admin' ? '/admin/usage' : scope.startsWith('team:') ? `/teams/${encodeURIComponent(scope.slice(5))}/usage` : '/usage';
   return `${base}/${what}${query({
     format: extra.format,
     from,
