@@ -8,6 +8,7 @@ import * as oidc from 'openid-client';
 import type { OidcConfig } from '../config.js';
 import type { Cipher } from '../shared/secrets.js';
 import type { Role } from '../store/schema.js';
+import { rolesForGroups } from './group-roles.js';
 
 export const OIDC_COOKIE = 'litemaas_oidc';
 const FLOW_TTL_MS = 10 * 60_000;
@@ -88,10 +89,6 @@ export class OidcSignIn {
   }
 
   roles(groups: string[]): Role[] {
-    const roles: Role[] = [];
-    if (groups.some((g) => this.cfg.adminGroups.includes(g))) roles.push('admin');
-    if (groups.some((g) => this.cfg.readonlyGroups.includes(g))) roles.push('admin-readonly');
-    roles.push('user');
-    return roles;
+    return rolesForGroups(groups, this.cfg);
   }
 }
