@@ -267,3 +267,29 @@ describe('OpenShiftSignIn against a cluster it cannot use', () => {
     await scoped.close();
   });
 });
+
+describe('OpenShift sign-in configuration', () => {
+  it('is off without OPENSHIFT_API_URL, and says which setting is missing when it is half set', async () => {
+    const { loadConfig } = await import('../src/config.js');
+    expect(loadConfig({}).openshift).toBeUndefined();
+    expect(() => loadConfig({ OPENSHIFT_API_URL: 'https://api.c.example:6443' })).toThrow(/OPENSHIFT_OAUTH_CLIENT_ID is required.*system:serviceaccount/);
+    expect(() => loadConfig({ OPENSHIFT_API_URL: 'https://api.c.example:6443', OPENSHIFT_OAUTH_CLIENT_ID: CLIENT_ID })).toThrow(/OPENSHIFT_OAUTH_CLIENT_SECRET is required/);
+    expect(() => loadConfig({ OPENSHIFT_API_URL: 'api.c.example', OPENSHIFT_OAUTH_CLIENT_ID: CLIENT_ID, OPENSHIFT_OAUTH_CLIENT_SECRET: 'x' })).toThrow(/OPENSHIFT_API_URL must be a URL/);
+  });
+
+  it('reads the ServiceAccount client, user:info by default, and the OIDC group lists unless told otherwise', async () => {
+    const { loadConfig } = await import('../src/config.js');
+    const base = { OPENSHIFT_API_URL: 'https://openshift.default.svc/', OPENSHIFT_OAUTH_CLIENT_ID: CLIENT_ID, OPENSHIFT_OAUTH_CLIENT_SECRET: SA_TOKEN };
+    expect(loadConfig({ ...base, LITEMAAS_OIDC_ADMIN_GROUPS: 'ops, platform' }).openshift).toEqual({
+      apiUrl: 'https://openshift.default.svc', clientId: CLIENT_ID, clientSecret: SA_TOKEN, redirectUrl: undefined, scopes: 'user:info',
+      caFile: undefined, insecureSkipTlsVerify: false, adminGroups: ['ops', 'platform'], readonlyGroups: ['litemaas-readonly'],
+    });
+    expect(loadConfig({ ...base, OPENSHIFT_ADMIN_GROUPS: 'cluster-admins', OPENSHIFT_INSECURE_SKIP_TLS_VERIFY: 'true' }).openshift)
+      .toMatchObject({ adminGroups: ['cluster-admins'], insecureSkipTlsVerify: true });
+  });
+
+  it('refuses to start with a CA file it cannot read', () => {
+    expect(() => new OpenShiftSignIn({ apiUrl: 'https://x', clientId: CLIENT_ID, clientSecret: 'x', scopes: 'user:info', caFile: '/nonexistent/ca.crt', insecureSkipTlsVerify: false, adminGroups: [], readonlyGroups: [] }, new Cipher('k')))
+      .toThrow(/OPENSHIFT_CA_FILE: cannot read \/nonexistent\/ca\.crt/);
+  });
+});
