@@ -23,6 +23,7 @@ const ivy = user('ivy', []);
 const alice = user('alice', ['litemaas-admins'], 'Cluster Alice');
 const hank = user('hank', []);
 const dora = user('dora', []);
+const paula = user('paula', [], 'Paula P.');
 
 let cluster: OpenShiftCluster;
 let sys: System;
@@ -82,7 +83,7 @@ const loginError = (u: URL) => (u.pathname === '/login' ? u.searchParams.get('er
 const lastFailure = async () => (await sys.admin('GET', '/admin/audit?action=auth.login_failed')).body.entries[0];
 
 beforeAll(async () => {
-  cluster = await OpenShiftCluster.start({ users: [olivia, oscar, ivy, alice, hank, dora], clients: [] });
+  cluster = await OpenShiftCluster.start({ users: [olivia, oscar, ivy, alice, hank, dora, paula], clients: [] });
   sys = await startSystem('postgres', {}, {
     initialAdmins: ['ivy'],
     openshift: { apiUrl: cluster.apiUrl, clientId: CLIENT_ID, clientSecret: SA_TOKEN, scopes: 'user:info', insecureSkipTlsVerify: false, adminGroups: ['litemaas-admins'], readonlyGroups: ['litemaas-auditors'] },
@@ -170,6 +171,16 @@ describe('Sign in with OpenShift', () => {
     const pw = await fetch(`${sys.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: 'local password 1' }) });
     expect(pw.status).toBe(200);
     expect(((await pw.json()) as any).user).toMatchObject({ id: local.id, roles: ['user'] });
+  });
+
+  it('signs into an account an admin provisioned ahead (no password), keeping its email and budget', async () => {
+    const made = await sys.admin('POST', '/admin/users', { username: 'paula', email: 'paula@example.com', maxBudget: 5, budgetPeriod: 'monthly' });
+    expect(made.status).toBe(201);
+    for (let i = 0; i < 2; i++) {
+      const b = new Browser();
+      await b.walk(login(), paula);
+      expect((await b.me()).body).toMatchObject({ id: made.body.id, username: 'paula', email: 'paula@example.com', displayName: 'Paula P.', maxBudget: 5, authMethod: 'openshift' });
+    }
   });
 
   it('refuses a callback whose state was tampered with, and the flow cannot be finished afterwards', async () => {

@@ -15,8 +15,11 @@ const FLOW_TTL_MS = 10 * 60_000;
 
 interface Flow { state: string; nonce: string; verifier: string; returnTo: string; redirectUri: string; exp: number }
 
-/** `email` is set only when the issuer says it verified it (`email_verified: true`). */
-export interface OidcIdentity { issuer: string; subject: string; username: string; email: string | null; displayName: string | null; groups: string[] }
+/**
+ * `email` is set only when the issuer says it verified it (`email_verified: true`); `undefined` when the provider
+ * has no email at all (OpenShift), so that an address an admin gave the account is kept.
+ */
+export interface OidcIdentity { issuer: string; subject: string; username: string; email: string | null | undefined; displayName: string | null; groups: string[] }
 
 /**
  * The names under which an OIDC sign-in may match LITEMAAS_INITIAL_ADMINS: the verified email, and the

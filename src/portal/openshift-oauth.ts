@@ -152,8 +152,8 @@ export class OpenShiftSignIn {
       throw new OpenShiftSignInError(`OpenShift's answer about your user is not a User with a name and uid (HTTP ${status}); ask an administrator.`);
     }
     const groups = Array.isArray(body.groups) ? body.groups.filter((g): g is string => typeof g === 'string') : [];
-    // OpenShift users carry no (verified) email: the name is the cluster's, set by its identity provider mapping.
-    return { issuer: this.issuer, subject: uid, username: name, email: null, displayName: str(body.fullName), groups };
+    // OpenShift users carry no email (an admin-set one is kept); the name is the cluster's, from its identity provider mapping.
+    return { issuer: this.issuer, subject: uid, username: name, email: undefined, displayName: str(body.fullName), groups };
   }
 
   roles(groups: string[]): Role[] {
