@@ -37,6 +37,8 @@ export interface Config {
   /** Usernames or emails that are always admin, whichever way they sign in. */
   initialAdmins: string[];
   oidc?: OidcConfig;
+  /** Sign in with the cluster's own OAuth server (OpenShift), when OPENSHIFT_API_URL is set. */
+  openshift?: OpenShiftOAuthConfig;
   /** The built web UI (default: dist/web of this install). */
   webDir?: string;
   /** Several replicas: limits, budgets and quotas shared on this Redis (unset: kept in this process). */
@@ -66,6 +68,24 @@ export interface OidcConfig {
   readonlyGroups: string[];
 }
 
+export interface OpenShiftOAuthConfig {
+  /** The API server (e.g. https://api.cluster.example.com:6443, or https://openshift.default.svc in the cluster): discovery and users/~. */
+  apiUrl: string;
+  /** Usually the pod's ServiceAccount: system:serviceaccount:<namespace>:<name>. */
+  clientId: string;
+  /** For a ServiceAccount client: one of its API tokens. */
+  clientSecret: string;
+  /** Where the OAuth server sends the browser back; defaults to <public URL>/api/auth/openshift/callback. */
+  redirectUrl?: string;
+  scopes: string;
+  /** PEM bundle trusted for the API and OAuth servers, in addition to the system's roots. */
+  caFile?: string;
+  /** Development only: accept any TLS certificate from the cluster. */
+  insecureSkipTlsVerify: boolean;
+  adminGroups: string[];
+  readonlyGroups: string[];
+}
+
 const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
@@ -83,6 +103,29 @@ function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
     groupsClaim: env.LITEMAAS_OIDC_GROUPS_CLAIM || 'groups',
     adminGroups: list(env.LITEMAAS_OIDC_ADMIN_GROUPS ?? 'litemaas-admins'),
     readonlyGroups: list(env.LITEMAAS_OIDC_READONLY_GROUPS ?? 'litemaas-readonly'),
+  };
+}
+
+function openshiftConfig(env: NodeJS.ProcessEnv): OpenShiftOAuthConfig | undefined {
+  const apiUrl = env.OPENSHIFT_API_URL;
+  if (!apiUrl) return undefined;
+  const clientId = env.OPENSHIFT_OAUTH_CLIENT_ID;
+  const clientSecret = env.OPENSHIFT_OAUTH_CLIENT_SECRET;
+  if (!clientId) throw new Error('OPENSHIFT_OAUTH_CLIENT_ID is required when OPENSHIFT_API_URL is set (a ServiceAccount client: system:serviceaccount:<namespace>:<name>)');
+  if (!clientSecret) throw new Error('OPENSHIFT_OAUTH_CLIENT_SECRET is required when OPENSHIFT_API_URL is set (for a ServiceAccount client, one of its tokens)');
+  try { new URL(apiUrl); } catch { throw new Error(`OPENSHIFT_API_URL must be a URL, got "${apiUrl}"`); }
+  return {
+    apiUrl: apiUrl.replace(/\/+$/, ''),
+    clientId,
+    clientSecret,
+    redirectUrl: env.OPENSHIFT_OAUTH_REDIRECT_URL || undefined,
+    // A ServiceAccount client may ask only for user:info, user:check-access and role scopes; users/~ needs user:info.
+    scopes: env.OPENSHIFT_OAUTH_SCOPES || 'user:info',
+    caFile: env.OPENSHIFT_CA_FILE || undefined,
+    insecureSkipTlsVerify: env.OPENSHIFT_INSECURE_SKIP_TLS_VERIFY === 'true' || env.OPENSHIFT_INSECURE_SKIP_TLS_VERIFY === '1',
+    // The same defaults as OIDC: one set of groups means the same roles whichever way people sign in.
+    adminGroups: list(env.OPENSHIFT_ADMIN_GROUPS ?? env.LITEMAAS_OIDC_ADMIN_GROUPS ?? 'litemaas-admins'),
+    readonlyGroups: list(env.OPENSHIFT_READONLY_GROUPS ?? env.LITEMAAS_OIDC_READONLY_GROUPS ?? 'litemaas-readonly'),
   };
 }
 
@@ -119,6 +162,7 @@ export function loadConfig(env = process.env): Config {
     trustProxy: env.LITEMAAS_TRUST_PROXY === 'true' || env.LITEMAAS_TRUST_PROXY === '1',
     initialAdmins: list(env.LITEMAAS_INITIAL_ADMINS),
     oidc: oidcConfig(env),
+    openshift: openshiftConfig(env),
     redisUrl: env.REDIS_URL || undefined,
     redisFailureMode: failureMode(env.LITEMAAS_REDIS_FAILURE_MODE),
     replicas: Math.max(1, int('LITEMAAS_REPLICAS', 2)),

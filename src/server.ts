@@ -139,7 +139,7 @@ export async function startServer(cfg: Config): Promise<Running> {
   gatewayHandler = (req, res) => gateway.handle(req, res);
 
   const services = createServices(store.db, cipher, {
-    sessionTtlHours: cfg.sessionTtlHours, revealMaxAgeMinutes: cfg.revealMaxAgeMinutes, initialAdmins: cfg.initialAdmins, oidc: cfg.oidc,
+    sessionTtlHours: cfg.sessionTtlHours, revealMaxAgeMinutes: cfg.revealMaxAgeMinutes, initialAdmins: cfg.initialAdmins, oidc: cfg.oidc, openshift: cfg.openshift,
     redis, log,
   });
   // A change made through this server is visible to its gateway before the response goes out
@@ -184,6 +184,7 @@ export async function startServer(cfg: Config): Promise<Running> {
     }
     await gateway.close();
     await admission?.close?.();
+    await services.openshift?.close();
     // Settles already sent get their answers; an unreachable Redis is just dropped (leases expire).
     if (redis) await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]).finally(() => redis!.disconnect());
     await ledger.close();

@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
 import type { Database } from '../store/schema.js';
 import type { Cipher } from '../shared/secrets.js';
-import type { OidcConfig } from '../config.js';
+import type { OidcConfig, OpenShiftOAuthConfig } from '../config.js';
+import type { AuthMethod } from '../shared/api-types.js';
 import { ApiKeyService } from './services/api-keys.js';
 import { ModelService } from './services/models.js';
 import { SubscriptionService } from './services/subscriptions.js';
@@ -18,6 +19,7 @@ import { TeamService } from './services/teams.js';
 import { LoginThrottle } from './services/login-throttle.js';
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleLog, type ThrottleStore } from './services/throttle-store.js';
 import { OidcSignIn } from './oidc.js';
+import { OpenShiftSignIn } from './openshift-oauth.js';
 
 export interface Principal {
   kind: 'admin-token' | 'session';
@@ -26,7 +28,7 @@ export interface Principal {
   roles: string[];
   /** Session only: the CSRF value, how and when the person signed in (revealing a key needs a recent sign-in). */
   csrf?: string;
-  authMethod?: 'password' | 'oidc';
+  authMethod?: AuthMethod;
   authenticatedAt?: Date;
 }
 
@@ -46,13 +48,14 @@ export interface PortalServices {
   teams: TeamService;
   throttle: LoginThrottle;
   oidc: OidcSignIn | null;
+  openshift: OpenShiftSignIn | null;
   initialAdmins: string[];
   /** Revealing a key needs a sign-in at most this old: the session's authenticated_at, in PostgreSQL, so every replica applies the same window. */
   revealMaxAgeMs: number;
 }
 
 export interface ServiceOptions {
-  sessionTtlHours?: number; revealMaxAgeMinutes?: number; initialAdmins?: string[]; oidc?: OidcConfig;
+  sessionTtlHours?: number; revealMaxAgeMinutes?: number; initialAdmins?: string[]; oidc?: OidcConfig; openshift?: OpenShiftOAuthConfig;
   /** Several replicas (REDIS_URL): sign-in throttles counted on this Redis, shared by all of them; unset, in this process. */
   redis?: Redis | null;
   /** Where "Redis unreachable / back" is said, once per outage. */
@@ -74,6 +77,7 @@ export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceO
     teams: new TeamService(db),
     throttle: new LoginThrottle(o.throttleStore ?? (o.redis ? new RedisThrottleStore(o.redis, { log: o.log }) : new MemoryThrottleStore())),
     oidc: o.oidc ? new OidcSignIn(o.oidc, cipher) : null,
+    openshift: o.openshift ? new OpenShiftSignIn(o.openshift, cipher) : null,
     initialAdmins: o.initialAdmins ?? [],
     revealMaxAgeMs: (o.revealMaxAgeMinutes ?? 15) * 60_000,
   };

@@ -8,14 +8,18 @@ import * as oidc from 'openid-client';
 import type { OidcConfig } from '../config.js';
 import type { Cipher } from '../shared/secrets.js';
 import type { Role } from '../store/schema.js';
+import { rolesForGroups } from './group-roles.js';
 
 export const OIDC_COOKIE = 'litemaas_oidc';
 const FLOW_TTL_MS = 10 * 60_000;
 
 interface Flow { state: string; nonce: string; verifier: string; returnTo: string; redirectUri: string; exp: number }
 
-/** `email` is set only when the issuer says it verified it (`email_verified: true`). */
-export interface OidcIdentity { issuer: string; subject: string; username: string; email: string | null; displayName: string | null; groups: string[] }
+/**
+ * `email` is set only when the issuer says it verified it (`email_verified: true`); `undefined` when the provider
+ * has no email at all (OpenShift), so that an address an admin gave the account is kept.
+ */
+export interface OidcIdentity { issuer: string; subject: string; username: string; email: string | null | undefined; displayName: string | null; groups: string[] }
 
 /**
  * The names under which an OIDC sign-in may match LITEMAAS_INITIAL_ADMINS: the verified email, and the
@@ -88,10 +92,6 @@ export class OidcSignIn {
   }
 
   roles(groups: string[]): Role[] {
-    const roles: Role[] = [];
-    if (groups.some((g) => this.cfg.adminGroups.includes(g))) roles.push('admin');
-    if (groups.some((g) => this.cfg.readonlyGroups.includes(g))) roles.push('admin-readonly');
-    roles.push('user');
-    return roles;
+    return rolesForGroups(groups, this.cfg);
   }
 }

@@ -7,6 +7,8 @@
 
 export type Role = 'admin' | 'admin-readonly' | 'user';
 export type BudgetPeriod = 'none' | 'daily' | 'weekly' | 'monthly';
+/** How a session was signed in: it decides where "sign in again" goes. */
+export type AuthMethod = 'password' | 'oidc' | 'openshift';
 export type SubscriptionStatus = 'active' | 'pending' | 'denied' | 'suspended' | 'cancelled';
 /** What a model serves; it decides which /v1 endpoints accept it. */
 export type ModelKind = 'chat' | 'completion' | 'embedding' | 'rerank' | 'audio';
@@ -38,6 +40,8 @@ export interface Config {
   gatewayUrl: string;
   currency: string;
   oidc: { enabled: boolean; label: string | null };
+  /** Sign in with the cluster's OpenShift OAuth server. */
+  openshift: { enabled: boolean };
   passwordLogin: boolean;
   keyDefaults?: KeyDefaults;
   keyMaximums?: KeyMaximums;
@@ -59,7 +63,7 @@ export interface User {
 }
 
 export interface Me extends User {
-  authMethod: 'password' | 'oidc' | null;
+  authMethod: AuthMethod | null;
   budget: { maxBudget: number | null; budgetPeriod: BudgetPeriod; spend: number; spendExact: string };
 }
 

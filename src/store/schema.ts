@@ -11,7 +11,7 @@ type Json = ColumnType<unknown, string, string>;
 export type Role = 'admin' | 'admin-readonly' | 'user';
 export type BudgetPeriod = 'none' | 'daily' | 'weekly' | 'monthly';
 export type SubscriptionStatus = 'active' | 'pending' | 'denied' | 'suspended' | 'cancelled';
-import type { ModelKind } from '../shared/api-types.js';
+import type { AuthMethod, ModelKind } from '../shared/api-types.js';
 export type { ModelKind };
 
 export interface UsersTable {
@@ -193,7 +193,7 @@ export interface SessionsTable {
   id: string;
   user_id: string;
   csrf: string;
-  auth_method: 'password' | 'oidc';
+  auth_method: AuthMethod;
   authenticated_at: Timestamp;
   created_at: Generated<Date>;
   expires_at: Timestamp;

@@ -1,6 +1,7 @@
 /**
- * @module Sign-in and who am I: local accounts (scrypt), OIDC, logout, the
- * signed-in user with their budget, and the public client config.
+ * @module Sign-in and who am I: local accounts (scrypt), OIDC, OpenShift
+ * OAuth, logout, the signed-in user with their budget, and the public client
+ * config.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -8,22 +9,25 @@ import { Type } from '@sinclair/typebox';
 import { CSRF_COOKIE, SESSION_COOKIE, requireUser, me } from '../auth.js';
 import type { PortalServices } from '../context.js';
 import { ApiError } from '../errors.js';
-import { OIDC_COOKIE, oidcAdminNames } from '../oidc.js';
+import { OIDC_COOKIE, oidcAdminNames, type OidcIdentity } from '../oidc.js';
+import { OPENSHIFT_COOKIE } from '../openshift-oauth.js';
 import { safeReturnTo } from '../return-to.js';
 import { LoginBody } from '../schemas.js';
 import { sanitize } from '../../shared/sanitize.js';
 import { audit } from '../services/audit.js';
 import { userView } from '../services/users.js';
 import { periodStart } from '../../ledger/budgets.js';
-import type { UserRow } from '../../store/schema.js';
-import type { Config, Me } from '../../shared/api-types.js';
+import type { Role, UserRow } from '../../store/schema.js';
+import type { AuthMethod, Config, Me } from '../../shared/api-types.js';
+
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
 
 /** Where this site is, as the browser sees it (behind a proxy: LITEMAAS_PUBLIC_URL or X-Forwarded-* with trustProxy). */
 export function siteOrigin(req: FastifyRequest, publicUrl: string | undefined): string {
   return publicUrl ? publicUrl.replace(/\/+$/, '') : `${req.protocol}://${req.host}`;
 }
 
-async function signIn(s: PortalServices, reply: FastifyReply, user: UserRow, method: 'password' | 'oidc'): Promise<void> {
+async function signIn(s: PortalServices, reply: FastifyReply, user: UserRow, method: AuthMethod): Promise<void> {
   const { token, csrf, expiresAt } = await s.sessions.create(user.id, method);
   const base = { path: '/', sameSite: 'lax' as const, secure: 'auto' as const, expires: expiresAt };
   reply.setCookie(SESSION_COOKIE, token, { ...base, httpOnly: true });
@@ -32,7 +36,7 @@ async function signIn(s: PortalServices, reply: FastifyReply, user: UserRow, met
   await audit(s.db, user.username, 'auth.login', user.id, { method });
 }
 
-export async function meView(s: PortalServices, userId: string, authMethod: 'password' | 'oidc' | undefined): Promise<Me> {
+export async function meView(s: PortalServices, userId: string, authMethod: AuthMethod | undefined): Promise<Me> {
   const u = await s.users.row(userId);
   const since = periodStart(u.budget_period, new Date());
   const spend = await s.usage.userSpend(u.id, since);
@@ -42,7 +46,29 @@ export async function meView(s: PortalServices, userId: string, authMethod: 'pas
   };
 }
 
-/** /api/auth/* — outside /api/v1 because browsers navigate to the OIDC paths. */
+/** A sign-in provider's callback could not finish: audited, and the browser goes to the login page with the reason. */
+async function failSignIn(s: PortalServices, req: FastifyRequest, reply: FastifyReply, method: AuthMethod, message: string) {
+  // The message may quote the provider or the query: clean and bounded before it is stored or sent back.
+  const m = sanitize(message, 300);
+  await audit(s.db, 'anonymous', 'auth.login_failed', null, { method, address: req.ip, reason: m });
+  return reply.redirect(`/login?error=${encodeURIComponent(m)}`, 302);
+}
+
+/**
+ * An identity a provider vouched for (OIDC issuer, OpenShift) becomes a session: the account found or created
+ * by (issuer, subject), its roles from the groups, LITEMAAS_INITIAL_ADMINS applied, then back to returnTo.
+ */
+async function externalSignIn(s: PortalServices, req: FastifyRequest, reply: FastifyReply, publicUrl: string | undefined,
+  method: 'oidc' | 'openshift', identity: OidcIdentity, roles: Role[], returnTo: string) {
+  let user = await s.users.fromOidc(identity, roles);
+  if (user.disabled_at) return failSignIn(s, req, reply, method, 'This account is disabled; ask an administrator.');
+  user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins, oidcAdminNames(identity, user.username));
+  await signIn(s, reply, user, method);
+  // Checked again on the way out: a flow started before an upgrade carries an older check's result.
+  return reply.redirect(safeReturnTo(returnTo, siteOrigin(req, publicUrl)), 302);
+}
+
+/** /api/auth/* — outside /api/v1 because browsers navigate to the OIDC and OpenShift paths. */
 export function authRoutes(s: PortalServices, publicUrl: string | undefined): (app: FastifyInstance) => Promise<void> {
   return async (root) => {
     const app = root.withTypeProvider<import('@fastify/type-provider-typebox').TypeBoxTypeProvider>();
@@ -102,26 +128,46 @@ export function authRoutes(s: PortalServices, publicUrl: string | undefined): (a
     app.get('/api/auth/oidc/callback', { schema: { tags: ['auth'] }, config: { rateLimit: { max: 60, timeWindow: 60_000 } } }, async (req, reply) => {
       if (!s.oidc) throw new ApiError('not_found', 'OIDC sign-in is not configured (LITEMAAS_OIDC_ISSUER).');
       reply.clearCookie(OIDC_COOKIE, { path: '/api/auth/oidc' });
-      const fail = async (message: string) => {
-        // The message may quote the issuer or the query: clean and bounded before it is stored or sent back.
-        const m = sanitize(message, 300);
-        await audit(s.db, 'anonymous', 'auth.login_failed', null, { method: 'oidc', address: req.ip, reason: m });
-        return reply.redirect(`/login?error=${encodeURIComponent(m)}`, 302);
-      };
       const q = req.query as Record<string, unknown>;
-      const text = (v: unknown) => (typeof v === 'string' ? v : '');
-      if (q.error) return fail(`The sign-in provider said: ${text(q.error_description) || text(q.error) || 'error'}`);
+      if (q.error) return failSignIn(s, req, reply, 'oidc', `The sign-in provider said: ${text(q.error_description) || text(q.error) || 'error'}`);
       try {
         const { identity, returnTo } = await s.oidc.finish(new URL(req.url, 'http://callback'), req.cookies[OIDC_COOKIE]);
-        let user = await s.users.fromOidc(identity, s.oidc.roles(identity.groups));
-        if (user.disabled_at) return await fail('This account is disabled; ask an administrator.');
-        user = await s.users.promoteIfInitialAdmin(user, s.initialAdmins, oidcAdminNames(identity, user.username));
-        await signIn(s, reply, user, 'oidc');
-        // Checked again on the way out: a flow started before an upgrade carries an older check's result.
-        return reply.redirect(safeReturnTo(returnTo, siteOrigin(req, publicUrl)), 302);
+        return await externalSignIn(s, req, reply, publicUrl, 'oidc', identity, s.oidc.roles(identity.groups), returnTo);
       } catch (err) {
         req.log.warn({ err: (err as Error).message }, 'OIDC sign-in failed');
-        return fail(`Sign-in failed: ${(err as Error).message}`);
+        return failSignIn(s, req, reply, 'oidc', `Sign-in failed: ${(err as Error).message}`);
+      }
+    });
+
+    app.get('/api/auth/openshift/login', {
+      schema: { querystring: Type.Object({ returnTo: Type.Optional(Type.String({ maxLength: 2000 })) }), tags: ['auth'] },
+    }, async (req, reply) => {
+      if (!s.openshift) throw new ApiError('not_found', 'OpenShift sign-in is not configured (OPENSHIFT_API_URL).');
+      const redirectUri = s.openshift.cfg.redirectUrl ?? `${siteOrigin(req, publicUrl)}/api/auth/openshift/callback`;
+      let started;
+      try { started = await s.openshift.start(redirectUri, safeReturnTo(req.query.returnTo, siteOrigin(req, publicUrl))); } catch (err) {
+        // A person clicked a button: the login page with the reason, not a JSON error.
+        req.log.warn({ err: (err as Error).message }, 'OpenShift OAuth discovery failed');
+        return failSignIn(s, req, reply, 'openshift', `OpenShift sign-in is unavailable: ${(err as Error).message}`);
+      }
+      reply.setCookie(OPENSHIFT_COOKIE, started.cookie, { path: '/api/auth/openshift', httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: 600 });
+      return reply.redirect(started.url, 302);
+    });
+
+    // Like the OIDC callback: bounded per address (each one may cost the cluster a token request and us an audit row).
+    app.get('/api/auth/openshift/callback', { schema: { tags: ['auth'] }, config: { rateLimit: { max: 60, timeWindow: 60_000 } } }, async (req, reply) => {
+      if (!s.openshift) throw new ApiError('not_found', 'OpenShift sign-in is not configured (OPENSHIFT_API_URL).');
+      // Single use: whatever happens next, this flow is over.
+      reply.clearCookie(OPENSHIFT_COOKIE, { path: '/api/auth/openshift' });
+      const q = req.query as Record<string, unknown>;
+      if (q.error === 'access_denied') return failSignIn(s, req, reply, 'openshift', 'You did not allow LiteMaaS to see your OpenShift account (access denied); sign in again and choose "Allow selected permissions".');
+      if (q.error) return failSignIn(s, req, reply, 'openshift', `OpenShift said: ${text(q.error_description) || text(q.error) || 'error'}`);
+      try {
+        const { identity, returnTo } = await s.openshift.finish(q, req.cookies[OPENSHIFT_COOKIE]);
+        return await externalSignIn(s, req, reply, publicUrl, 'openshift', identity, s.openshift.roles(identity.groups), returnTo);
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'OpenShift sign-in failed');
+        return failSignIn(s, req, reply, 'openshift', `Sign-in with OpenShift failed: ${(err as Error).message}`);
       }
     });
   };
@@ -133,7 +179,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices; publicUrl?
     const settings = await s.settings.get();
     return {
       gatewayUrl: `${siteOrigin(req, publicUrl)}/v1`, currency: settings.currency,
-      oidc: { enabled: !!s.oidc, label: s.oidc?.cfg.label ?? null }, passwordLogin: true,
+      oidc: { enabled: !!s.oidc, label: s.oidc?.cfg.label ?? null }, openshift: { enabled: !!s.openshift }, passwordLogin: true,
       // Not secret, and the key form shows them as hints before the server would refuse a value.
       keyDefaults: settings.keyDefaults, keyMaximums: settings.keyMaximums,
     };

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
+import type { AuthMethod } from '../../shared/api-types.js';
 import { sha256 } from '../../shared/secrets.js';
 
 export interface SessionInfo {
@@ -14,14 +15,14 @@ export interface SessionInfo {
   username: string;
   roles: string[];
   csrf: string;
-  authMethod: 'password' | 'oidc';
+  authMethod: AuthMethod;
   authenticatedAt: Date;
 }
 
 export class SessionService {
   constructor(private readonly db: Kysely<Database>, private readonly ttlHours: number) {}
 
-  async create(userId: string, authMethod: 'password' | 'oidc'): Promise<{ token: string; csrf: string; expiresAt: Date }> {
+  async create(userId: string, authMethod: AuthMethod): Promise<{ token: string; csrf: string; expiresAt: Date }> {
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const expiresAt = new Date(Date.now() + this.ttlHours * 3_600_000);

@@ -76,7 +76,8 @@ export class UserService {
    */
   async fromOidc(id: OidcIdentity, roles: Role[]): Promise<UserRow> {
     const found = await this.db.selectFrom('users').selectAll().where('oidc_issuer', '=', id.issuer).where('oidc_subject', '=', id.subject).where('kind', '=', 'person').executeTakeFirst();
-    const common = { email: id.email, display_name: id.displayName, roles };
+    // A provider without emails (email undefined) leaves the account's own.
+    const common = { ...(id.email !== undefined ? { email: id.email } : {}), display_name: id.displayName, roles };
     if (found) {
       return this.db.updateTable('users').set(common).where('id', '=', found.id).returningAll().executeTakeFirstOrThrow();
     }
@@ -86,7 +87,7 @@ export class UserService {
     }
     const username = same ? `${id.username}@${new URL(id.issuer).host}` : id.username;
     return this.db.insertInto('users').values({
-      id: randomUUID(), username, password_hash: null, oidc_issuer: id.issuer, oidc_subject: id.subject, ...common,
+      id: randomUUID(), username, password_hash: null, oidc_issuer: id.issuer, oidc_subject: id.subject, email: null, ...common,
       max_budget: null, budget_period: 'none', rpm: null, tpm: null, disabled_at: null, last_login_at: null,
     }).returningAll().executeTakeFirstOrThrow();
   }

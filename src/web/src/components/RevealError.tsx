@@ -11,8 +11,10 @@ export function RevealError({ error, returnTo }: { error: unknown; returnTo: str
   const me = useMe();
   if (!error) return null;
   if (isApiError(error, 'reauth_required')) {
+    // Back through the provider this session came from: a person who signed in with OpenShift may have no password.
+    const method = me.data?.authMethod;
     const href =
-      me.data?.authMethod === 'oidc' ? `/api/auth/oidc/login?returnTo=${encodeURIComponent(returnTo)}` : loginUrl(returnTo);
+      method === 'oidc' || method === 'openshift' ? `/api/auth/${method}/login?returnTo=${encodeURIComponent(returnTo)}` : loginUrl(returnTo);
     return (
       <Alert
         variant="warning"

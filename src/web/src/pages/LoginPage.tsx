@@ -1,5 +1,6 @@
 /**
- * @module Sign-in: username and password, and the OIDC button when the server has OIDC configured.
+ * @module Sign-in: "Sign in with OpenShift" first when the server has it (the workshop's default), then
+ * username and password, and the OIDC button when the server has OIDC configured.
  * Also where "sign in again" lands, so it never redirects a signed-in person away by itself.
  */
 import { useState, type FormEvent } from 'react';
@@ -70,6 +71,8 @@ export function LoginPage() {
   const oidc = config.data?.oidc;
   const passwordLogin = config.data?.passwordLogin ?? true;
   const oidcHref = `/api/auth/oidc/login?returnTo=${encodeURIComponent(returnTo)}`;
+  const openshift = config.data?.openshift?.enabled ?? false;
+  const openshiftHref = `/api/auth/openshift/login?returnTo=${encodeURIComponent(returnTo)}`;
 
   return (
     <PfLoginPage
@@ -92,6 +95,14 @@ export function LoginPage() {
         </Alert>
       )}
       {config.isError && <Alert variant="warning" isInline title="Could not load the sign-in options" style={{ marginBottom: 16 }}>{errorMessage(config.error)}</Alert>}
+      {openshift && (
+        <>
+          <Button component="a" href={openshiftHref} variant="primary" isBlock>
+            Sign in with OpenShift
+          </Button>
+          {passwordLogin && <Divider style={{ margin: '16px 0' }} />}
+        </>
+      )}
       {passwordLogin && (
         <Form onSubmit={(event) => void submit(event)} noValidate>
           <FormGroup label="Username" fieldId="login-username" isRequired>
@@ -99,7 +110,7 @@ export function LoginPage() {
               id="login-username"
               name="username"
               autoComplete="username"
-              autoFocus
+              autoFocus={!openshift}
               isRequired
               value={username}
               onChange={(_event, value) => setUsername(value)}
@@ -117,7 +128,7 @@ export function LoginPage() {
             />
           </FormGroup>
           <ActionGroup>
-            <Button type="submit" variant="primary" isBlock isLoading={submitting} isDisabled={submitting}>
+            <Button type="submit" variant={openshift ? 'secondary' : 'primary'} isBlock isLoading={submitting} isDisabled={submitting}>
               Sign in
             </Button>
           </ActionGroup>
