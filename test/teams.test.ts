@@ -135,6 +135,13 @@ describe('teams', () => {
     expect((await member.session.call('DELETE', `/api/v1/teams/${t.body.id}/members/${member.id}`)).status).toBe(200);
     expect((await member.session.call('GET', `/api/v1/api-keys/${mk.body.id}`)).status).toBe(404);
     expect((await post(sys.url, mk.body.key, MODEL)).status).toBe(200);
+    // An admin disables the team: its keys stop (403), and work again when it is enabled.
+    expect((await sys.admin('PATCH', `/admin/teams/${t.body.id}`, { disabled: true })).body.disabled).toBe(true);
+    await sys.server.gateway.reload();
+    expect((await post(sys.url, mk.body.key, MODEL)).status).toBe(403);
+    await sys.admin('PATCH', `/admin/teams/${t.body.id}`, { disabled: false });
+    await sys.server.gateway.reload();
+    expect((await post(sys.url, mk.body.key, MODEL)).status).toBe(200);
     // The last owner cannot leave a team ownerless.
     const last = await owner.session.call('DELETE', `/api/v1/teams/${t.body.id}/members/${owner.id}`);
     expect(last.status).toBe(400);
@@ -143,7 +150,7 @@ describe('teams', () => {
     await sys.server.ledger.drain();
     const usage = await owner.session.call('GET', `/api/v1/teams/${t.body.id}/usage/summary?groupBy=key`);
     expect(usage.status).toBe(200);
-    expect(usage.body.rows).toEqual([expect.objectContaining({ keyId: mk.body.id, requests: 2 })]);
+    expect(usage.body.rows).toEqual([expect.objectContaining({ keyId: mk.body.id, requests: 3 })]);
     expect((await member.session.call('GET', `/api/v1/teams/${t.body.id}/usage/summary`)).status).toBe(404);
     const memberUsage = await member.session.call('GET', '/api/v1/usage/summary?groupBy=key');
     expect(memberUsage.body.rows).toEqual([]);
