@@ -91,6 +91,11 @@ describe('teams', () => {
     const row = byTeam.body.rows.find((r: any) => r.teamId === t.body.id);
     expect(row).toMatchObject({ teamId: t.body.id, teamName: 'race-team', requests: 12 });
     expect(toPico(row.costExact)).toBe(budget);
+    // Elsewhere in the admin reports the team reads as its name, not its internal account.
+    const byUser = await sys.admin('GET', '/admin/usage/summary?groupBy=user');
+    expect(byUser.body.rows.find((r: any) => r.userId === t.body.id)?.username).toBe('team race-team');
+    const subs = await sys.admin('GET', '/admin/subscriptions');
+    expect(subs.body.subscriptions.find((s: any) => s.userId === t.body.id)?.username).toBe('team race-team');
   }, 60_000);
 
   it('members and owners: outsiders see nothing, members cannot manage, owners can; team keys outlive their creator', async () => {

@@ -3,7 +3,7 @@
  * calendar month, UTC) are enforced by the gateway, not just stored.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, SubscriptionRow, SubscriptionStatus } from '../../store/schema.js';
 import { invalid, notFound } from '../errors.js';
 import type { Subscription } from '../../shared/api-types.js';
@@ -22,8 +22,9 @@ export class SubscriptionService {
   constructor(private readonly db: Kysely<Database>) {}
 
   async list(filter: { userId?: string; status?: SubscriptionStatus } = {}) {
-    let q = this.db.selectFrom('subscriptions as s').leftJoin('users as u', 'u.id', 's.user_id')
-      .selectAll('s').select('u.username').orderBy('s.created_at');
+    // A team's subscription reads as the team's name (its row in users has an internal username).
+    let q = this.db.selectFrom('subscriptions as s').leftJoin('users as u', 'u.id', 's.user_id').leftJoin('teams as t', 't.id', 's.user_id')
+      .selectAll('s').select(sql<string | null>`coalesce('team ' || t.name, u.username)`.as('username')).orderBy('s.created_at');
     if (filter.userId) q = q.where('s.user_id', '=', filter.userId);
     if (filter.status) q = q.where('s.status', '=', filter.status);
     return (await q.execute()).map(subscriptionView);

@@ -125,8 +125,9 @@ export class UsageService {
           .orderBy('t.name').execute();
       } else {
         const a = d.select(['d.user_id', ...sums]).groupBy('d.user_id').as('a');
-        rows = await this.db.selectFrom(a).leftJoin('users as u', 'u.id', 'a.user_id')
-          .select(['a.user_id as userId', 'u.username', 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
+        // A team's row reads as the team's name, not its internal username.
+        rows = await this.db.selectFrom(a).leftJoin('users as u', 'u.id', 'a.user_id').leftJoin('teams as t', 't.id', 'a.user_id')
+          .select(['a.user_id as userId', sql<string | null>`coalesce('team ' || t.name, u.username)`.as('username'), 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
           .orderBy('a.user_id').execute();
       }
     }
