@@ -21,6 +21,7 @@ Commands:
 
 Environment (serve, start, migrate):
   PORT                    listen port (8080)
+  HOST                    listen address: serve, stack and canopy 0.0.0.0 (containers); start 127.0.0.1 (a demo on this machine)
   LITEMAAS_DATA_DIR       embedded database, journal and secret (./data)
   DATABASE_URL            PostgreSQL URL; embedded PGlite when unset
   LITEMAAS_ADMIN_TOKEN    bearer token for the admin API (start generates one into the data dir)

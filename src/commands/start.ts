@@ -97,7 +97,9 @@ export const CANOPY_DEMO_CONFIG = (stackUrl: string) => ({
 export async function startCommand(cfg: Config): Promise<void> {
   const sim = await startSimulator({ port: port('SIM_PORT', 8000), host: '127.0.0.1', servedModelName: DEMO_UPSTREAM, quiet: true });
   const token = adminToken(cfg);
-  const running = await startServer({ ...cfg, adminToken: token });
+  // A demo listens on this machine only unless HOST says otherwise (every role reads HOST; serve defaults to 0.0.0.0 for containers).
+  const host = process.env.HOST || '127.0.0.1';
+  const running = await startServer({ ...cfg, host, adminToken: token });
   await ensureModel(running, sim.url);
   const admin = await running.services.users.ensureAdmin(cfg.adminPassword, () => randomToken(12));
   await running.gateway.reload();
@@ -125,8 +127,11 @@ LiteMaaS is running: the workshop's "After" picture (store: ${running.store.kind
   simulator  ${sim.url}/v1   the model server behind LiteMaaS (serves ${DEMO_UPSTREAM})
 
 Sign in to the portal as admin with ${admin.password ? `the password ${admin.password}  (shown once: note it; set LITEMAAS_ADMIN_PASSWORD to choose it)` : cfg.adminPassword ? '$LITEMAAS_ADMIN_PASSWORD' : 'the password printed at the first start (or restart with LITEMAAS_ADMIN_PASSWORD on a fresh LITEMAAS_DATA_DIR)'}.
-Canopy's usage shows up under the key '${DEMO_KEY}' on the Usage page.
-
+Canopy runs on the admin's key '${DEMO_KEY}': its usage shows up under that key on the Usage page.
+To give Canopy a key of your own (the workshop's Step 2): sign in, subscribe to ${DEMO_MODEL} on Models, create a key on
+API Keys, then run the stack with it:  API_TOKEN=<your key> litemaas stack --config ${join(cfg.dataDir, 'stack.yaml')}
+(after stopping this demo, or with STACK_PORT set to another port and Canopy's LLAMA_STACK_URL pointed at it).
+${host === '127.0.0.1' ? 'Everything listens on 127.0.0.1 only; set HOST=0.0.0.0 to reach LiteMaaS from other machines.\n' : ''}
 Each piece alone, as in production (configs written to ${cfg.dataDir}):
   API_TOKEN=<the key> litemaas stack --config ${join(cfg.dataDir, 'stack.yaml')}
   litemaas canopy --config ${join(cfg.dataDir, 'canopy.yaml')}
