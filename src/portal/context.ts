@@ -17,6 +17,7 @@ import { SettingsService } from './services/settings.js';
 import { LoginThrottle } from './services/login-throttle.js';
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleLog, type ThrottleStore } from './services/throttle-store.js';
 import { OidcSignIn } from './oidc.js';
+import { AdminTokenService } from './services/admin-tokens.js';
 
 export interface Principal {
   kind: 'admin-token' | 'session';
@@ -27,10 +28,16 @@ export interface Principal {
   csrf?: string;
   authMethod?: 'password' | 'oidc';
   authenticatedAt?: Date;
+  /** An admin API token scoped to one team (roles empty): only that team's routes accept it. */
+  teamId?: string;
 }
 
 declare module 'fastify' {
-  interface FastifyRequest { principal: Principal | null }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** Why the bearer (an admin API token) was refused: said in the 401 instead of "sign in". */
+    bearerRefused: 'expired' | 'revoked' | null;
+  }
 }
 
 export interface PortalServices {
@@ -45,6 +52,8 @@ export interface PortalServices {
   throttle: LoginThrottle;
   oidc: OidcSignIn | null;
   initialAdmins: string[];
+  /** Admin API tokens (besides LITEMAAS_ADMIN_TOKEN). */
+  tokens: AdminTokenService;
   /** Revealing a key needs a sign-in at most this old: the session's authenticated_at, in PostgreSQL, so every replica applies the same window. */
   revealMaxAgeMs: number;
 }
@@ -73,5 +82,6 @@ export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceO
     oidc: o.oidc ? new OidcSignIn(o.oidc, cipher) : null,
     initialAdmins: o.initialAdmins ?? [],
     revealMaxAgeMs: (o.revealMaxAgeMinutes ?? 15) * 60_000,
+    tokens: new AdminTokenService(db),
   };
 }
