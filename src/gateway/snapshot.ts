@@ -71,7 +71,7 @@ export function emptySnapshot(): Snapshot {
 /** The queries a snapshot's rows come from, whole (in pages) or, for a change, restricted to some ids. */
 export const rowQueries = {
   users: (db: Kysely<Database>) => db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm']),
-  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at'])
+  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at', 'previous_hash', 'previous_valid_until'])
     .where('revoked_at', 'is', null),
   subs: (db: Kysely<Database>) => db.selectFrom('subscriptions').select(['user_id', 'model_id', 'status', 'quota_requests', 'quota_tokens']),
   models: (db: Kysely<Database>) => db.selectFrom('models').selectAll().where('status', '=', 'active'),
@@ -136,8 +136,24 @@ export function keyEntry(snap: Snapshot, k: KeyRow, user: UserEntry, old?: KeyEn
   return makeKey(k.id, user, models, maxBudget, budgetPeriod, k.rpm, k.tpm, k.max_parallel, expiresAt);
 }
 
+/**
+ * The secret a rotation replaced, while its grace lasts: the same key under the old hash, expiring
+ * when the grace ends (authenticate() checks expiry per request, so it stops then without a change
+ * notification). Null when there is none, or it is over. Rows from the cache file have no such
+ * fields: there the old hash is a key row of its own.
+ */
+export function graceRow(row: KeyRow, now = Date.now()): KeyRow | null {
+  if (!row.previous_hash || !row.previous_valid_until) return null;
+  const until = new Date(row.previous_valid_until).getTime();
+  if (until <= now) return null;
+  const expires = row.expires_at === null ? until : Math.min(until, new Date(row.expires_at).getTime());
+  return { ...row, hash: row.previous_hash, expires_at: new Date(expires), previous_hash: null, previous_valid_until: null };
+}
+
 /** Puts a key row in place, under its owner (skipped when the owner is unknown: a key of a deleted user). */
-export function putKey(snap: Snapshot, row: KeyRow, old?: KeyEntry): void {
+export function putKey(snap: Snapshot, row: KeyRow, old?: KeyEntry, previous?: Snapshot | null): void {
+  const grace = graceRow(row);
+  if (grace) putKey(snap, grace, (previous ?? snap).keys.get(grace.hash));
   const user = snap.users.get(row.user_id);
   if (!user) return;
   const prev = snap.keys.get(row.hash);
@@ -200,7 +216,7 @@ export class SnapshotBuilder {
   }
 
   keys(rows: readonly KeyRow[]): void {
-    for (const k of rows) putKey(this.snap, k, this.previous?.keys.get(k.hash));
+    for (const k of rows) putKey(this.snap, k, this.previous?.keys.get(k.hash), this.previous);
   }
 
   subs(rows: readonly SubRow[]): void {

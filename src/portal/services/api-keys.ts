@@ -32,6 +32,8 @@ export function keyView(k: ApiKeyRow, spend: string): ApiKey {
     createdAt: new Date(k.created_at).toISOString(),
     status: k.revoked_at ? 'revoked' : k.expires_at && new Date(k.expires_at).getTime() <= Date.now() ? 'expired' : 'active',
     spend: Number(spend), spendExact: spend,
+    previousValidUntil: k.previous_valid_until && new Date(k.previous_valid_until).getTime() > Date.now() && !k.revoked_at ? new Date(k.previous_valid_until).toISOString() : null,
+    spendResetAt: k.spend_reset_at ? new Date(k.spend_reset_at).toISOString() : null,
   };
 }
 
@@ -145,12 +147,21 @@ export class ApiKeyService {
     return this.get(id);
   }
 
-  /** A new secret for the same key id (same usage history); the old secret stops working at once. */
-  async rotate(id: string) {
+  /**
+   * A new secret for the same key id (same usage history, budgets and limits). The old secret stops
+   * at once, or keeps working for `graceSeconds` (the gateway holds its hash as the same key, expiring
+   * then), so that the applications using it can be moved over. A secret an earlier grace kept alive
+   * stops now: only the one just replaced gets the grace.
+   */
+  async rotate(id: string, graceSeconds = 0) {
     const k = await this.row(id);
     if (k.revoked_at) throw invalid('id', 'a revoked key cannot be rotated');
     const key = newApiKey();
-    await this.db.updateTable('api_keys').set({ hash: sha256(key), secret_enc: this.cipher.encrypt(key), prefix: keyPrefix(key) }).where('id', '=', id).execute();
+    const grace = graceSeconds > 0;
+    await this.db.updateTable('api_keys').set({
+      hash: sha256(key), secret_enc: this.cipher.encrypt(key), prefix: keyPrefix(key),
+      previous_hash: grace ? k.hash : null, previous_valid_until: grace ? new Date(Date.now() + graceSeconds * 1000) : null,
+    }).where('id', '=', id).execute();
     return { ...(await this.get(id)), key };
   }
 
