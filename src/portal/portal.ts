@@ -26,6 +26,7 @@ import { adminKeyRoutes } from './routes/admin-api-keys.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminSettingsRoutes } from './routes/admin-settings.js';
 import { adminTokenRoutes } from './routes/admin-tokens.js';
+import { adminSpendResetRoutes } from './routes/admin-spend-reset.js';
 
 export interface PortalOptions {
   services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string;
@@ -81,6 +82,7 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     await api.register(adminAuditRoutes, opts);
     await api.register(adminSettingsRoutes, opts);
     await api.register(adminTokenRoutes, opts);
+    await api.register(adminSpendResetRoutes, opts);
   }, { prefix: '/api/v1' });
 
   if (o.webDir && existsSync(join(o.webDir, 'index.html'))) await serveUi(app, { dir: o.webDir, isApi: (p) => API_PATH.test(p), notFound: apiNotFound });

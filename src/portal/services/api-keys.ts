@@ -14,6 +14,7 @@ import { invalid, notFound } from '../errors.js';
 import type { ApiKey } from '../../shared/api-types.js';
 import { optionalMoney } from './money-input.js';
 import { parseAdminLimits, recordAdminLimits, type AdminLimits } from './key-policy.js';
+import { creditedSpend, NO_CREDIT, periodSpend } from './spend-reset.js';
 
 export interface KeyInput {
   name: string; description?: string | null; models: string[]; maxBudget?: number | null; budgetPeriod?: BudgetPeriod;
@@ -88,12 +89,9 @@ export class ApiKeyService {
     return k;
   }
 
-  /** Spend in the key's current budget period (all time when it has none), exact, from the daily rollups. */
+  /** Spend in the key's current budget period (all time when it has none), exact, from the daily rollups, less an admin's reset. */
   async spend(k: ApiKeyRow): Promise<string> {
-    const start = periodStart(k.budget_period, new Date());
-    let q = this.db.selectFrom('usage_daily').select(sql<string>`coalesce(sum(cost), 0)::numeric(28,12)::text`.as('spend')).where('key_id', '=', k.id);
-    if (start) q = q.where('day', '>=', start);
-    return (await q.executeTakeFirstOrThrow()).spend;
+    return creditedSpend(await periodSpend(this.db, 'key_id', k.id, k.budget_period), k);
   }
 
   async get(id: string) {
@@ -115,7 +113,7 @@ export class ApiKeyService {
       sql<string>`coalesce(sum(cost) filter (where day >= ${since('monthly')}::date), 0)::numeric(28,12)::text`.as('monthly'),
     ]).execute();
     const byKey = new Map(sums.map((r) => [r.key_id, r]));
-    return rows.map((k) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n)));
+    return rows.map((k) => keyView(k, creditedSpend(byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n), k)));
   }
 
   /** The limits an administrator set on this key (see key-policy.ts). */
@@ -132,6 +130,7 @@ export class ApiKeyService {
     if (p.description !== undefined) set.description = p.description;
     if (p.maxBudget !== undefined) set.max_budget = optionalMoney('maxBudget', p.maxBudget);
     if (p.budgetPeriod !== undefined) set.budget_period = p.budgetPeriod;
+    if (p.budgetPeriod !== undefined && p.budgetPeriod !== k.budget_period) Object.assign(set, NO_CREDIT);
     if (p.softBudget !== undefined) set.soft_budget = optionalMoney('softBudget', p.softBudget);
     if (p.rpm !== undefined) set.rpm = p.rpm;
     if (p.tpm !== undefined) set.tpm = p.tpm;
