@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL, provision, settle, startSystem, type System } from './helpers/system.js';
+import { Session } from './helpers/session.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,5 +90,24 @@ describe('key rotation with a grace period', () => {
     const res = await fetch(`${sys.url}/api/v1/admin/api-keys/${p.keyId}/rotate`, { method: 'POST', headers: { authorization: `Bearer ${sys.adminToken}` } });
     expect(res.status).toBe(200);
     expect((await chat(p.key)).status).toBe(401);
+  });
+
+  it('the owner rotates their own key with a grace from the portal', async () => {
+    const username = `owner${Date.now()}`;
+    const p = await provision(sys, { username });
+    expect((await sys.admin('PATCH', `/admin/users/${p.userId}`, { password: 'correct horse battery' })).status).toBe(200);
+    const me = await Session.signIn(sys.url, username, 'correct horse battery');
+    const bad = await me.call('POST', `/api-keys/${p.keyId}/rotate`, { graceSeconds: 8 * 24 * 3600 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('graceSeconds');
+    const r = await me.call('POST', `/api-keys/${p.keyId}/rotate`, { graceSeconds: 600 });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    expect((await chat(p.key)).status).toBe(200);
+    expect((await chat(r.body.key)).status).toBe(200);
+    const listed = await me.call('GET', '/api-keys');
+    expect(Date.parse(listed.body.apiKeys[0].previousValidUntil)).toBeGreaterThan(Date.now() + 590_000);
+    const a = await sys.admin('GET', `/admin/audit?action=api_key.rotate&target=${p.keyId}`);
+    expect(a.body.entries[0]).toMatchObject({ actor: username, details: { graceSeconds: 600 } });
   });
 });
