@@ -5,11 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL, provision, settle, startSystem, type System } from './helpers/system.js';
+import { OwnRedis } from './helpers/redis-instance.js';
 
-describe('admin spend reset', () => {
+// Budgets are enforced in-process, or in Redis (shared by replicas, with leases): the reset must hold in both.
+describe.each(['in-process', 'redis'] as const)('admin spend reset (%s budgets)', (mode) => {
   let sys: System;
-  beforeAll(async () => { sys = await startSystem('postgres'); });
-  afterAll(async () => { await sys?.close(); });
+  let redis: OwnRedis | null = null;
+  beforeAll(async () => {
+    if (mode === 'redis') redis = await OwnRedis.create();
+    sys = await startSystem('postgres', {}, redis ? { redisUrl: redis.url, redisFailureMode: 'closed' } : {});
+  }, 60_000);
+  afterAll(async () => { await sys?.close(); await redis?.stop(); });
 
   const chat = async (key: string) => {
     const r = await fetch(`${sys.url}/v1/chat/completions`, {
