@@ -107,7 +107,7 @@ function NewTokenModal({ token, onClose }: { token: AdminTokenWithSecret; onClos
         <Alert variant="warning" isInline title="Copy the token now: it is not shown again" style={{ marginBottom: 16 }}>
           Only its hash is stored. Send it as <code>Authorization: Bearer &lt;token&gt;</code> to the /api/v1/admin routes.
         </Alert>
-        <ClipboardCopy isReadOnly hoverTip="Copy" clickTip="Copied" aria-label="The new admin API token">
+        <ClipboardCopy isReadOnly hoverTip="Copy" clickTip="Copied" textAriaLabel="The new admin API token" toggleAriaLabel="Show the token">
           {token.token}
         </ClipboardCopy>
       </ModalBody>
