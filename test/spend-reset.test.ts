@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL, provision, settle, startSystem, type System } from './helpers/system.js';
 import { OwnRedis } from './helpers/redis-instance.js';
+import { withCredit } from '../src/gateway/snapshot.js';
+import { periodEnd } from '../src/ledger/budgets.js';
 
 // Budgets are enforced in-process, or in Redis (shared by replicas, with leases): the reset must hold in both.
 describe.each(['in-process', 'redis'] as const)('admin spend reset (%s budgets)', (mode) => {
@@ -84,5 +86,28 @@ describe.each(['in-process', 'redis'] as const)('admin spend reset (%s budgets)'
     expect((await fetch(`${sys.url}/api/v1/admin/api-keys/${p.keyId}/reset-spend`, { method: 'POST' })).status).toBe(401);
     expect((await sys.admin('POST', '/admin/api-keys/nope/reset-spend')).status).toBe(404);
     expect((await sys.admin('POST', '/admin/users/nope/reset-spend')).status).toBe(404);
+  });
+});
+
+describe('a spend credit in the gateway (withCredit)', () => {
+  const user = { id: 'u', username: 'u', disabled: false, maxBudget: 100n, budgetPeriod: 'daily' as const, rpm: null, tpm: null, credit: 0n, creditUntil: 0 };
+  const key = { id: 'k', user, models: new Set<string>(), maxBudget: 10n, budgetPeriod: 'monthly' as const, rpm: null, tpm: null, maxParallel: null, expiresAt: null, credit: 7n, creditUntil: 1_000 };
+
+  it('raises the budget by the credit until the period it was made in ends, then not', () => {
+    expect(withCredit(key, 999).maxBudget).toBe(17n);
+    expect(withCredit(key, 999)).toBe(withCredit(key, 500)); // made once per entry
+    expect(withCredit(key, 1_000)).toBe(key);
+    const both = { ...key, user: { ...user, credit: 50n, creditUntil: 2_000 } };
+    expect([withCredit(both, 999).maxBudget, withCredit(both, 999).user.maxBudget]).toEqual([17n, 150n]);
+    expect([withCredit(both, 1_500).maxBudget, withCredit(both, 1_500).user.maxBudget]).toEqual([10n, 150n]);
+    expect(withCredit({ ...key, maxBudget: null }, 0).maxBudget).toBeNull(); // no budget: nothing to forgive
+  });
+
+  it('a credit lasts until the end of the period it was made in', () => {
+    const at = new Date('2026-12-01T22:00:00Z'); // a Tuesday
+    expect(periodEnd('daily', at)?.toISOString()).toBe('2026-12-02T00:00:00.000Z');
+    expect(periodEnd('weekly', at)?.toISOString()).toBe('2026-12-07T00:00:00.000Z');
+    expect(periodEnd('monthly', at)?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    expect(periodEnd('none', at)).toBeNull();
   });
 });

@@ -121,7 +121,8 @@ export const withUser = (k: KeyEntry, user: UserEntry): KeyEntry =>
   makeKey(k.id, user, k.models, k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil);
 
 const creditHolds = (c: bigint, until: number, max: bigint | null, at: number) => c !== 0n && max !== null && at < until;
-const credited = new WeakMap<KeyEntry, KeyEntry>();
+/** Per entry: the view last made, and which credits it holds (the key's and the owner's end at different times). */
+const credited = new WeakMap<KeyEntry, { kc: boolean; uc: boolean; view: KeyEntry }>();
 
 /**
  * The key as its budgets are checked at `at`: while an admin's spend reset holds (until the period it
@@ -133,10 +134,10 @@ export function withCredit(k: KeyEntry, at: number): KeyEntry {
   const kc = creditHolds(k.credit, k.creditUntil, k.maxBudget, at), uc = creditHolds(k.user.credit, k.user.creditUntil, k.user.maxBudget, at);
   if (!kc && !uc) return k;
   const seen = credited.get(k);
-  if (seen && (seen.maxBudget !== k.maxBudget) === kc && (seen.user.maxBudget !== k.user.maxBudget) === uc) return seen;
+  if (seen && seen.kc === kc && seen.uc === uc) return seen.view;
   const user = uc ? { ...k.user, maxBudget: k.user.maxBudget! + k.user.credit } : k.user;
   const view = makeKey(k.id, user, k.models, kc ? k.maxBudget! + k.credit : k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil);
-  credited.set(k, view);
+  credited.set(k, { kc, uc, view });
   return view;
 }
 
