@@ -47,7 +47,7 @@ const BOUNDS = { prompt: 20, completion: 16, audioMs: 0, injectMaxTokens: null }
 
 type Shape = 'budget' | 'all limits';
 function keyOf(shape: Shape): { key: KeyEntry; sub: SubscriptionEntry } {
-  const user: UserEntry = { id: `u-${randomUUID()}`, username: 'bench', disabled: false, maxBudget: shape === 'budget' ? null : 10n ** 18n, budgetPeriod: 'monthly', rpm: shape === 'budget' ? null : 10_000_000, tpm: null };
+  const user: UserEntry = { id: `u-${randomUUID()}`, username: 'bench', disabled: false, maxBudget: shape === 'budget' ? null : 10n ** 18n, budgetPeriod: 'monthly', rpm: shape === 'budget' ? null : 10_000_000, tpm: null, credit: 0n, creditUntil: 0 };
   const key = {
     id: `k-${randomUUID()}`, name: 'bench', user, models: new Set(['m']), maxBudget: 10n ** 17n, budgetPeriod: 'monthly',
     rpm: shape === 'budget' ? null : 10_000_000, tpm: shape === 'budget' ? null : 1_000_000_000, maxParallel: null, expiresAt: null,

@@ -96,6 +96,13 @@ describe('teams', () => {
     expect(byUser.body.rows.find((r: any) => r.userId === t.body.id)?.username).toBe('team race-team');
     const subs = await sys.admin('GET', '/admin/subscriptions');
     expect(subs.body.subscriptions.find((s: any) => s.userId === t.body.id)?.username).toBe('team race-team');
+    // An admin resets the team's spend: the period counts from zero again, history stays.
+    const reset = await sys.admin('POST', `/admin/teams/${t.body.id}/reset-spend`);
+    expect(reset.status).toBe(200);
+    expect(reset.body.spend).toBe(0);
+    await Promise.all([sys.server.gateway.reload(), other.gateway.reload()]);
+    expect((await post(other.url, k2.body.key)).status).toBe(200);
+    expect((await sys.admin('GET', '/admin/audit?action=team.reset_spend')).body.entries[0]).toMatchObject({ target: t.body.id });
   }, 60_000);
 
   it('members and owners: outsiders see nothing, members cannot manage, owners can; team keys outlive their creator', async () => {
@@ -160,6 +167,31 @@ describe('teams', () => {
     const memberUsage = await member.session.call('GET', '/api/v1/usage/summary?groupBy=key');
     expect(memberUsage.body.rows).toEqual([]);
   }, 60_000);
+
+  it('an admin API token scoped to a team manages that team only', async () => {
+    const a = await sys.admin('POST', '/admin/teams', { name: 'Token Team A' });
+    const b = await sys.admin('POST', '/admin/teams', { name: 'Token Team B' });
+    expect((await sys.admin('POST', '/admin/tokens', { name: 'team-a-ci', scope: 'team', teamId: 'no-such-team' })).status).toBe(400);
+    const tok = await sys.admin('POST', '/admin/tokens', { name: 'team-a-ci', scope: 'team', teamId: a.body.id });
+    expect(tok.status).toBe(201);
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(sys.url + '/api/v1' + path, { method, headers: { authorization: `Bearer ${tok.body.token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    expect((await call('POST', `/admin/teams/${a.body.id}/subscriptions`, { modelId: MODEL })).status).toBe(201);
+    const k = await call('POST', `/admin/teams/${a.body.id}/api-keys`, { name: 'ci-key', models: [MODEL] });
+    expect(k.status).toBe(201);
+    expect(k.body.teamId).toBe(a.body.id);
+    expect((await call('GET', `/admin/teams/${a.body.id}/api-keys`)).body.apiKeys).toHaveLength(1);
+    // Not another team, not the team's own budget, not the rest of the admin API.
+    expect((await call('GET', `/admin/teams/${b.body.id}/api-keys`)).status).toBe(403);
+    expect((await call('PATCH', `/admin/teams/${a.body.id}`, { maxBudget: 1000 })).status).toBe(403);
+    expect((await call('GET', '/admin/users')).status).toBe(403);
+    expect((await call('GET', '/admin/teams')).status).toBe(403);
+    // The audit log names the token.
+    const log = await sys.admin('GET', `/admin/audit?target=${k.body.id}`);
+    expect(log.body.entries[0]).toMatchObject({ actor: 'token:team-a-ci', action: 'api_key.create' });
+  });
 
   it('a team is not a person: not listed, cannot sign in, and only admins set its limits', async () => {
     const t = await sys.admin('POST', '/admin/teams', { name: 'Platform' });

@@ -27,7 +27,7 @@ import { ResponseRoutes } from './endpoints/response-routes.js';
 import { responseObject } from './endpoints/response-objects.js';
 import { INT4_MAX } from '../ledger/event.js';
 import { Router } from './route.js';
-import { emptySnapshot, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
+import { emptySnapshot, withCredit, type KeyEntry, type ModelEntry, type Snapshot } from './snapshot.js';
 import { loadSnapshot, loadVersion, type LoadOptions } from './snapshot-load.js';
 import { applicable, applyChanges, parseChange, type Change } from './snapshot-changes.js';
 import type { SnapshotCache } from './snapshot-cache.js';
@@ -336,7 +336,8 @@ export class Gateway {
     // A free request (tokenize) costs nothing: no budget or quota can refuse it; rate limits apply.
     let ticket: Ticket;
     try {
-      const t = this.admission.admit({ key, model, sub, bounds, free: endpoint.free === true, at });
+      // withCredit: an admin's spend reset, as a raised budget until the period it was made in ends.
+      const t = this.admission.admit({ key: withCredit(key, at.getTime()), model, sub, bounds, free: endpoint.free === true, at });
       ticket = t instanceof Promise ? await t : t; // the in-process admission answers without a microtask
     } catch (e) {
       if (e instanceof GatewayError) return refuse(e, model.id, model);

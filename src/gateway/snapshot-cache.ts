@@ -63,11 +63,16 @@ const capture = (s: Snapshot): Captured => ({
   subs: [...s.src.subs.values()], models: [...s.src.models.values()], deps: [...s.src.deps.values()],
 });
 
+/** An admin's spend reset as the row had it (null fields when none), so that a cached snapshot keeps it. */
+const creditLine = (e: { credit: bigint; creditUntil: number }) => (e.creditUntil === 0
+  ? { spend_credit: null, spend_credit_until: null }
+  : { spend_credit: fromPico(e.credit), spend_credit_until: new Date(e.creditUntil) });
+
 function* lines(c: Captured, section: Section): Generator<string> {
   switch (section) {
     case 'users':
       for (const u of c.users) {
-        const line: UserLine = { id: u.id, username: u.username, disabled: u.disabled, max_budget: u.maxBudget === null ? null : fromPico(u.maxBudget), budget_period: u.budgetPeriod, rpm: u.rpm, tpm: u.tpm };
+        const line: UserLine = { id: u.id, username: u.username, disabled: u.disabled, max_budget: u.maxBudget === null ? null : fromPico(u.maxBudget), budget_period: u.budgetPeriod, rpm: u.rpm, tpm: u.tpm, ...creditLine(u) };
         yield JSON.stringify(line);
       }
       return;
@@ -80,7 +85,7 @@ function* lines(c: Captured, section: Section): Generator<string> {
         yield JSON.stringify({
           id: e.id, user_id: e.user.id, hash: c.hashes[i], models, max_budget: e.maxBudget === null ? null : fromPico(e.maxBudget),
           budget_period: e.budgetPeriod, rpm: e.rpm, tpm: e.tpm, max_parallel: e.maxParallel,
-          expires_at: e.expiresAt === null ? null : new Date(e.expiresAt).toISOString(),
+          expires_at: e.expiresAt === null ? null : new Date(e.expiresAt).toISOString(), ...creditLine(e),
         });
       }
       return;

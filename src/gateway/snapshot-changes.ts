@@ -91,6 +91,14 @@ export async function applyChanges(db: Kysely<Database>, snap: Snapshot, changes
     }
   }
 
+  // A key may be held under a second hash (the secret a rotation replaced, during its grace) that the
+  // notification does not name: every hash of a named key goes, and its row puts back what is still valid.
+  for (const h of [...hashes]) {
+    const k = snap.keys.get(h);
+    for (const other of (k && snap.keysByUser.get(k.user.id)) ?? []) {
+      if (!hashes.has(other) && keyIds.has(snap.keys.get(other)?.id ?? '')) hashes.add(other);
+    }
+  }
   const gone = new Map<string, Set<string>>();
   for (const h of hashes) {
     const k = snap.keys.get(h);

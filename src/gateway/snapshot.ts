@@ -21,11 +21,14 @@ import { pricePerTokenPico, toPico } from '../shared/money.js';
 export interface UserEntry {
   id: string; username: string; disabled: boolean;
   maxBudget: bigint | null; budgetPeriod: BudgetPeriod; rpm: number | null; tpm: number | null;
+  /** An admin's spend reset: this much of the period's spend is not counted until `creditUntil` (ms; 0: none). See withCredit(). */
+  credit: bigint; creditUntil: number;
 }
 export interface KeyEntry {
   id: string; user: UserEntry; models: ReadonlySet<string>;
   maxBudget: bigint | null; budgetPeriod: BudgetPeriod;
   rpm: number | null; tpm: number | null; maxParallel: number | null; expiresAt: number | null;
+  credit: bigint; creditUntil: number;
 }
 export interface DeploymentConfig {
   id: string; url: string; upstreamModel: string; token: string | null;
@@ -70,8 +73,8 @@ export function emptySnapshot(): Snapshot {
 
 /** The queries a snapshot's rows come from, whole (in pages) or, for a change, restricted to some ids. */
 export const rowQueries = {
-  users: (db: Kysely<Database>) => db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm']),
-  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at'])
+  users: (db: Kysely<Database>) => db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm', 'spend_credit', 'spend_credit_until']),
+  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at', 'previous_hash', 'previous_valid_until', 'spend_credit', 'spend_credit_until'])
     .where('revoked_at', 'is', null),
   subs: (db: Kysely<Database>) => db.selectFrom('subscriptions').select(['user_id', 'model_id', 'status', 'quota_requests', 'quota_tokens']),
   models: (db: Kysely<Database>) => db.selectFrom('models').selectAll().where('status', '=', 'active'),
@@ -88,6 +91,11 @@ export type DepRow = RowOf<typeof rowQueries.deps>;
 export type UserLine = Omit<UserRow, 'disabled_at'> & { disabled: boolean };
 
 const money = (v: string | null): bigint | null => (v === null ? null : toPico(v));
+/** A spend credit and until when it holds; rows from an older cache file have neither. */
+function credit(r: { spend_credit?: string | null; spend_credit_until?: Date | string | null }): [bigint, number] {
+  if (r.spend_credit == null || r.spend_credit_until == null) return [0n, 0];
+  return [toPico(r.spend_credit), new Date(r.spend_credit_until).getTime()];
+}
 // The driver makes a new string per row; the entries share these.
 const PERIODS: Record<string, BudgetPeriod> = { none: 'none', daily: 'daily', weekly: 'weekly', monthly: 'monthly' };
 const period = (p: BudgetPeriod): BudgetPeriod => PERIODS[p] ?? p;
@@ -96,20 +104,42 @@ const period = (p: BudgetPeriod): BudgetPeriod => PERIODS[p] ?? p;
 export function userEntry(u: UserRow | UserLine, old?: UserEntry): UserEntry {
   const disabled = 'disabled' in u ? u.disabled : u.disabled_at !== null;
   const maxBudget = money(u.max_budget), budgetPeriod = period(u.budget_period);
+  const [c, cUntil] = credit(u);
   if (old && old.id === u.id && old.username === u.username && old.disabled === disabled && old.maxBudget === maxBudget
-    && old.budgetPeriod === budgetPeriod && old.rpm === u.rpm && old.tpm === u.tpm) return old;
-  return { id: u.id, username: u.username, disabled, maxBudget, budgetPeriod, rpm: u.rpm, tpm: u.tpm };
+    && old.budgetPeriod === budgetPeriod && old.rpm === u.rpm && old.tpm === u.tpm && old.credit === c && old.creditUntil === cUntil) return old;
+  return { id: u.id, username: u.username, disabled, maxBudget, budgetPeriod, rpm: u.rpm, tpm: u.tpm, credit: c, creditUntil: cUntil };
 }
 
 /** A key's entry, always of one shape (the hot path's property reads stay monomorphic). */
 function makeKey(id: string, user: UserEntry, models: ReadonlySet<string>, maxBudget: bigint | null, budgetPeriod: BudgetPeriod,
-  rpm: number | null, tpm: number | null, maxParallel: number | null, expiresAt: number | null): KeyEntry {
-  return { id, user, models, maxBudget, budgetPeriod, rpm, tpm, maxParallel, expiresAt };
+  rpm: number | null, tpm: number | null, maxParallel: number | null, expiresAt: number | null, credit: bigint, creditUntil: number): KeyEntry {
+  return { id, user, models, maxBudget, budgetPeriod, rpm, tpm, maxParallel, expiresAt, credit, creditUntil };
 }
 
 /** The same key with another owner entry (a user's limits changed). */
 export const withUser = (k: KeyEntry, user: UserEntry): KeyEntry =>
-  makeKey(k.id, user, k.models, k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt);
+  makeKey(k.id, user, k.models, k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil);
+
+const creditHolds = (c: bigint, until: number, max: bigint | null, at: number) => c !== 0n && max !== null && at < until;
+/** Per entry: the view last made, and which credits it holds (the key's and the owner's end at different times). */
+const credited = new WeakMap<KeyEntry, { kc: boolean; uc: boolean; view: KeyEntry }>();
+
+/**
+ * The key as its budgets are checked at `at`: while an admin's spend reset holds (until the period it
+ * was made in ends), the key's or owner's budget is raised by the spend forgiven — the same as
+ * counting the period's spend from zero again, without touching the counters or the usage history.
+ * The key itself when no reset holds (nearly always); the view is made once per entry.
+ */
+export function withCredit(k: KeyEntry, at: number): KeyEntry {
+  const kc = creditHolds(k.credit, k.creditUntil, k.maxBudget, at), uc = creditHolds(k.user.credit, k.user.creditUntil, k.user.maxBudget, at);
+  if (!kc && !uc) return k;
+  const seen = credited.get(k);
+  if (seen && seen.kc === kc && seen.uc === uc) return seen.view;
+  const user = uc ? { ...k.user, maxBudget: k.user.maxBudget! + k.user.credit } : k.user;
+  const view = makeKey(k.id, user, k.models, kc ? k.maxBudget! + k.credit : k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil);
+  credited.set(k, { kc, uc, view });
+  return view;
+}
 
 function sameList(set: ReadonlySet<string>, list: readonly string[]): boolean {
   if (set.size !== list.length) return false;
@@ -131,13 +161,31 @@ export function keyEntry(snap: Snapshot, k: KeyRow, user: UserEntry, old?: KeyEn
   const models = scope(snap, k.models, old);
   const maxBudget = money(k.max_budget), budgetPeriod = period(k.budget_period);
   const expiresAt = k.expires_at === null ? null : new Date(k.expires_at).getTime();
+  const [c, cUntil] = credit(k);
   if (old && old.id === k.id && old.user === user && old.models === models && old.maxBudget === maxBudget && old.budgetPeriod === budgetPeriod
-    && old.rpm === k.rpm && old.tpm === k.tpm && old.maxParallel === k.max_parallel && old.expiresAt === expiresAt) return old;
-  return makeKey(k.id, user, models, maxBudget, budgetPeriod, k.rpm, k.tpm, k.max_parallel, expiresAt);
+    && old.rpm === k.rpm && old.tpm === k.tpm && old.maxParallel === k.max_parallel && old.expiresAt === expiresAt
+    && old.credit === c && old.creditUntil === cUntil) return old;
+  return makeKey(k.id, user, models, maxBudget, budgetPeriod, k.rpm, k.tpm, k.max_parallel, expiresAt, c, cUntil);
+}
+
+/**
+ * The secret a rotation replaced, while its grace lasts: the same key under the old hash, expiring
+ * when the grace ends (authenticate() checks expiry per request, so it stops then without a change
+ * notification). Null when there is none, or it is over. Rows from the cache file have no such
+ * fields: there the old hash is a key row of its own.
+ */
+export function graceRow(row: KeyRow, now = Date.now()): KeyRow | null {
+  if (!row.previous_hash || !row.previous_valid_until) return null;
+  const until = new Date(row.previous_valid_until).getTime();
+  if (until <= now) return null;
+  const expires = row.expires_at === null ? until : Math.min(until, new Date(row.expires_at).getTime());
+  return { ...row, hash: row.previous_hash, expires_at: new Date(expires), previous_hash: null, previous_valid_until: null };
 }
 
 /** Puts a key row in place, under its owner (skipped when the owner is unknown: a key of a deleted user). */
-export function putKey(snap: Snapshot, row: KeyRow, old?: KeyEntry): void {
+export function putKey(snap: Snapshot, row: KeyRow, old?: KeyEntry, previous?: Snapshot | null): void {
+  const grace = graceRow(row);
+  if (grace) putKey(snap, grace, (previous ?? snap).keys.get(grace.hash));
   const user = snap.users.get(row.user_id);
   if (!user) return;
   const prev = snap.keys.get(row.hash);
@@ -200,7 +248,7 @@ export class SnapshotBuilder {
   }
 
   keys(rows: readonly KeyRow[]): void {
-    for (const k of rows) putKey(this.snap, k, this.previous?.keys.get(k.hash));
+    for (const k of rows) putKey(this.snap, k, this.previous?.keys.get(k.hash), this.previous);
   }
 
   subs(rows: readonly SubRow[]): void {

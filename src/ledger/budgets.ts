@@ -72,15 +72,21 @@ export function periodStart(period: BudgetPeriod, now: Date): string | null {
   return d.toISOString().slice(0, 10);
 }
 
-/** Seconds until the period starts again; null when it never resets. */
-export function secondsToReset(period: BudgetPeriod, now: Date): number | null {
+/** When the period `now` is in ends (the next one starts); null when it never resets. */
+export function periodEnd(period: BudgetPeriod, now: Date): Date | null {
   const start = periodStart(period, now);
   if (!start) return null;
   const next = new Date(start + 'T00:00:00Z');
   if (period === 'daily') next.setUTCDate(next.getUTCDate() + 1);
   if (period === 'weekly') next.setUTCDate(next.getUTCDate() + 7);
   if (period === 'monthly') next.setUTCMonth(next.getUTCMonth() + 1);
-  return Math.max(1, Math.ceil((next.getTime() - now.getTime()) / 1000));
+  return next;
+}
+
+/** Seconds until the period starts again; null when it never resets. */
+export function secondsToReset(period: BudgetPeriod, now: Date): number | null {
+  const next = periodEnd(period, now);
+  return next && Math.max(1, Math.ceil((next.getTime() - now.getTime()) / 1000));
 }
 
 interface Loading { during: Array<[UsageEvent, bigint | undefined]>; done: Promise<void> }

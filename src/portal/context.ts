@@ -20,6 +20,7 @@ import { LoginThrottle } from './services/login-throttle.js';
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleLog, type ThrottleStore } from './services/throttle-store.js';
 import { OidcSignIn } from './oidc.js';
 import { OpenShiftSignIn } from './openshift-oauth.js';
+import { AdminTokenService } from './services/admin-tokens.js';
 
 export interface Principal {
   kind: 'admin-token' | 'session';
@@ -30,10 +31,16 @@ export interface Principal {
   csrf?: string;
   authMethod?: AuthMethod;
   authenticatedAt?: Date;
+  /** An admin API token scoped to one team (roles empty): only that team's routes accept it. */
+  teamId?: string;
 }
 
 declare module 'fastify' {
-  interface FastifyRequest { principal: Principal | null }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** Why the bearer (an admin API token) was refused: said in the 401 instead of "sign in". */
+    bearerRefused: 'expired' | 'revoked' | null;
+  }
 }
 
 export interface PortalServices {
@@ -50,6 +57,8 @@ export interface PortalServices {
   oidc: OidcSignIn | null;
   openshift: OpenShiftSignIn | null;
   initialAdmins: string[];
+  /** Admin API tokens (besides LITEMAAS_ADMIN_TOKEN). */
+  tokens: AdminTokenService;
   /** Revealing a key needs a sign-in at most this old: the session's authenticated_at, in PostgreSQL, so every replica applies the same window. */
   revealMaxAgeMs: number;
 }
@@ -80,5 +89,6 @@ export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceO
     openshift: o.openshift ? new OpenShiftSignIn(o.openshift, cipher) : null,
     initialAdmins: o.initialAdmins ?? [],
     revealMaxAgeMs: (o.revealMaxAgeMinutes ?? 15) * 60_000,
+    tokens: new AdminTokenService(db),
   };
 }

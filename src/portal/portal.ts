@@ -26,6 +26,8 @@ import { adminKeyRoutes } from './routes/admin-api-keys.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminSettingsRoutes } from './routes/admin-settings.js';
 import { teamRoutes, teamUsageRoutes } from './routes/teams.js';
+import { adminTokenRoutes } from './routes/admin-tokens.js';
+import { adminSpendResetRoutes } from './routes/admin-spend-reset.js';
 
 export interface PortalOptions {
   services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string;
@@ -57,7 +59,7 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
       info: { title: 'LiteMaaS portal API', version: '1', description: 'Models, subscriptions, API keys, usage and administration. The OpenAI-compatible gateway is at /v1.' },
       components: {
         securitySchemes: {
-          adminToken: { type: 'http', scheme: 'bearer', description: 'LITEMAAS_ADMIN_TOKEN (automation, acts as admin)' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'LITEMAAS_ADMIN_TOKEN (automation, acts as admin), or an admin API token (lmt_…) with its scope' },
           session: { type: 'apiKey', in: 'cookie', name: 'litemaas_session', description: 'Portal sign-in; state-changing calls also need x-csrf-token' },
         },
       },
@@ -82,6 +84,8 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     await api.register(adminSettingsRoutes, opts);
     await api.register(teamRoutes, opts);
     await api.register(teamUsageRoutes, opts);
+    await api.register(adminTokenRoutes, opts);
+    await api.register(adminSpendResetRoutes, opts);
   }, { prefix: '/api/v1' });
 
   if (o.webDir && existsSync(join(o.webDir, 'index.html'))) await serveUi(app, { dir: o.webDir, isApi: (p) => API_PATH.test(p), notFound: apiNotFound });

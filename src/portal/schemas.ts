@@ -191,3 +191,11 @@ export const AuditQuery = Type.Object({
   actor: Type.Optional(Line({ maxLength: 200 })),
   target: Type.Optional(Line({ maxLength: 200 })),
 }, { additionalProperties: false });
+
+/** The longest grace a rotated key's previous secret may keep working: a week. */
+export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+/** `POST …/api-keys/:id/rotate`: the body is optional (no grace: the old secret stops at once). */
+export const KeyRotateBody = Type.Union([
+  Type.Object({ graceSeconds: Type.Optional(Int4(0, MAX_GRACE_SECONDS)) }, { additionalProperties: false }),
+  Type.Null(),
+]);

@@ -147,6 +147,10 @@ export interface ApiKey {
   teamId?: string | null;
   teamName?: string | null;
   createdBy?: string | null;
+  /** After a rotation with a grace period: the previous secret keeps working until then (absent once it has passed). */
+  previousValidUntil?: string | null;
+  /** When an admin last reset the key's spend (the current period's spend counts from then). */
+  spendResetAt?: string | null;
 }
 
 /** Returned by create and rotate: the only times the full key comes back unasked. */
@@ -210,3 +214,13 @@ export interface UsageTimeseries { from: string; to: string; points: Array<Usage
 export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string | null; details: unknown }
 
 export interface ModelTestResult { ok: boolean; status: number | null; latencyMs: number; message: string; reply?: string }
+
+export type AdminTokenScope = 'admin' | 'admin-readonly' | 'team';
+/** An admin API token as listed: never the token itself (`prefix` is `lmt_ab12…wxyz`). */
+export interface AdminToken {
+  id: string; name: string; prefix: string; scope: AdminTokenScope; teamId: string | null;
+  createdBy: string; createdAt: string; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null;
+  status: 'active' | 'revoked' | 'expired';
+}
+/** Returned by create: the only time the token is shown. */
+export type AdminTokenWithSecret = AdminToken & { token: string };

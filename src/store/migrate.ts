@@ -19,6 +19,7 @@ import * as m006 from './migrations/006_api_kinds.js';
 import * as m007 from './migrations/007_change_payloads.js';
 import * as m008 from './migrations/008_usage_daily_scope_indexes.js';
 import * as m009 from './migrations/009_teams.js';
+import * as m010 from './migrations/010_admin_tokens.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '007_change_payloads': m007,
   '008_usage_daily_scope_indexes': m008,
   '009_teams': m009,
+  '010_admin_tokens': m010,
 };
 
 /** The advisory lock's key: the ASCII of 'LMmigrat' as a bigint, LiteMaaS's alone (Kysely's own lock uses another). */

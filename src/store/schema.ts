@@ -240,3 +240,43 @@ export type DeploymentRow = Selectable<DeploymentsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type UsageEventInsert = Insertable<UsageEventsTable>;
+
+// Migration 010. Declared as interface merges so that this block only appends to the file.
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type NullableMoney = ColumnType<string | null, string | number | null | undefined, string | number | null>;
+
+/** An admin API token (sha256 only); `team_id` is set exactly for scope `team`. */
+export interface AdminTokensTable {
+  id: string;
+  name: string;
+  /** `lmt_ab12…wxyz` */
+  prefix: string;
+  hash: string;
+  scope: 'admin' | 'admin-readonly' | 'team';
+  team_id: string | null;
+  created_by: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface ApiKeysTable {
+  /** sha256 of the secret a rotation replaced, valid until `previous_valid_until` (the grace period). */
+  previous_hash: Nullable<string>;
+  previous_valid_until: NullableTimestamp;
+  /** An admin's spend reset: the period's spend at `spend_reset_at`, not counted toward the budget until `spend_credit_until`. */
+  spend_reset_at: NullableTimestamp;
+  spend_credit: NullableMoney;
+  spend_credit_until: NullableTimestamp;
+}
+
+export interface UsersTable {
+  spend_reset_at: NullableTimestamp;
+  spend_credit: NullableMoney;
+  spend_credit_until: NullableTimestamp;
+}
+
+export interface Database { admin_tokens: AdminTokensTable }
+export type AdminTokenRow = Selectable<AdminTokensTable>;

@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAdmin, requireAdminRead } from '../auth.js';
 import type { PortalServices } from '../context.js';
-import { Id, KeyPatchBody } from '../schemas.js';
+import { Id, KeyPatchBody, KeyRotateBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
 
 export const adminKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
@@ -17,9 +17,10 @@ export const adminKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = 
     await audit(s.db, req.principal!.username, 'api_key.update', k.id, req.body);
     return k;
   });
-  app.post('/admin/api-keys/:id/rotate', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id } }, async (req, reply) => {
-    const k = await s.keys.rotate(req.params.id);
-    await audit(s.db, req.principal!.username, 'api_key.rotate', k.id);
+  app.post('/admin/api-keys/:id/rotate', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id, body: KeyRotateBody } }, async (req, reply) => {
+    const graceSeconds = req.body?.graceSeconds ?? 0;
+    const k = await s.keys.rotate(req.params.id, graceSeconds);
+    await audit(s.db, req.principal!.username, 'api_key.rotate', k.id, { graceSeconds });
     reply.header('cache-control', 'no-store');
     return k;
   });

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { me, requireUser } from '../auth.js';
 import type { PortalServices } from '../context.js';
 import { ApiError, invalid } from '../errors.js';
-import { Id, KeyPatchBody, MyKeyCreateBody } from '../schemas.js';
+import { Id, KeyPatchBody, KeyRotateBody, MyKeyCreateBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
 import { applyKeyDefaults, checkOwnerPatch, enforceKeyMaximums } from '../services/key-policy.js';
 
@@ -56,10 +56,11 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = as
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     return { key };
   });
-  app.post('/api-keys/:id/rotate', { onRequest: requireUser, schema: { params: Id, tags } }, async (req, reply) => {
+  app.post('/api-keys/:id/rotate', { onRequest: requireUser, schema: { params: Id, body: KeyRotateBody, tags } }, async (req, reply) => {
     const k = await s.keys.owned(req.params.id, me(req));
-    const out = await s.keys.rotate(k.id);
-    await audit(s.db, req.principal!.username, 'api_key.rotate', k.id, { name: k.name });
+    const graceSeconds = req.body?.graceSeconds ?? 0;
+    const out = await s.keys.rotate(k.id, graceSeconds);
+    await audit(s.db, req.principal!.username, 'api_key.rotate', k.id, { name: k.name, graceSeconds });
     reply.header('cache-control', 'no-store');
     return out;
   });

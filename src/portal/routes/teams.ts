@@ -6,7 +6,7 @@
  * Someone outside a team gets 404 for it, as if it did not exist.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireAdmin, requireAdminRead, requireUser } from '../auth.js';
 import type { PortalServices } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
@@ -17,6 +17,20 @@ import type { TeamAccess } from '../services/teams.js';
 import { reports } from './usage.js';
 
 const actor = (req: FastifyRequest) => req.principal!.username;
+
+/**
+ * The admin team routes: admins (read-only admins for reads), or an admin API token scoped to this very
+ * team — automation for one team (its members, subscriptions, keys and usage) and nothing else.
+ */
+const teamAdmin = (write: boolean) => async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const p = req.principal;
+  const id = (req.params as { id?: string }).id;
+  if (p?.teamId) {
+    if (id === p.teamId) return;
+    throw new ApiError('forbidden', `This admin API token is scoped to team '${p.teamId}': it can manage only that team.`);
+  }
+  await (write ? requireAdmin : requireAdminRead)(req, reply);
+};
 
 /** The caller's standing in team `id`, at least `need`; else 404 (outsiders) or 403 (members asking for an owner's action). */
 async function standing(s: PortalServices, req: FastifyRequest, id: string, need: 'member' | 'owner'): Promise<Exclude<TeamAccess, null>> {
@@ -42,39 +56,39 @@ export const teamRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = asyn
     await audit(s.db, actor(req), 'team.create', t.id, req.body);
     return reply.code(201).send(t);
   });
-  app.get('/admin/teams/:id', { onRequest: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => s.teams.get(req.params.id));
+  app.get('/admin/teams/:id', { onRequest: teamAdmin(false), schema: { tags: TAGS, params: Id } }, async (req) => s.teams.get(req.params.id));
   app.patch('/admin/teams/:id', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id, body: TeamPatchBody } }, async (req) => {
     const t = await s.teams.update(req.params.id, req.body);
     await audit(s.db, actor(req), 'team.update', t.id, req.body);
     return t;
   });
-  app.get('/admin/teams/:id/members', { onRequest: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => ({ members: await s.teams.members(req.params.id) }));
-  app.post('/admin/teams/:id/members', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id, body: TeamMemberBody } }, async (req, reply) => {
+  app.get('/admin/teams/:id/members', { onRequest: teamAdmin(false), schema: { tags: TAGS, params: Id } }, async (req) => ({ members: await s.teams.members(req.params.id) }));
+  app.post('/admin/teams/:id/members', { onRequest: teamAdmin(true), schema: { tags: TAGS, params: Id, body: TeamMemberBody } }, async (req, reply) => {
     const userId = await s.teams.personId(req.body);
     const members = await s.teams.setMember(req.params.id, userId, req.body.role ?? 'member');
     await audit(s.db, actor(req), 'team.member_set', req.params.id, { userId, role: req.body.role ?? 'member' });
     return reply.code(201).send({ members });
   });
-  app.delete('/admin/teams/:id/members/:userId', { onRequest: requireAdmin, schema: { tags: TAGS, params: TeamMemberParams } }, async (req) => {
+  app.delete('/admin/teams/:id/members/:userId', { onRequest: teamAdmin(true), schema: { tags: TAGS, params: TeamMemberParams } }, async (req) => {
     const members = await s.teams.removeMember(req.params.id, req.params.userId);
     await audit(s.db, actor(req), 'team.member_remove', req.params.id, { userId: req.params.userId });
     return { members };
   });
-  app.get('/admin/teams/:id/subscriptions', { onRequest: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => {
+  app.get('/admin/teams/:id/subscriptions', { onRequest: teamAdmin(false), schema: { tags: TAGS, params: Id } }, async (req) => {
     await s.teams.get(req.params.id);
     return { subscriptions: await s.subscriptions.list({ userId: req.params.id }) };
   });
-  app.post('/admin/teams/:id/subscriptions', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id, body: SubscriptionBody } }, async (req, reply) => {
+  app.post('/admin/teams/:id/subscriptions', { onRequest: teamAdmin(true), schema: { tags: TAGS, params: Id, body: SubscriptionBody } }, async (req, reply) => {
     await s.teams.get(req.params.id);
     const r = await s.subscriptions.subscribe(req.params.id, req.body, 'active', actor(req));
     await audit(s.db, actor(req), 'subscription.create', r.subscription.id, { teamId: req.params.id, ...req.body });
     return reply.code(r.created ? 201 : 200).send(r.subscription);
   });
-  app.get('/admin/teams/:id/api-keys', { onRequest: requireAdminRead, schema: { tags: TAGS, params: Id } }, async (req) => {
+  app.get('/admin/teams/:id/api-keys', { onRequest: teamAdmin(false), schema: { tags: TAGS, params: Id } }, async (req) => {
     await s.teams.get(req.params.id);
     return { apiKeys: await s.keys.listForUser(req.params.id) };
   });
-  app.post('/admin/teams/:id/api-keys', { onRequest: requireAdmin, schema: { tags: TAGS, params: Id, body: KeyCreateBody } }, async (req, reply) => {
+  app.post('/admin/teams/:id/api-keys', { onRequest: teamAdmin(true), schema: { tags: TAGS, params: Id, body: KeyCreateBody } }, async (req, reply) => {
     await s.teams.get(req.params.id);
     const input = applyKeyDefaults(req.body, await s.settings.get());
     const k = await s.keys.create(req.params.id, input, recordAdminLimits({}, req.body, input.budgetPeriod ?? 'none'), req.principal!.userId);

@@ -14,6 +14,7 @@ import { invalid, notFound } from '../errors.js';
 import type { ApiKey } from '../../shared/api-types.js';
 import { optionalMoney } from './money-input.js';
 import { parseAdminLimits, recordAdminLimits, type AdminLimits } from './key-policy.js';
+import { creditedSpend, NO_CREDIT, periodSpend } from './spend-reset.js';
 
 export interface KeyInput {
   name: string; description?: string | null; models: string[]; maxBudget?: number | null; budgetPeriod?: BudgetPeriod;
@@ -33,6 +34,8 @@ export function keyView(k: ApiKeyRow, spend: string, teamName?: string | null): 
     createdAt: new Date(k.created_at).toISOString(),
     status: k.revoked_at ? 'revoked' : k.expires_at && new Date(k.expires_at).getTime() <= Date.now() ? 'expired' : 'active',
     spend: Number(spend), spendExact: spend,
+    previousValidUntil: k.previous_valid_until && new Date(k.previous_valid_until).getTime() > Date.now() && !k.revoked_at ? new Date(k.previous_valid_until).toISOString() : null,
+    spendResetAt: k.spend_reset_at ? new Date(k.spend_reset_at).toISOString() : null,
   };
 }
 
@@ -101,12 +104,9 @@ export class ApiKeyService {
     return (await this.db.selectFrom('teams').select('name').where('id', '=', userId).executeTakeFirst())?.name ?? null;
   }
 
-  /** Spend in the key's current budget period (all time when it has none), exact, from the daily rollups. */
+  /** Spend in the key's current budget period (all time when it has none), exact, from the daily rollups, less an admin's reset. */
   async spend(k: ApiKeyRow): Promise<string> {
-    const start = periodStart(k.budget_period, new Date());
-    let q = this.db.selectFrom('usage_daily').select(sql<string>`coalesce(sum(cost), 0)::numeric(28,12)::text`.as('spend')).where('key_id', '=', k.id);
-    if (start) q = q.where('day', '>=', start);
-    return (await q.executeTakeFirstOrThrow()).spend;
+    return creditedSpend(await periodSpend(this.db, 'key_id', k.id, k.budget_period), k);
   }
 
   async get(id: string) {
@@ -140,7 +140,7 @@ export class ApiKeyService {
       sql<string>`coalesce(sum(cost) filter (where day >= ${since('monthly')}::date), 0)::numeric(28,12)::text`.as('monthly'),
     ]).execute();
     const byKey = new Map(sums.map((r) => [r.key_id, r]));
-    return rows.map(({ team_name, ...k }) => keyView(k, byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n), team_name));
+    return rows.map(({ team_name, ...k }) => keyView(k, creditedSpend(byKey.get(k.id)?.[k.budget_period] ?? fromPico(0n), k), team_name));
   }
 
   /** The limits an administrator set on this key (see key-policy.ts). */
@@ -157,6 +157,7 @@ export class ApiKeyService {
     if (p.description !== undefined) set.description = p.description;
     if (p.maxBudget !== undefined) set.max_budget = optionalMoney('maxBudget', p.maxBudget);
     if (p.budgetPeriod !== undefined) set.budget_period = p.budgetPeriod;
+    if (p.budgetPeriod !== undefined && p.budgetPeriod !== k.budget_period) Object.assign(set, NO_CREDIT);
     if (p.softBudget !== undefined) set.soft_budget = optionalMoney('softBudget', p.softBudget);
     if (p.rpm !== undefined) set.rpm = p.rpm;
     if (p.tpm !== undefined) set.tpm = p.tpm;
@@ -172,12 +173,21 @@ export class ApiKeyService {
     return this.get(id);
   }
 
-  /** A new secret for the same key id (same usage history); the old secret stops working at once. */
-  async rotate(id: string) {
+  /**
+   * A new secret for the same key id (same usage history, budgets and limits). The old secret stops
+   * at once, or keeps working for `graceSeconds` (the gateway holds its hash as the same key, expiring
+   * then), so that the applications using it can be moved over. A secret an earlier grace kept alive
+   * stops now: only the one just replaced gets the grace.
+   */
+  async rotate(id: string, graceSeconds = 0) {
     const k = await this.row(id);
     if (k.revoked_at) throw invalid('id', 'a revoked key cannot be rotated');
     const key = newApiKey();
-    await this.db.updateTable('api_keys').set({ hash: sha256(key), secret_enc: this.cipher.encrypt(key), prefix: keyPrefix(key) }).where('id', '=', id).execute();
+    const grace = graceSeconds > 0;
+    await this.db.updateTable('api_keys').set({
+      hash: sha256(key), secret_enc: this.cipher.encrypt(key), prefix: keyPrefix(key),
+      previous_hash: grace ? k.hash : null, previous_valid_until: grace ? new Date(Date.now() + graceSeconds * 1000) : null,
+    }).where('id', '=', id).execute();
     return { ...(await this.get(id)), key };
   }
 

@@ -11,6 +11,7 @@ import type { BudgetPeriod, Database, TeamRole } from '../../store/schema.js';
 import { ApiError, invalid, notFound } from '../errors.js';
 import { optionalMoney } from './money-input.js';
 import { periodStart } from '../../ledger/budgets.js';
+import { creditedSpend } from './spend-reset.js';
 import type { Team, TeamMember } from '../../shared/api-types.js';
 
 export interface TeamInput {
@@ -27,14 +28,15 @@ export class TeamService {
 
   private base() {
     return this.db.selectFrom('teams as t').innerJoin('users as u', 'u.id', 't.id')
-      .select(['t.id', 't.name', 't.description', 't.created_by', 't.created_at', 'u.max_budget', 'u.budget_period', 'u.rpm', 'u.tpm', 'u.disabled_at'])
+      .select(['t.id', 't.name', 't.description', 't.created_by', 't.created_at', 'u.max_budget', 'u.budget_period', 'u.rpm', 'u.tpm', 'u.disabled_at', 'u.spend_credit', 'u.spend_credit_until'])
       .select((eb) => [
         eb.selectFrom('team_members as m').whereRef('m.team_id', '=', 't.id').select(sql<number>`count(*)::int4`.as('n')).as('members'),
       ]);
   }
 
   private async view(r: Awaited<ReturnType<ReturnType<TeamService['base']>['executeTakeFirstOrThrow']>>, role: TeamRole | null): Promise<Team> {
-    const spend = await this.spend(r.id, r.budget_period);
+    // Less what an admin's spend reset forgave in this period.
+    const spend = creditedSpend(await this.spend(r.id, r.budget_period), r);
     return {
       id: r.id, name: r.name, description: r.description, createdBy: r.created_by, createdAt: new Date(r.created_at).toISOString(),
       maxBudget: r.max_budget === null ? null : Number(r.max_budget), budgetPeriod: r.budget_period, rpm: r.rpm, tpm: r.tpm,

@@ -7,6 +7,7 @@ import type { BudgetPeriod, Database, Role, UserRow } from '../../store/schema.j
 import { ApiError, invalid, notFound } from '../errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { optionalMoney } from './money-input.js';
+import { NO_CREDIT } from './spend-reset.js';
 import type { OidcIdentity } from '../oidc.js';
 import type { User } from '../../shared/api-types.js';
 
@@ -118,7 +119,7 @@ export class UserService {
   }
 
   async update(id: string, p: UserPatch) {
-    await this.row(id);
+    const u = await this.row(id);
     checkPassword(p.password);
     const set: Record<string, unknown> = {};
     if (p.email !== undefined) set.email = p.email;
@@ -126,6 +127,7 @@ export class UserService {
     if (p.roles !== undefined) set.roles = p.roles;
     if (p.maxBudget !== undefined) set.max_budget = optionalMoney('maxBudget', p.maxBudget);
     if (p.budgetPeriod !== undefined) set.budget_period = p.budgetPeriod;
+    if (p.budgetPeriod !== undefined && p.budgetPeriod !== u.budget_period) Object.assign(set, NO_CREDIT); // an admin's spend reset was of the old period
     if (p.rpm !== undefined) set.rpm = p.rpm;
     if (p.tpm !== undefined) set.tpm = p.tpm;
     if (p.disabled !== undefined) set.disabled_at = p.disabled ? new Date() : null;

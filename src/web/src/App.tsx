@@ -22,6 +22,7 @@ const ApprovalsPage = lazy(() => import('./pages/admin/ApprovalsPage').then((m) 
 const AdminUsagePage = lazy(() => import('./pages/admin/AdminUsagePage').then((m) => ({ default: m.AdminUsagePage })));
 const AuditLogPage = lazy(() => import('./pages/admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
 const SettingsPage = lazy(() => import('./pages/admin/SettingsPage').then((m) => ({ default: m.SettingsPage })));
+const AdminTokensPage = lazy(() => import('./pages/admin/AdminTokensPage').then((m) => ({ default: m.AdminTokensPage })));
 
 export function App() {
   return (
@@ -44,6 +45,7 @@ export function App() {
           <Route path="usage" element={<AdminUsagePage />} />
           <Route path="audit" element={<AuditLogPage />} />
           <Route path="settings" element={<SettingsPage />} />
+          <Route path="tokens" element={<AdminTokensPage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -33,6 +33,9 @@ export function KeyDetails({ apiKey }: { apiKey: ApiKey }) {
     ['Expires', apiKey.expiresAt ? formatDate(apiKey.expiresAt) : 'Never'],
     ['Last used', apiKey.lastUsedAt ? formatDateTime(apiKey.lastUsedAt) : 'Never'],
   ];
+  // After a rotation with a grace period: the secret it replaced still works, until then.
+  if (apiKey.previousValidUntil) rows.push(['Previous secret', `valid until ${formatDateTime(apiKey.previousValidUntil)}`]);
+  if (apiKey.spendResetAt) rows.push(['Spend reset', `by an administrator, ${formatDateTime(apiKey.spendResetAt)}`]);
   return (
     <DescriptionList isCompact columnModifier={{ default: '1Col', md: '2Col', xl: '3Col' }}>
       {rows.map(([term, value]) => (

@@ -15,6 +15,7 @@ import { BudgetText } from '../components/BudgetText';
 import { ConfirmModal } from '../components/ConfirmModal';
 import { LinkButton } from '../components/LinkButton';
 import { NewKeyModal } from '../components/NewKeyModal';
+import { RotateKeyModal } from '../components/RotateKeyModal';
 import { PageHeader } from '../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../components/States';
 import { KeyStatusLabel } from '../components/StatusLabel';
@@ -59,10 +60,12 @@ export function ApiKeysPage() {
   };
 
   const rotate = useMutation({
-    mutationFn: (key: ApiKey) => api<ApiKeyWithSecret>('POST', `/api-keys/${encodeURIComponent(key.id)}/rotate`),
+    mutationFn: ({ key, graceSeconds }: { key: ApiKey; graceSeconds: number }) =>
+      api<ApiKeyWithSecret>('POST', `/api-keys/${encodeURIComponent(key.id)}/rotate`, { graceSeconds }),
     onSuccess: (rotated) => {
       void queryClient.invalidateQueries({ queryKey: keys.apiKeys });
-      toast.success(`Key ${rotated.name} rotated`, 'The old secret no longer works.');
+      const until = rotated.previousValidUntil ? `The old secret works until ${formatDateTime(rotated.previousValidUntil)}.` : 'The old secret no longer works.';
+      toast.success(`Key ${rotated.name} rotated`, until);
       setDialog({ kind: 'secret', key: rotated, title: `Key rotated: ${rotated.name}` });
     },
     onError: (error) => {
@@ -202,16 +205,7 @@ export function ApiKeysPage() {
       {dialog?.kind === 'edit' && <ApiKeyFormModal apiKey={dialog.key} onClose={close} />}
       {dialog?.kind === 'secret' && <NewKeyModal apiKey={dialog.key} title={dialog.title} onClose={close} />}
       {dialog?.kind === 'rotate' && (
-        <ConfirmModal
-          title={`Rotate key ${dialog.key.name}?`}
-          confirmLabel="Rotate key"
-          isWorking={rotate.isPending}
-          onConfirm={() => rotate.mutate(dialog.key)}
-          onClose={close}
-        >
-          The key gets a new secret and the current one stops working at once. Applications using it need the new secret. Its name,
-          models, budget and usage history stay the same.
-        </ConfirmModal>
+        <RotateKeyModal name={dialog.key.name} isWorking={rotate.isPending} onConfirm={(graceSeconds) => rotate.mutate({ key: dialog.key, graceSeconds })} onClose={close} />
       )}
       {dialog?.kind === 'revoke' && (
         <ConfirmModal

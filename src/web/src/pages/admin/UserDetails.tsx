@@ -6,15 +6,21 @@ import { ErrorAlert, Loading } from '../../components/States';
 import { KeyStatusLabel, SubscriptionStatusLabel } from '../../components/StatusLabel';
 import { formatDate, formatDateTime } from '../../format';
 import { useUserApiKeys, useUserSubscriptions } from '../../hooks/adminQueries';
+import { canAdminister, useMe } from '../../hooks/useMe';
+import { ResetSpendButton } from '../../components/ResetSpendButton';
 import type { User } from '../../types';
 
 export function UserDetails({ user }: { user: User }) {
   const apiKeys = useUserApiKeys(user.id);
   const subscriptions = useUserSubscriptions(user.id);
+  const canChange = canAdminister(useMe().data);
   return (
     <Grid hasGutter>
       <GridItem xl={7}>
-        <Content component="h3">API keys</Content>
+        <Content component="h3">
+          API keys
+          {canChange && user.maxBudget !== null && <ResetSpendButton kind="user" id={user.id} name={user.username} userId={user.id} />}
+        </Content>
         {apiKeys.isPending && <Loading label={`Loading ${user.username}'s keys`} />}
         {apiKeys.isError && <ErrorAlert error={apiKeys.error} title="Could not load keys" />}
         {apiKeys.data?.length === 0 && <p className="lm-muted">No keys.</p>}
@@ -28,6 +34,7 @@ export function UserDetails({ user }: { user: User }) {
                 <Th modifier="wrap">Budget</Th>
                 <Th modifier="wrap">Last used</Th>
                 <Th modifier="wrap">Status</Th>
+                {canChange && <Th screenReaderText="Actions" />}
               </Tr>
             </Thead>
             <Tbody>
@@ -53,6 +60,11 @@ export function UserDetails({ user }: { user: User }) {
                   <Td dataLabel="Status">
                     <KeyStatusLabel status={key.status} />
                   </Td>
+                  {canChange && (
+                    <Td dataLabel="Actions" isActionCell>
+                      {key.maxBudget !== null && key.status === 'active' && <ResetSpendButton kind="key" id={key.id} name={key.name} userId={user.id} />}
+                    </Td>
+                  )}
                 </Tr>
               ))}
             </Tbody>
