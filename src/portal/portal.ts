@@ -25,6 +25,7 @@ import { adminUserRoutes } from './routes/admin-users.js';
 import { adminKeyRoutes } from './routes/admin-api-keys.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminSettingsRoutes } from './routes/admin-settings.js';
+import { notificationRoutes, adminNotificationRoutes } from './routes/notifications.js';
 
 export interface PortalOptions {
   services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string;
@@ -79,6 +80,8 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     await api.register(adminKeyRoutes, opts);
     await api.register(adminAuditRoutes, opts);
     await api.register(adminSettingsRoutes, opts);
+    await api.register(notificationRoutes, opts);
+    await api.register(adminNotificationRoutes, opts);
   }, { prefix: '/api/v1' });
 
   if (o.webDir && existsSync(join(o.webDir, 'index.html'))) await serveUi(app, { dir: o.webDir, isApi: (p) => API_PATH.test(p), notFound: apiNotFound });

@@ -18,6 +18,7 @@ import * as m005 from './migrations/005_key_admin_limits.js';
 import * as m006 from './migrations/006_api_kinds.js';
 import * as m007 from './migrations/007_change_payloads.js';
 import * as m008 from './migrations/008_usage_daily_scope_indexes.js';
+import * as m011 from './migrations/011_alerts.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '006_api_kinds': m006,
   '007_change_payloads': m007,
   '008_usage_daily_scope_indexes': m008,
+  '011_alerts': m011,
 };
 
 /** The advisory lock's key: the ASCII of 'LMmigrat' as a bigint, LiteMaaS's alone (Kysely's own lock uses another). */

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database, SubscriptionRow, SubscriptionStatus } from '../../store/schema.js';
 import { invalid, notFound } from '../errors.js';
 import type { Subscription } from '../../shared/api-types.js';
+import { notifySubscriptionDecided } from '../../notify/subscriptions.js';
 
 export function subscriptionView(s: SubscriptionRow & { username?: string | null }): Subscription {
   return {
@@ -59,7 +60,11 @@ export class SubscriptionService {
     const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound(`Subscription '${id}'`);
     if (row.status === 'cancelled') throw invalid('id', 'the subscription was cancelled by its user');
-    return this.update(id, { status: approve ? 'active' : 'denied', reason }, actor);
+    const status: SubscriptionStatus = approve ? 'active' : 'denied';
+    const sub = await this.update(id, { status, reason }, actor);
+    // Only a change is news: approving an active subscription again tells nobody.
+    if (row.status !== status) await notifySubscriptionDecided(this.db, sub);
+    return sub;
   }
 
   /** Subscribes a user; `status` is what the caller may grant (admins: active; users: pending for restricted models). */
