@@ -30,6 +30,8 @@ export interface AlertConfig {
   webhookUrl: string | null;
   webhookSecret: string | null;
   email: (Omit<NonNullable<StoredAlerts['email']>, 'passwordEnc'> & { password: string | null }) | null;
+  /** A stored secret this process cannot decrypt (LITEMAAS_SECRET differs between replicas): sends fail with this, never go unsigned. */
+  secretError: string | null;
 }
 
 export async function readStoredAlerts(db: Kysely<Database>): Promise<StoredAlerts> {
@@ -41,11 +43,19 @@ export async function readStoredAlerts(db: Kysely<Database>): Promise<StoredAler
 export async function readAlertConfig(db: Kysely<Database>, cipher: Cipher): Promise<AlertConfig> {
   const s = await readStoredAlerts(db);
   const { passwordEnc, ...email } = s.email ?? { passwordEnc: null };
+  let secretError: string | null = null;
+  const open = (sealed: string | null): string | null => {
+    if (!sealed) return null;
+    try { return cipher.decrypt(sealed); } catch { secretError = 'a stored alert secret cannot be decrypted: is LITEMAAS_SECRET the same on every replica?'; return null; }
+  };
+  const webhookSecret = open(s.webhookSecretEnc);
+  const password = open(passwordEnc);
   return {
     thresholds: s.thresholds,
     webhookUrl: s.webhookUrl,
-    webhookSecret: s.webhookSecretEnc ? cipher.decrypt(s.webhookSecretEnc) : null,
-    email: s.email ? { ...(email as Omit<NonNullable<StoredAlerts['email']>, 'passwordEnc'>), password: passwordEnc ? cipher.decrypt(passwordEnc) : null } : null,
+    webhookSecret,
+    email: s.email ? { ...(email as Omit<NonNullable<StoredAlerts['email']>, 'passwordEnc'>), password } : null,
+    secretError,
   };
 }
 

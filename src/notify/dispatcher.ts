@@ -86,7 +86,9 @@ export class Dispatcher {
     const started = Date.now();
     const payload = (typeof d.payload === 'string' ? JSON.parse(d.payload) : d.payload) as Record<string, unknown>;
     let r: SendResult;
-    if (d.channel === 'webhook') {
+    if (cfg.secretError) {
+      r = { ok: false, statusCode: null, error: cfg.secretError };
+    } else if (d.channel === 'webhook') {
       r = await postWebhook(d.target, JSON.stringify(payload), { id: d.id, secret: cfg.webhookSecret, timeoutMs: this.timeoutMs });
     } else {
       r = await sendEmail(cfg.email, { to: d.target, subject: String(payload.subject), text: String(payload.text) }, this.timeoutMs);

@@ -1,0 +1,102 @@
+/**
+ * Budget alerts, end to end on PostgreSQL with two LiteMaaS servers on one
+ * database: a key's 50 / 80 / 100 % thresholds crossed by real /v1 requests
+ * sent through both at once are each notified exactly once, and more usage in
+ * the same period notifies nothing more. Two detectors racing over the same
+ * crossings still record each once. A new period re-arms the thresholds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startServer, type Running } from '../src/server.js';
+import { loadConfig } from '../src/config.js';
+import { fromPico, toPico } from '../src/shared/money.js';
+import { CrossingDetector, crossings } from '../src/notify/detector.js';
+import { provision, startSystem, type System } from './helpers/system.js';
+
+const OUT = toPico('0.60') / 1_000_000n;
+const SECRET = 'alerts-test-secret';
+
+describe('budget alerts across two replicas', () => {
+  let sys: System;
+  let other: Running;
+  let dir: string;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    sys = await startSystem('postgres', { ttftMs: 0 }, { secret: SECRET });
+    dir = mkdtempSync(join(tmpdir(), 'litemaas-alerts-'));
+    other = await startServer({ ...loadConfig({}), port: 0, host: '127.0.0.1', dataDir: dir, databaseUrl: sys.databaseUrl, adminToken: sys.adminToken, secret: SECRET, logLevel: 'silent', flushIntervalMs: 50, reconcileIntervalMs: 30_000 });
+    db = new pg.Client({ connectionString: sys.databaseUrl });
+    await db.connect();
+    // Input is free and every answer uses all of its max_tokens: each request costs exactly 20 output tokens.
+    expect((await sys.admin('POST', '/admin/models', { id: 'alert-model', inputPricePer1M: '0', outputPricePer1M: '0.60', deployments: [{ url: `${sys.sim.url}/v1`, upstreamModel: 'llama32-fp8' }] })).status).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.end();
+    await other?.close();
+    await sys?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const content = 'Every request asks for the same long answer so that it always uses all of its tokens. '.repeat(3);
+  async function post(url: string, key: string) {
+    const res = await fetch(url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'alert-model', messages: [{ role: 'user', content }], max_tokens: 20 }) });
+    await res.arrayBuffer();
+    return res.status;
+  }
+  async function settleBoth() {
+    for (const s of [sys.server, other]) await s.ledger.drain();
+    for (const s of [sys.server, other]) await s.notifier.detector.idle();
+  }
+  async function thresholdsNotified(userId: string): Promise<unknown[]> {
+    const r = await db.query(`select data->'threshold' as t from notifications where user_id = $1 and type = 'budget.threshold' order by (data->>'threshold')::int`, [userId]);
+    return r.rows.map((x) => x.t);
+  }
+
+  it('notifies 50, 80 and 100 % of a key budget once each, with both servers writing usage at once', async () => {
+    const perRequest = 20n * OUT;
+    const p = await provision(sys, { key: { maxBudget: Number(fromPico(perRequest * 10n)), budgetPeriod: 'monthly' } });
+    expect((await sys.admin('POST', `/admin/users/${p.userId}/subscriptions`, { modelId: 'alert-model' })).status).toBe(201);
+    expect((await sys.admin('PATCH', `/admin/api-keys/${p.keyId}`, { models: ['alert-model'] })).status).toBe(200);
+    await other.gateway.reload();
+
+    // Each server admits against what it has read and counted itself: together they spend past the budget.
+    const urls = [sys.url, other.url];
+    const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => post(urls[i % 2]!, p.key)));
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
+    await settleBoth();
+
+    expect(await thresholdsNotified(p.userId)).toEqual([50, 80, 100]);
+    const n = await db.query(`select title, body, data from notifications where user_id = $1 and data->>'threshold' = '80'`, [p.userId]);
+    expect(n.rows[0].title).toBe(`Key 'test' reached 80% of its monthly budget`);
+    expect(n.rows[0].data).toMatchObject({ scope: 'key', id: p.keyId, name: 'test', period: 'monthly', budget: Number(fromPico(perRequest * 10n)) });
+
+    // More usage in the same period (refused requests are recorded too): nothing new.
+    await Promise.all(Array.from({ length: 6 }, (_, i) => post(urls[i % 2]!, p.key)));
+    await settleBoth();
+    expect(await thresholdsNotified(p.userId)).toEqual([50, 80, 100]);
+    const c = await db.query(`select threshold from alert_crossings where scope = 'key' and scope_id = $1 order by threshold::int`, [p.keyId]);
+    expect(c.rows.map((r) => r.threshold)).toEqual(['50', '80', '100']);
+
+    // Forget the crossings and let two detectors (one per server's database pool) race over them ten times: still once each.
+    await db.query(`delete from alert_crossings where scope_id = $1`, [p.keyId]);
+    await db.query(`delete from notifications where user_id = $1`, [p.userId]);
+    const racers = [sys.server, other].flatMap((s) => Array.from({ length: 5 }, () => new CrossingDetector(s.store.db)));
+    const won = await Promise.all(racers.map((d) => d.check({ keyIds: [p.keyId], userIds: [p.userId] })));
+    expect(won.flat().map((w) => w.threshold).sort()).toEqual([100, 50, 80]);
+    expect(await thresholdsNotified(p.userId)).toEqual([50, 80, 100]);
+  }, 60_000);
+
+  it('re-arms in the next period and warns at the soft budget', () => {
+    const scope = { scope: 'key' as const, id: 'k', name: 'k', budget: '10', softBudget: '3', period: 'monthly' as const, recipients: [] };
+    const dec = crossings(scope, '8.5', [50, 80, 100], new Date('2026-12-20T00:00:00Z'));
+    expect(dec.map((c) => [c.threshold, c.periodStart])).toEqual([[50, '2026-12-01'], [80, '2026-12-01'], ['soft', '2026-12-01']]);
+    // The same spend read in January is January's: another period_start, so another row of alert_crossings.
+    expect(crossings(scope, '5', [50], new Date('2027-01-03T00:00:00Z'))[0]!.periodStart).toBe('2027-01-01');
+    expect(crossings({ ...scope, period: 'none' }, '5', [50], new Date())[0]!.periodStart).toBe('1970-01-01');
+    expect(crossings(scope, '2.99', [50], new Date())).toEqual([]);
+  });
+});
