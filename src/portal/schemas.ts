@@ -146,24 +146,25 @@ const intOrNull = Type.Union([Int4(1), Type.Null()]);
 const daysOrNull = Type.Union([Int4(1, MAX_DAYS), Type.Null()]);
 const moneyOrNull = Type.Union([MoneyNumber(), Type.Null()]);
 const orNull = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-/** Budget alerts (src/notify); an omitted secret keeps the stored one, null clears it. */
+const Opt = Type.Optional;
+/** Budget alerts (src/notify). Like every section, a field left out keeps its stored value; a secret set to null is removed. */
 export const AlertSettingsBody = Type.Object({
-  thresholds: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 1000 }), { minItems: 1, maxItems: 10 })),
-  webhookUrl: Type.Optional(orNull(Line({ maxLength: 2000 }))),
-  webhookSecret: Type.Optional(orNull(Line({ maxLength: 500 }))),
-  email: Type.Optional(orNull(Type.Object({
-    host: Line({ minLength: 1, maxLength: 253 }), port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    secure: Type.Optional(Type.Boolean()), user: Type.Optional(orNull(Line({ maxLength: 320 }))),
-    password: Type.Optional(orNull(Line({ maxLength: 500 }))), from: Line({ minLength: 3, maxLength: 320 }),
-    allowInvalidCertificate: Type.Optional(Type.Boolean()),
+  thresholds: Opt(Type.Array(Type.Integer({ minimum: 1, maximum: 1000 }), { minItems: 1, maxItems: 10 })),
+  webhookUrl: Opt(orNull(Line({ maxLength: 2000 }))),
+  webhookSecret: Opt(orNull(Line({ maxLength: 500 }))),
+  email: Opt(orNull(Type.Object({
+    host: Opt(Line({ minLength: 1, maxLength: 253 })), port: Opt(Type.Integer({ minimum: 1, maximum: 65535 })),
+    secure: Opt(Type.Boolean()), user: Opt(orNull(Line({ maxLength: 320 }))),
+    password: Opt(orNull(Line({ maxLength: 500 }))), from: Opt(Line({ minLength: 3, maxLength: 320 })),
+    allowInvalidCertificate: Opt(Type.Boolean()),
   }, { additionalProperties: false }))),
 }, { additionalProperties: false });
-/** A section left out keeps its stored value (automation may PUT only `alerts`). */
+/** A section, or a field of one, left out keeps its stored value (automation may PUT only `alerts`). */
 export const SettingsBody = Type.Object({
-  currency: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
-  keyDefaults: Type.Optional(Type.Object({ budgetPeriod: BudgetPeriod, maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false })),
-  keyMaximums: Type.Optional(Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false })),
-  alerts: Type.Optional(AlertSettingsBody),
+  currency: Opt(Type.String({ minLength: 3, maxLength: 3 })),
+  keyDefaults: Opt(Type.Partial(Type.Object({ budgetPeriod: BudgetPeriod, maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }), { additionalProperties: false })),
+  keyMaximums: Opt(Type.Partial(Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }), { additionalProperties: false })),
+  alerts: Opt(AlertSettingsBody),
 }, { additionalProperties: false });
 
 // Lists go into SQL `in (…)`: the length bounds the number of parameters far below PostgreSQL's 65 535.

@@ -204,9 +204,8 @@ export interface AlertSettingsInput {
   thresholds?: number[];
   webhookUrl?: string | null;
   webhookSecret?: string | null;
-  email?: (Omit<AlertEmailSettings, 'passwordSet' | 'allowInvalidCertificate' | 'user' | 'secure'> & {
-    secure?: boolean; user?: string | null; password?: string | null; allowInvalidCertificate?: boolean;
-  }) | null;
+  /** Fields left out keep their stored values; host, port and from are needed the first time. */
+  email?: (Partial<Omit<AlertEmailSettings, 'passwordSet' | 'user'>> & { user?: string | null; password?: string | null }) | null;
 }
 
 export type NotificationType = 'budget.threshold' | 'key.expiring' | 'subscription.decided';

@@ -26,12 +26,18 @@ export function mergeAlerts(cur: StoredAlerts, input: AlertSettingsInput, cipher
     const e = input.email;
     if (e === null) next.email = null;
     else {
-      if (!/^[^@\s]+@[^@\s]+$/.test(e.from.replace(/^.*<([^>]*)>\s*$/, '$1'))) throw invalid('alerts.email.from', `'${e.from}' is not an e-mail address (name <a@b> or a@b)`);
-      const keep = cur.email?.passwordEnc ?? null;
+      const cur0 = cur.email;
+      const host = e.host ?? cur0?.host, port = e.port ?? cur0?.port, from = e.from ?? cur0?.from;
+      if (host === undefined) throw invalid('alerts.email.host', 'is required');
+      if (port === undefined) throw invalid('alerts.email.port', 'is required');
+      if (from === undefined) throw invalid('alerts.email.from', 'is required');
+      if (!/^[^@\s<>]+@[^@\s<>]+$/.test(from.replace(/^[^<]*<([^>]*)>\s*$/, '$1'))) throw invalid('alerts.email.from', `'${from}' is not an e-mail address (name <a@b> or a@b)`);
       next.email = {
-        host: e.host, port: e.port, secure: e.secure ?? e.port === 465, user: e.user ?? null, from: e.from,
-        allowInvalidCertificate: e.allowInvalidCertificate ?? false,
-        passwordEnc: e.password === undefined ? keep : e.password ? cipher.encrypt(e.password) : null,
+        host, port, from,
+        secure: e.secure ?? cur0?.secure ?? port === 465,
+        user: e.user !== undefined ? e.user : cur0?.user ?? null,
+        allowInvalidCertificate: e.allowInvalidCertificate ?? cur0?.allowInvalidCertificate ?? false,
+        passwordEnc: e.password === undefined ? cur0?.passwordEnc ?? null : e.password ? cipher.encrypt(e.password) : null,
       };
     }
   }

@@ -16,7 +16,7 @@ import { mergeAlerts } from './alert-settings.js';
 
 export type { KeyDefaults, KeyMaximums, Settings };
 /** A PUT: a section left out keeps its stored value. */
-export type SettingsInput = Partial<Omit<Settings, 'alerts'>> & { alerts?: AlertSettingsInput };
+export type SettingsInput = { currency?: string; keyDefaults?: Partial<KeyDefaults>; keyMaximums?: Partial<KeyMaximums>; alerts?: AlertSettingsInput };
 
 export const DEFAULT_SETTINGS: Settings = {
   currency: 'USD',
@@ -45,7 +45,11 @@ export class SettingsService {
 
   async put(input: SettingsInput): Promise<Settings> {
     const { alerts, ...rest } = input;
-    const next: Omit<Settings, 'alerts'> = { ...(await this.get()), ...rest };
+    const cur = await this.get();
+    const next: Omit<Settings, 'alerts'> = {
+      currency: rest.currency ?? cur.currency,
+      keyDefaults: { ...cur.keyDefaults, ...rest.keyDefaults }, keyMaximums: { ...cur.keyMaximums, ...rest.keyMaximums },
+    };
     if (!isCurrency(next.currency)) throw invalid('currency', `'${next.currency}' is not an ISO 4217 currency code`);
     const d = next.keyDefaults, m = next.keyMaximums;
     // Copied onto keys' numeric(28,12) budgets: an amount finer than the store would become 0 there.

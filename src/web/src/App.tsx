@@ -20,6 +20,7 @@ const ApprovalsPage = lazy(() => import('./pages/admin/ApprovalsPage').then((m) 
 const AdminUsagePage = lazy(() => import('./pages/admin/AdminUsagePage').then((m) => ({ default: m.AdminUsagePage })));
 const AuditLogPage = lazy(() => import('./pages/admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
 const SettingsPage = lazy(() => import('./pages/admin/SettingsPage').then((m) => ({ default: m.SettingsPage })));
+const AlertsPage = lazy(() => import('./pages/admin/AlertsPage').then((m) => ({ default: m.AlertsPage })));
 
 export function App() {
   return (
@@ -40,6 +41,7 @@ export function App() {
           <Route path="usage" element={<AdminUsagePage />} />
           <Route path="audit" element={<AuditLogPage />} />
           <Route path="settings" element={<SettingsPage />} />
+          <Route path="alerts" element={<AlertsPage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -19,6 +19,7 @@ const adminLinks = [
   { to: '/admin/usage', label: 'Usage (all users)' },
   { to: '/admin/audit', label: 'Audit log' },
   { to: '/admin/settings', label: 'Settings' },
+  { to: '/admin/alerts', label: 'Alerts & deliveries' },
 ];
 
 export function AppSidebar({ me, isOpen, onNavigate }: { me: Me; isOpen: boolean; onNavigate: () => void }) {
