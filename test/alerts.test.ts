@@ -51,8 +51,8 @@ describe('budget alerts across two replicas', () => {
     for (const s of [sys.server, other]) await s.ledger.drain();
     for (const s of [sys.server, other]) await s.notifier.detector.idle();
   }
-  async function thresholdsNotified(userId: string): Promise<unknown[]> {
-    const r = await db.query(`select data->'threshold' as t from notifications where user_id = $1 and type = 'budget.threshold' order by (data->>'threshold')::int`, [userId]);
+  async function thresholdsNotified(userId: string, scope = 'key'): Promise<unknown[]> {
+    const r = await db.query(`select data->'threshold' as t from notifications where user_id = $1 and type = 'budget.threshold' and data->>'scope' = $2 order by (data->>'threshold')::int`, [userId, scope]);
     return r.rows.map((x) => x.t);
   }
 
@@ -61,6 +61,8 @@ describe('budget alerts across two replicas', () => {
     const p = await provision(sys, { key: { maxBudget: Number(fromPico(perRequest * 10n)), budgetPeriod: 'monthly' } });
     expect((await sys.admin('POST', `/admin/users/${p.userId}/subscriptions`, { modelId: 'alert-model' })).status).toBe(201);
     expect((await sys.admin('PATCH', `/admin/api-keys/${p.keyId}`, { models: ['alert-model'] })).status).toBe(200);
+    // The owner's own budget is twice the key's: the key's spend reaches at least half of it.
+    expect((await sys.admin('PATCH', `/admin/users/${p.userId}`, { maxBudget: Number(fromPico(perRequest * 20n)), budgetPeriod: 'monthly' })).status).toBe(200);
     await other.gateway.reload();
 
     // Each server admits against what it has read and counted itself: together they spend past the budget.
@@ -73,6 +75,9 @@ describe('budget alerts across two replicas', () => {
     const n = await db.query(`select title, body, data from notifications where user_id = $1 and data->>'threshold' = '80'`, [p.userId]);
     expect(n.rows[0].title).toBe(`Key 'test' reached 80% of its monthly budget`);
     expect(n.rows[0].data).toMatchObject({ scope: 'key', id: p.keyId, name: 'test', period: 'monthly', budget: Number(fromPico(perRequest * 10n)) });
+    const userThresholds = await thresholdsNotified(p.userId, 'user');
+    expect(userThresholds[0]).toBe(50);
+    expect(new Set(userThresholds).size).toBe(userThresholds.length);
 
     // More usage in the same period (refused requests are recorded too): nothing new.
     await Promise.all(Array.from({ length: 6 }, (_, i) => post(urls[i % 2]!, p.key)));
@@ -88,6 +93,27 @@ describe('budget alerts across two replicas', () => {
     const won = await Promise.all(racers.map((d) => d.check({ keyIds: [p.keyId], userIds: [p.userId] })));
     expect(won.flat().map((w) => w.threshold).sort()).toEqual([100, 50, 80]);
     expect(await thresholdsNotified(p.userId)).toEqual([50, 80, 100]);
+  }, 60_000);
+
+  it('notifies a team\'s owners once its keys reach its thresholds (teams schema of migration 009)', async () => {
+    // The tables teams add (migration 009), as far as alerts read them; "if not exists" so this runs with that migration too.
+    await db.query(`create table if not exists teams (id text primary key, name text not null, max_budget numeric(28,12), budget_period text not null default 'monthly', soft_budget numeric(28,12), rpm int, tpm int)`);
+    await db.query(`create table if not exists team_members (team_id text not null, user_id text not null, role text not null, primary key (team_id, user_id))`);
+    await db.query(`alter table api_keys add column if not exists team_id text`);
+    const perRequest = 20n * OUT;
+    const owner = await provision(sys, { username: 'team-owner' });
+    const member = await provision(sys, { key: { budgetPeriod: 'monthly' } });
+    expect((await sys.admin('POST', `/admin/users/${member.userId}/subscriptions`, { modelId: 'alert-model' })).status).toBe(201);
+    expect((await sys.admin('PATCH', `/admin/api-keys/${member.keyId}`, { models: ['alert-model'] })).status).toBe(200);
+    await db.query(`insert into teams (id, name, max_budget, budget_period, soft_budget) values ('t1', 'platform', $1, 'monthly', $2)`, [fromPico(perRequest * 4n), fromPico(perRequest)]);
+    await db.query(`insert into team_members (team_id, user_id, role) values ('t1', $1, 'owner'), ('t1', $2, 'member')`, [owner.userId, member.userId]);
+    await db.query(`update api_keys set team_id = 't1' where id = $1`, [member.keyId]);
+    for (let i = 0; i < 3; i++) expect(await post(sys.url, member.key)).toBe(200);
+    await settleBoth();
+    // 3 of 4: 50 % and the soft budget (1 of 4), told to the owner only, once.
+    const r = await db.query(`select user_id, data->>'threshold' as t, data->>'name' as name from notifications where data->>'scope' = 'team' order by t`);
+    expect(r.rows).toEqual([{ user_id: owner.userId, t: '50', name: 'platform' }, { user_id: owner.userId, t: 'soft', name: 'platform' }]);
+    expect(await new CrossingDetector(other.store.db).check({ keyIds: [member.keyId], userIds: [] })).toEqual([]);
   }, 60_000);
 
   it('re-arms in the next period and warns at the soft budget', () => {
