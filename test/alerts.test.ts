@@ -14,7 +14,10 @@ import { startServer, type Running } from '../src/server.js';
 import { loadConfig } from '../src/config.js';
 import { fromPico, toPico } from '../src/shared/money.js';
 import { CrossingDetector, crossings } from '../src/notify/detector.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { provision, startSystem, type System } from './helpers/system.js';
+import { until } from './helpers/process.js';
 
 const OUT = toPico('0.60') / 1_000_000n;
 const SECRET = 'alerts-test-secret';
@@ -31,6 +34,10 @@ describe('budget alerts across two replicas', () => {
     other = await startServer({ ...loadConfig({}), port: 0, host: '127.0.0.1', dataDir: dir, databaseUrl: sys.databaseUrl, adminToken: sys.adminToken, secret: SECRET, logLevel: 'silent', flushIntervalMs: 50, reconcileIntervalMs: 30_000 });
     db = new pg.Client({ connectionString: sys.databaseUrl });
     await db.connect();
+    // The tables teams add (migration 009), as far as alerts read them, before any usage is checked; "if not exists" so this runs with that migration too.
+    await db.query(`create table if not exists teams (id text primary key, name text not null, max_budget numeric(28,12), budget_period text not null default 'monthly', soft_budget numeric(28,12), rpm int, tpm int)`);
+    await db.query(`create table if not exists team_members (team_id text not null, user_id text not null, role text not null, primary key (team_id, user_id))`);
+    await db.query(`alter table api_keys add column if not exists team_id text`);
     // Input is free and every answer uses all of its max_tokens: each request costs exactly 20 output tokens.
     expect((await sys.admin('POST', '/admin/models', { id: 'alert-model', inputPricePer1M: '0', outputPricePer1M: '0.60', deployments: [{ url: `${sys.sim.url}/v1`, upstreamModel: 'llama32-fp8' }] })).status).toBe(201);
   }, 60_000);
@@ -96,10 +103,6 @@ describe('budget alerts across two replicas', () => {
   }, 60_000);
 
   it('notifies a team\'s owners once its keys reach its thresholds (teams schema of migration 009)', async () => {
-    // The tables teams add (migration 009), as far as alerts read them; "if not exists" so this runs with that migration too.
-    await db.query(`create table if not exists teams (id text primary key, name text not null, max_budget numeric(28,12), budget_period text not null default 'monthly', soft_budget numeric(28,12), rpm int, tpm int)`);
-    await db.query(`create table if not exists team_members (team_id text not null, user_id text not null, role text not null, primary key (team_id, user_id))`);
-    await db.query(`alter table api_keys add column if not exists team_id text`);
     const perRequest = 20n * OUT;
     const owner = await provision(sys, { username: 'team-owner' });
     const member = await provision(sys, { key: { budgetPeriod: 'monthly' } });
@@ -125,4 +128,32 @@ describe('budget alerts across two replicas', () => {
     expect(crossings({ ...scope, period: 'none' }, '5', [50], new Date())[0]!.periodStart).toBe('1970-01-01');
     expect(crossings(scope, '2.99', [50], new Date())).toEqual([]);
   });
+});
+
+describe('budget alerts on PGlite', () => {
+  it('records a crossing and delivers its webhook from the embedded store', async () => {
+    const got: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => { got.push(body); res.end('ok'); });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const sys = await startSystem('pglite', { ttftMs: 0 }, { notify: { pollMs: 100, retryDelaysMs: [100] } });
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      expect((await sys.admin('PUT', '/admin/settings', { alerts: { thresholds: [1], webhookUrl: url } })).status).toBe(200);
+      const p = await provision(sys, { key: { maxBudget: 0.0001, budgetPeriod: 'daily' } });
+      const res = await fetch(sys.url + '/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${p.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'Llama-3.2-3B-Instruct-FP8', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }) });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      await until(async () => got.length > 0, 'the webhook', 20_000);
+      expect(JSON.parse(got[0]!)).toMatchObject({ type: 'budget.threshold', scope: 'key', id: p.keyId, threshold: 1, period: 'daily' });
+      const d = (await sys.admin('GET', '/admin/notifications/deliveries')).body.deliveries;
+      expect(d.map((x: any) => [x.channel, x.status, x.attempts])).toEqual([['webhook', 'sent', 1]]);
+    } finally {
+      await sys.close();
+      await new Promise((r) => receiver.close(r));
+    }
+  }, 60_000);
 });

@@ -30,6 +30,8 @@ export interface DetectorOptions {
   /** Notifications were enqueued (the dispatcher may send them now). */
   onEnqueued?: () => void;
   onError?: (err: unknown) => void;
+  /** Checks start at most this often (default 1 s): under load the ledger flushes every 100 ms, and each check is a few reads. */
+  minIntervalMs?: number;
 }
 
 export interface Crossing { scope: AlertScope; threshold: number | 'soft'; spend: string; budget: string; periodStart: string }
@@ -54,9 +56,14 @@ export class CrossingDetector {
     while (this.running) await this.running;
   }
 
+  private lastCheck = 0;
+
   private async drain(): Promise<void> {
     try {
       while (this.keyIds.size > 0 || this.userIds.size > 0) {
+        const wait = this.lastCheck + (this.o.minIntervalMs ?? 1_000) - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        this.lastCheck = Date.now();
         const t: Touched = { keyIds: [...this.keyIds], userIds: [...this.userIds] };
         this.keyIds = new Set(); this.userIds = new Set();
         try {

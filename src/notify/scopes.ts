@@ -103,13 +103,15 @@ export const teamScopes: ScopeResolver = {
     group by k.team_id`.execute(db)).rows),
 };
 
-const withTeams = new WeakSet<object>();
+/** Per database: true once the table exists (it stays), else when to ask again (a migration may add it). */
+const teamsSeen = new WeakMap<object, true | number>();
 async function hasTeams(db: Kysely<Database>): Promise<boolean> {
-  // Once there, a table stays: stop asking that database.
-  if (withTeams.has(db)) return true;
+  const seen = teamsSeen.get(db);
+  if (seen === true) return true;
+  if (seen !== undefined && Date.now() < seen) return false;
   const r = await sql<{ ok: boolean }>`select to_regclass('teams') is not null as ok`.execute(db);
-  if (r.rows[0]?.ok === true) withTeams.add(db);
-  return withTeams.has(db);
+  teamsSeen.set(db, r.rows[0]?.ok === true ? true : Date.now() + 60_000);
+  return teamsSeen.get(db) === true;
 }
 
 export const RESOLVERS: ScopeResolver[] = [keyScopes, userScopes, teamScopes];
