@@ -14,6 +14,9 @@ import { startServer, type Running } from '../src/server.js';
 import { loadConfig } from '../src/config.js';
 import { fromPico, toPico } from '../src/shared/money.js';
 import { CrossingDetector, crossings } from '../src/notify/detector.js';
+import { Dispatcher } from '../src/notify/dispatcher.js';
+import { slackText } from '../src/notify/enqueue.js';
+import { Cipher } from '../src/shared/secrets.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { provision, startSystem, type System } from './helpers/system.js';
@@ -119,6 +122,29 @@ describe('budget alerts across two replicas', () => {
     expect(await new CrossingDetector(other.store.db).check({ keyIds: [member.keyId], userIds: [] })).toEqual([]);
   }, 60_000);
 
+  it('sends each outbox delivery once while both servers and four more dispatchers claim at the same time', async () => {
+    const seen = new Map<string, number>();
+    const receiver = createServer((req, res) => {
+      const id = String(req.headers['x-litemaas-delivery']);
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      req.resume().on('end', () => setTimeout(() => res.end('ok'), 20));
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
+      await db.query(`insert into notification_deliveries (id, channel, target, type, payload) select id, 'webhook', $2, 'key.expiring', '{"text":"race"}'::jsonb from unnest($1::text[]) id`, [ids, url]);
+      const racers = [sys.server, other, sys.server, other].map((s) => new Dispatcher(s.store.db, new Cipher(SECRET)));
+      await Promise.all(racers.map(async (d) => { while ((await d.runOnce(5)) > 0) { /* until none is due */ } }));
+      await until(async () => (await db.query(`select count(*)::int as n from notification_deliveries where id like 'race-%' and status = 'sent'`)).rows[0].n === ids.length, 'all sent', 10_000);
+      expect(ids.map((id) => seen.get(id))).toEqual(ids.map(() => 1));
+      const attempts = await db.query(`select count(*)::int as n from notification_attempts where delivery_id like 'race-%'`);
+      expect(attempts.rows[0].n).toBe(ids.length);
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
+  });
+
   it('re-arms in the next period and warns at the soft budget', () => {
     const scope = { scope: 'key' as const, id: 'k', name: 'k', budget: '10', softBudget: '3', period: 'monthly' as const, recipients: [] };
     const dec = crossings(scope, '8.5', [50, 80, 100], new Date('2026-12-20T00:00:00Z'));
@@ -127,6 +153,8 @@ describe('budget alerts across two replicas', () => {
     expect(crossings(scope, '5', [50], new Date('2027-01-03T00:00:00Z'))[0]!.periodStart).toBe('2027-01-01');
     expect(crossings({ ...scope, period: 'none' }, '5', [50], new Date())[0]!.periodStart).toBe('1970-01-01');
     expect(crossings(scope, '2.99', [50], new Date())).toEqual([]);
+    // A key named to ping a Slack channel does not: Slack's three characters are escaped in the webhook's text.
+    expect(slackText(`Key '<!channel>' & co`)).toBe(`Key '&lt;!channel&gt;' &amp; co`);
   });
 });
 

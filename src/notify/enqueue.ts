@@ -21,7 +21,7 @@ export async function enqueue(db: Kysely<Database> | Transaction<Database>, ev: 
     }))).execute();
   }
   const deliveries: Array<{ channel: 'webhook' | 'email'; target: string; payload: unknown }> = [];
-  if (cfg.webhookUrl) deliveries.push({ channel: 'webhook', target: cfg.webhookUrl, payload: { type: ev.type, ...ev.data, text: ev.text } });
+  if (cfg.webhookUrl) deliveries.push({ channel: 'webhook', target: cfg.webhookUrl, payload: { type: ev.type, ...ev.data, text: slackText(ev.text) } });
   if (cfg.email) {
     for (const to of new Set(people.map((p) => p.email).filter((e): e is string => !!e))) {
       deliveries.push({ channel: 'email', target: to, payload: { subject: `[LiteMaaS] ${ev.title}`, text: ev.text, type: ev.type, data: ev.data } });
@@ -32,4 +32,9 @@ export async function enqueue(db: Kysely<Database> | Transaction<Database>, ev: 
       id: randomUUID(), channel: d.channel, target: d.target, type: ev.type, payload: JSON.stringify(d.payload),
     }))).execute();
   }
+}
+
+/** Slack reads `<…>` as links and mentions (`<!channel>`): a key named so must not ping anyone. Its docs ask for these three escaped. */
+export function slackText(t: string): string {
+  return t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

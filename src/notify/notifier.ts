@@ -1,7 +1,8 @@
 /**
  * @module Budget alerts and notifications, wired together for one server:
  * the crossing detector fed by the ledger's committed batches, the outbox
- * dispatcher, and the hourly sweep for keys about to expire. Nothing here is
+ * dispatcher, and the hourly sweep for keys about to expire (which also
+ * prunes old notifications and deliveries). Nothing here is
  * on the request path; with several replicas each runs one, and the tables
  * (alert_crossings, the outbox's row claims) keep it exactly once.
  */
@@ -12,6 +13,7 @@ import type { UsageEvent } from '../ledger/event.js';
 import { CrossingDetector } from './detector.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { sweepExpiring } from './expiring.js';
+import { pruneAlerts } from './prune.js';
 
 export interface NotifierOptions extends DispatcherOptions {
   /** How often keys about to expire are looked for (default hourly). */
@@ -35,8 +37,8 @@ export class Notifier {
 
   start(): void {
     this.dispatcher.start();
-    const sweep = () => void sweepExpiring(this.db).then((n) => { if (n > 0) this.dispatcher.kick(); },
-      (err: unknown) => this.o.log?.warn({ err: (err as Error).message }, 'expiring-key sweep failed; retrying at the next sweep'));
+    const sweep = () => void sweepExpiring(this.db).then(async (n) => { if (n > 0) this.dispatcher.kick(); await pruneAlerts(this.db); })
+      .catch((err: unknown) => this.o.log?.warn({ err: (err as Error).message }, 'expiring-key sweep or pruning failed; retrying at the next sweep'));
     sweep();
     this.sweepTimer = setInterval(sweep, this.o.expirySweepMs ?? 3_600_000);
     this.sweepTimer.unref();
