@@ -183,5 +183,9 @@ describe('alert deliveries', () => {
     expect((await ada.call('POST', '/notifications/read-all')).body).toEqual({ ok: true, marked: 2 });
     expect((await ada.call('GET', '/notifications')).body.unread).toBe(0);
     expect((await ada.call('GET', '/admin/notifications/deliveries')).status).toBe(403);
+    expect((await fetch(`${sys.url}/api/v1/notifications`)).status).toBe(401);
+    expect((await fetch(`${sys.url}/api/v1/admin/notifications/deliveries`)).status).toBe(401);
+    // The admin token acts for no person: it has no drawer.
+    expect((await sys.admin('GET', '/notifications')).status).toBe(403);
   }, 60_000);
 });

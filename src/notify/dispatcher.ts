@@ -37,6 +37,7 @@ export class Dispatcher {
   private running: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  private failing = false;
 
   constructor(private readonly db: Kysely<Database>, private readonly cipher: Cipher, private readonly o: DispatcherOptions = {}) {
     this.delays = o.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
@@ -59,8 +60,11 @@ export class Dispatcher {
           this.again = false;
           while (!this.closed && (await this.runOnce()) > 0) { /* drain what is due */ }
         } while (this.again && !this.closed);
+        this.failing = false;
       } catch (err) {
-        this.o.onError?.(err);
+        // Said once per outage, not at every poll.
+        if (!this.failing) this.o.onError?.(err);
+        this.failing = true;
       } finally {
         this.running = null;
       }
