@@ -57,14 +57,19 @@ export class SubscriptionService {
   }
 
   async decide(id: string, approve: boolean, reason: string | null, actor: string) {
-    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw notFound(`Subscription '${id}'`);
-    if (row.status === 'cancelled') throw invalid('id', 'the subscription was cancelled by its user');
-    const status: SubscriptionStatus = approve ? 'active' : 'denied';
-    const sub = await this.update(id, { status, reason }, actor);
-    // Only a change is news: approving an active subscription again tells nobody.
-    if (row.status !== status) await notifySubscriptionDecided(this.db, sub);
-    return sub;
+    // One transaction, the row locked: the decision and its notification commit together, and two admins deciding at once notify once.
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+      if (!row) throw notFound(`Subscription '${id}'`);
+      if (row.status === 'cancelled') throw invalid('id', 'the subscription was cancelled by its user');
+      const status: SubscriptionStatus = approve ? 'active' : 'denied';
+      const updated = await tx.updateTable('subscriptions').set({ status, reason, decided_by: actor, updated_at: new Date() })
+        .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      const sub = subscriptionView(updated);
+      // Only a change is news: approving an active subscription again tells nobody.
+      if (row.status !== status) await notifySubscriptionDecided(tx, sub);
+      return sub;
+    });
   }
 
   /** Subscribes a user; `status` is what the caller may grant (admins: active; users: pending for restricted models). */
