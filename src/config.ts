@@ -53,6 +53,8 @@ export interface Config {
   admissionLeaseMs: number;
   /** Replicas lease slices of each shared limit and spend them without a round trip (LITEMAAS_REDIS_LEASES=off: every request asks Redis). */
   redisLeases: boolean;
+  /** Budget alerts' delivery (src/notify): retry delays, outbox poll, send timeout; defaults when unset (tests shorten them). */
+  notify?: { retryDelaysMs?: number[]; pollMs?: number; timeoutMs?: number; expirySweepMs?: number };
 }
 
 export interface OidcConfig {

@@ -34,6 +34,7 @@ import { GatewayMetrics } from './gateway/metrics.js';
 import { createServices, type PortalServices } from './portal/context.js';
 import { registerPortal } from './portal/portal.js';
 import { builtUi } from './shared/web-ui.js';
+import { Notifier } from './notify/notifier.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -41,6 +42,7 @@ export interface Running {
   ledger: Ledger;
   store: Store;
   services: PortalServices;
+  notifier: Notifier;
   url: string;
   close(): Promise<void>;
 }
@@ -82,7 +84,10 @@ export async function startServer(cfg: Config): Promise<Running> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const log = app.log;
+  // Budget alerts are checked after each committed batch, off the request path (src/notify).
+  const notifier = new Notifier(store.db, cipher, { ...cfg.notify, log });
   const ledger = new Ledger(store.db, {
+    onWritten: notifier.written,
     journalDir: join(cfg.dataDir, 'journal'),
     flushIntervalMs: cfg.flushIntervalMs,
     onError: (err) => log.warn({ err: (err as Error).message }, 'usage write failed; kept in the journal, will retry'),
@@ -123,6 +128,7 @@ export async function startServer(cfg: Config): Promise<Running> {
     await admission?.close?.();
     redis?.disconnect();
     await ledger.close(); // the journal keeps what could not be written
+    await notifier.close();
     await store.close();
     throw isUnreachable(err) ? noSnapshotError(err, snapshotCache) : err;
   }
@@ -145,8 +151,8 @@ export async function startServer(cfg: Config): Promise<Running> {
   // A change made through this server is visible to its gateway before the response goes out
   // (a key works as soon as its creation returns); other replicas learn of it by NOTIFY.
   app.addHook('onSend', async (req, reply, payload) => {
-    // Sign-in, reveal and tests change nothing the gateway reads.
-    if (req.method !== 'GET' && req.url.startsWith('/api/v1/') && reply.statusCode < 400 && !/\/(reveal|test)$/.test(req.url)) await gateway.reload();
+    // Sign-in, reveal, tests and reading notifications change nothing the gateway reads.
+    if (req.method !== 'GET' && req.url.startsWith('/api/v1/') && reply.statusCode < 400 && !/\/(reveal|test)$|^\/api\/v1\/notifications\//.test(req.url)) await gateway.reload();
     return payload;
   });
   await registerPortal(app, { services, adminToken: cfg.adminToken, publicUrl: cfg.publicUrl, webDir: cfg.webDir ?? builtUi('web'), redis: redis ?? undefined });
@@ -165,6 +171,7 @@ export async function startServer(cfg: Config): Promise<Running> {
   });
 
   await app.listen({ port: cfg.port, host: cfg.host });
+  notifier.start();
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   const url = `http://127.0.0.1:${port}`;
@@ -188,7 +195,8 @@ export async function startServer(cfg: Config): Promise<Running> {
     // Settles already sent get their answers; an unreachable Redis is just dropped (leases expire).
     if (redis) await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]).finally(() => redis!.disconnect());
     await ledger.close();
+    await notifier.close();
     await store.close();
   })());
-  return { app, gateway, ledger, store, services, url, close };
+  return { app, gateway, ledger, store, services, notifier, url, close };
 }

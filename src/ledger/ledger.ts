@@ -20,6 +20,8 @@ export interface LedgerOptions {
   onError?: (err: unknown) => void;
   /** An event was dead-lettered (`storedIn` says where; 'nowhere' means only this callback has it: log it whole). */
   onDeadLetter?: (d: DeadLetter) => void;
+  /** A batch is committed (called after the write, off its statement): budget alerts check the scopes it touched. */
+  onWritten?: (events: readonly UsageEvent[]) => void;
 }
 
 export class Ledger {
@@ -93,6 +95,10 @@ export class Ledger {
       this.opts.onDeadLetter?.(d);
     }
     this.written += r.written;
+    if (r.written > 0 && this.opts.onWritten) {
+      const left = new Set(r.remaining);
+      this.opts.onWritten(left.size === 0 ? batch : batch.filter((e) => !left.has(e)));
+    }
     if (r.remaining.length === 0) {
       // Written or dead-lettered, every event of these segments is settled: a restart must not replay them.
       this.journal.remove(files);

@@ -82,7 +82,7 @@ export function createServices(db: Kysely<Database>, cipher: Cipher, o: ServiceO
     keys: new ApiKeyService(db, cipher),
     usage: new UsageService(db),
     sessions: new SessionService(db, o.sessionTtlHours ?? 12),
-    settings: new SettingsService(db),
+    settings: new SettingsService(db, cipher),
     teams: new TeamService(db),
     throttle: new LoginThrottle(o.throttleStore ?? (o.redis ? new RedisThrottleStore(o.redis, { log: o.log }) : new MemoryThrottleStore())),
     oidc: o.oidc ? new OidcSignIn(o.oidc, cipher) : null,

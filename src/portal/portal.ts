@@ -28,6 +28,7 @@ import { adminSettingsRoutes } from './routes/admin-settings.js';
 import { teamRoutes, teamUsageRoutes } from './routes/teams.js';
 import { adminTokenRoutes } from './routes/admin-tokens.js';
 import { adminSpendResetRoutes } from './routes/admin-spend-reset.js';
+import { notificationRoutes, adminNotificationRoutes } from './routes/notifications.js';
 
 export interface PortalOptions {
   services: PortalServices; adminToken?: string; publicUrl?: string; webDir?: string;
@@ -86,6 +87,8 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     await api.register(teamUsageRoutes, opts);
     await api.register(adminTokenRoutes, opts);
     await api.register(adminSpendResetRoutes, opts);
+    await api.register(notificationRoutes, opts);
+    await api.register(adminNotificationRoutes, opts);
   }, { prefix: '/api/v1' });
 
   if (o.webDir && existsSync(join(o.webDir, 'index.html'))) await serveUi(app, { dir: o.webDir, isApi: (p) => API_PATH.test(p), notFound: apiNotFound });

@@ -147,11 +147,27 @@ export const KeyPatchBody = Type.Partial(Type.Object(keyFields), { additionalPro
 const intOrNull = Type.Union([Int4(1), Type.Null()]);
 const daysOrNull = Type.Union([Int4(1, MAX_DAYS), Type.Null()]);
 const moneyOrNull = Type.Union([MoneyNumber(), Type.Null()]);
+const orNull = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Opt = Type.Optional;
+/** Budget alerts (src/notify). Like every section, a field left out keeps its stored value; a secret set to null is removed. */
+export const AlertSettingsBody = Type.Object({
+  thresholds: Opt(Type.Array(Type.Integer({ minimum: 1, maximum: 1000 }), { minItems: 1, maxItems: 10 })),
+  webhookUrl: Opt(orNull(Line({ maxLength: 2000 }))),
+  webhookSecret: Opt(orNull(Line({ maxLength: 500 }))),
+  email: Opt(orNull(Type.Object({
+    host: Opt(Line({ minLength: 1, maxLength: 253 })), port: Opt(Type.Integer({ minimum: 1, maximum: 65535 })),
+    secure: Opt(Type.Boolean()), user: Opt(orNull(Line({ maxLength: 320 }))),
+    password: Opt(orNull(Line({ maxLength: 500 }))), from: Opt(Line({ minLength: 3, maxLength: 320 })),
+    allowInvalidCertificate: Opt(Type.Boolean()),
+  }, { additionalProperties: false }))),
+}, { additionalProperties: false });
+/** A section, or a field of one, left out keeps its stored value (automation may PUT only `alerts`). */
 export const SettingsBody = Type.Object({
-  currency: Type.String({ minLength: 3, maxLength: 3 }),
-  keyDefaults: Type.Object({ budgetPeriod: BudgetPeriod, maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false }),
-  keyMaximums: Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }, { additionalProperties: false }),
-  teams: Type.Optional(Type.Object({ selfService: Type.Boolean() }, { additionalProperties: false })),
+  currency: Opt(Type.String({ minLength: 3, maxLength: 3 })),
+  keyDefaults: Opt(Type.Partial(Type.Object({ budgetPeriod: BudgetPeriod, maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }), { additionalProperties: false })),
+  keyMaximums: Opt(Type.Partial(Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }), { additionalProperties: false })),
+  alerts: Opt(AlertSettingsBody),
+  teams: Opt(Type.Object({ selfService: Type.Boolean() }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 export const TeamCreateBody = Type.Object({

@@ -19,7 +19,7 @@ export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm
 export type KeyPolicy = KeyMaximums & { budgetPeriod?: BudgetPeriod };
 
 export interface Settings {
-  currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums;
+  currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums; alerts?: AlertSettings;
   /** Whether people (not only admins) may create teams; they become its owner. */
   teams?: { selfService: boolean };
 }
@@ -224,3 +224,41 @@ export interface AdminToken {
 }
 /** Returned by create: the only time the token is shown. */
 export type AdminTokenWithSecret = AdminToken & { token: string };
+/** SMTP settings as GET shows them: the password never, only whether one is stored. */
+export interface AlertEmailSettings {
+  host: string; port: number; secure: boolean; user: string | null; from: string;
+  /** Accept a server certificate that does not verify (a lab's self-signed SMTP server). */
+  allowInvalidCertificate: boolean;
+  passwordSet: boolean;
+}
+/** Budget alerts (src/notify): thresholds in percent of a budget, where webhooks and e-mail go. Secrets are write-only. */
+export interface AlertSettings {
+  thresholds: number[];
+  webhookUrl: string | null;
+  webhookSecretSet: boolean;
+  email: AlertEmailSettings | null;
+}
+/** What PUT /admin/settings accepts for `alerts`: an omitted secret keeps the stored one, null clears it. */
+export interface AlertSettingsInput {
+  thresholds?: number[];
+  webhookUrl?: string | null;
+  webhookSecret?: string | null;
+  /** Fields left out keep their stored values; host, port and from are needed the first time. */
+  email?: (Partial<Omit<AlertEmailSettings, 'passwordSet' | 'user'>> & { user?: string | null; password?: string | null }) | null;
+}
+
+export type NotificationType = 'budget.threshold' | 'key.expiring' | 'subscription.decided';
+/** One entry of the notification drawer. */
+export interface Notification {
+  id: string; type: NotificationType; title: string; body: string;
+  data: Record<string, unknown>; createdAt: string; readAt: string | null;
+}
+export interface NotificationList { notifications: Notification[]; unread: number }
+
+/** One webhook or e-mail send and its attempts (admin delivery log). */
+export interface NotificationDelivery {
+  id: string; channel: 'webhook' | 'email'; target: string; type: NotificationType;
+  status: 'pending' | 'sent' | 'failed'; attempts: number; nextAttemptAt: string | null;
+  lastError: string | null; createdAt: string; sentAt: string | null;
+  log: Array<{ attempt: number; at: string; ok: boolean; statusCode: number | null; error: string | null; durationMs: number }>;
+}

@@ -232,6 +232,10 @@ export interface Database {
   sessions: SessionsTable;
   teams: TeamsTable;
   team_members: TeamMembersTable;
+  alert_crossings: AlertCrossingsTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  notification_attempts: NotificationAttemptsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -280,3 +284,56 @@ export interface UsersTable {
 
 export interface Database { admin_tokens: AdminTokensTable }
 export type AdminTokenRow = Selectable<AdminTokensTable>;
+/** One notified crossing (migration 011): the unique key is the exactly-once guard across replicas. */
+export interface AlertCrossingsTable {
+  scope: string;
+  scope_id: string;
+  /** The budget period's first day; 1970-01-01 for budgets that never reset. */
+  period_start: ColumnType<string, string, string>;
+  /** '50', '80', '100' (percent of the budget), 'soft' (the soft budget) or 'expiring' (a key about to expire). */
+  threshold: string;
+  spend: Money | null;
+  budget: Money | null;
+  at: Generated<Date>;
+}
+
+/** A portal notification for one person (the drawer). */
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  type: string;
+  title: string;
+  body: string;
+  data: Json;
+  created_at: Generated<Date>;
+  read_at: Timestamp | null;
+}
+
+export type DeliveryChannel = 'webhook' | 'email';
+export type DeliveryStatus = 'pending' | 'sent' | 'failed';
+
+/** The outbox of webhook and e-mail sends, and their state. */
+export interface NotificationDeliveriesTable {
+  id: string;
+  channel: DeliveryChannel;
+  target: string;
+  type: string;
+  payload: Json;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  sent_at: Timestamp | null;
+}
+
+/** One attempt to send a delivery (the log admins read). */
+export interface NotificationAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: Generated<Date>;
+  ok: boolean;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}

@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, SubscriptionRow, SubscriptionStatus } from '../../store/schema.js';
 import { invalid, notFound } from '../errors.js';
 import type { Subscription } from '../../shared/api-types.js';
+import { notifySubscriptionDecided } from '../../notify/subscriptions.js';
 
 export function subscriptionView(s: SubscriptionRow & { username?: string | null }): Subscription {
   return {
@@ -57,10 +58,19 @@ export class SubscriptionService {
   }
 
   async decide(id: string, approve: boolean, reason: string | null, actor: string) {
-    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw notFound(`Subscription '${id}'`);
-    if (row.status === 'cancelled') throw invalid('id', 'the subscription was cancelled by its user');
-    return this.update(id, { status: approve ? 'active' : 'denied', reason }, actor);
+    // One transaction, the row locked: the decision and its notification commit together, and two admins deciding at once notify once.
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+      if (!row) throw notFound(`Subscription '${id}'`);
+      if (row.status === 'cancelled') throw invalid('id', 'the subscription was cancelled by its user');
+      const status: SubscriptionStatus = approve ? 'active' : 'denied';
+      const updated = await tx.updateTable('subscriptions').set({ status, reason, decided_by: actor, updated_at: new Date() })
+        .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      const sub = subscriptionView(updated);
+      // Only a change is news: approving an active subscription again tells nobody.
+      if (row.status !== status) await notifySubscriptionDecided(tx, sub);
+      return sub;
+    });
   }
 
   /** Subscribes a user; `status` is what the caller may grant (admins: active; users: pending for restricted models). */

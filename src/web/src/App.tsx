@@ -23,6 +23,7 @@ const AdminUsagePage = lazy(() => import('./pages/admin/AdminUsagePage').then((m
 const AuditLogPage = lazy(() => import('./pages/admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
 const SettingsPage = lazy(() => import('./pages/admin/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 const AdminTokensPage = lazy(() => import('./pages/admin/AdminTokensPage').then((m) => ({ default: m.AdminTokensPage })));
+const AlertsPage = lazy(() => import('./pages/admin/AlertsPage').then((m) => ({ default: m.AlertsPage })));
 
 export function App() {
   return (
@@ -46,6 +47,7 @@ export function App() {
           <Route path="audit" element={<AuditLogPage />} />
           <Route path="settings" element={<SettingsPage />} />
           <Route path="tokens" element={<AdminTokensPage />} />
+          <Route path="alerts" element={<AlertsPage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -1,4 +1,4 @@
-/** @module The top bar: sidebar toggle, product name, and the signed-in person's menu. */
+/** @module The top bar: sidebar toggle, product name, the notification bell and the signed-in person's menu. */
 import type { ComponentProps } from 'react';
 import { Link } from 'react-router';
 import {
@@ -16,6 +16,7 @@ import {
 } from '@patternfly/react-core';
 import type { Me } from '../types';
 import { UserMenu } from './UserMenu';
+import { NotificationBell } from './NotificationDrawer';
 
 function HomeLink(props: ComponentProps<'a'>) {
   return <Link {...props} to="/models" />;
@@ -43,6 +44,9 @@ export function AppMasthead({ me, isSidebarOpen, onToggleSidebar }: { me: Me; is
         <Toolbar isFullHeight isStatic>
           <ToolbarContent>
             <ToolbarGroup align={{ default: 'alignEnd' }}>
+              <ToolbarItem>
+                <NotificationBell />
+              </ToolbarItem>
               <ToolbarItem>
                 <UserMenu me={me} />
               </ToolbarItem>

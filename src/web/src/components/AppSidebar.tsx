@@ -21,6 +21,7 @@ const adminLinks = [
   { to: '/admin/audit', label: 'Audit log' },
   { to: '/admin/settings', label: 'Settings' },
   { to: '/admin/tokens', label: 'Admin tokens' },
+  { to: '/admin/alerts', label: 'Alerts & deliveries' },
 ];
 
 export function AppSidebar({ me, isOpen, onNavigate }: { me: Me; isOpen: boolean; onNavigate: () => void }) {
