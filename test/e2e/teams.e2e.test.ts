@@ -116,4 +116,28 @@ describe.skipIf(!run)('teams in a browser', () => {
     await expect.poll(async () => (await page.getByText('support-triage').count()) > 0, { timeout: 15_000 }).toBe(true);
     await browser.shot('teams-usage-owner');
   });
+
+  it('a team budget crossing reaches the owner\'s notification drawer', async () => {
+    const { page } = browser;
+    // An admin lowers the team's budget below twice what it has spent: the next request the ledger writes (here refused,
+    // the budget being too small for it) has the team past 50 % of it, and its owner is told once.
+    const team = (await sys.admin('GET', `/admin/teams/${teamId}`)).body;
+    expect((await sys.admin('PATCH', `/admin/teams/${teamId}`, { maxBudget: Number((team.spend * 1.9).toFixed(9)) })).status).toBe(200);
+    const key = (await sys.admin('GET', `/admin/teams/${teamId}/api-keys`)).body.apiKeys[0];
+    expect(key.name).toBe('support-triage');
+    await sys.server.gateway.reload();
+    const mine = await sys.admin('POST', `/admin/teams/${teamId}/api-keys`, { name: 'support-probe', models: [MODEL] });
+    await sys.server.gateway.reload();
+    const res = await fetch(`${sys.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${mine.body.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 }),
+    });
+    expect(res.status).toBe(429);
+    await settle(sys);
+    const bell = page.locator('button[aria-label$=" unread"]');
+    await expect.poll(async () => { await page.reload(); return bell.isVisible(); }, { timeout: 20_000, interval: 1_000 }).toBe(true);
+    await bell.click();
+    await expect.poll(() => page.getByText(/Support Bots.? reached 50% of its monthly budget/).first().isVisible(), { timeout: 10_000 }).toBe(true);
+    await browser.shot('teams-notification-drawer');
+  });
 });
