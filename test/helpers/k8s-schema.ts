@@ -1,8 +1,8 @@
 /**
  * Offline schema validation of Kubernetes objects, as `kubectl apply --validate=strict` would do
  * against an API server: each object is mapped by apiVersion + kind to its model class from the
- * `kubernetes-models` packages (Kubernetes 1.30 OpenAPI; prometheus-operator, Argo CD and
- * sealed-secrets CRDs) and validated against that schema (types, required fields, enums, formats).
+ * `kubernetes-models` packages (the Kubernetes OpenAPI that kubernetes-models 4.5 was generated
+ * from; the prometheus-operator, Argo CD and sealed-secrets CRDs) and validated against that schema (types, required fields, enums, formats).
  *
  * Those schemas, like the API's OpenAPI, do not forbid unknown fields, but a strict API server
  * refuses them (and a lax one drops them: a misspelt `readinessProb` is a probe that silently does
