@@ -8,6 +8,11 @@ import { resolve } from 'node:path';
 export interface Config {
   port: number;
   host: string;
+  /**
+   * Serve /metrics on this port (same host) instead of the main one, so a Route or Ingress to the
+   * main port does not publish it. Unset: /metrics on the main port (0: any free port).
+   */
+  metricsPort?: number;
   dataDir: string;
   databaseUrl?: string;
   adminToken?: string;
@@ -139,10 +144,19 @@ function int(name: string, dflt: number): number {
   return n;
 }
 
+/** A TCP port (0: any free one), or undefined when unset. */
+function optionalPort(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535), got "${v}"`);
+  return n;
+}
+
 export function loadConfig(env = process.env): Config {
   return {
     port: int('PORT', 8080),
     host: env.HOST || '0.0.0.0',
+    metricsPort: optionalPort('LITEMAAS_METRICS_PORT', env.LITEMAAS_METRICS_PORT),
     dataDir: resolve(env.LITEMAAS_DATA_DIR || './data'),
     databaseUrl: env.DATABASE_URL || undefined,
     adminToken: env.LITEMAAS_ADMIN_TOKEN || undefined,

@@ -1,7 +1,8 @@
 /**
  * @module `litemaas serve`: one HTTP server, two surfaces. Requests under
  * /v1 go straight to the gateway's node:http handler; everything else goes
- * to Fastify (portal API, health, metrics). Start order: store → ledger
+ * to Fastify (portal API, health, metrics — or metrics on a port of their own
+ * with LITEMAAS_METRICS_PORT, kept off the public Route). Start order: store → ledger
  * replay → key snapshot → listen. Spend counters are not loaded at start:
  * each key's, user's and subscription's are read the first time a request
  * needs its budget or quota (src/ledger/budgets.ts). SIGTERM drains in-flight
@@ -44,6 +45,8 @@ export interface Running {
   services: PortalServices;
   notifier: Notifier;
   url: string;
+  /** Where /metrics is served: under `url`, or on LITEMAAS_METRICS_PORT. */
+  metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -165,16 +168,51 @@ export async function startServer(cfg: Config): Promise<Running> {
       ledgerError: ledger.lastError === null ? null : 'usage writes are failing and will be retried; details are in the log',
       ledgerDeadLetters: ledger.deadLettersBefore + ledger.deadLetters, keys: gateway.snapshot.keys.size });
   });
-  app.get('/metrics', async (_req, reply) => {
+  const scrape = () => {
     metrics.journalLag.set(ledger.lag);
-    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    return metrics.registry.metrics();
+  };
+  // With a metrics port, the main port (the one a Route or Ingress publishes) has no /metrics: model names, deployments, costs stay inside.
+  const metricsServer = cfg.metricsPort === undefined ? null : createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Only GET /metrics is served on this port.\n');
+      return;
+    }
+    scrape().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (err: unknown) => { log.error({ err: (err as Error).message }, 'metrics scrape failed'); res.writeHead(500).end(); },
+    );
   });
+  if (!metricsServer) {
+    app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await scrape()));
+  }
 
   await app.listen({ port: cfg.port, host: cfg.host });
   notifier.start();
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   const url = `http://127.0.0.1:${port}`;
+  let metricsUrl = `${url}/metrics`;
+  if (metricsServer) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', reject);
+        metricsServer.listen(cfg.metricsPort, cfg.host, () => { metricsServer.off('error', reject); resolve(); });
+      });
+    } catch (err) {
+      await app.close();
+      await gateway.close();
+      await admission?.close?.();
+      redis?.disconnect();
+      await ledger.close();
+      await store.close();
+      throw new Error(`cannot listen on LITEMAAS_METRICS_PORT ${cfg.metricsPort}: ${(err as Error).message}`);
+    }
+    const maddr = metricsServer.address();
+    metricsUrl = `http://127.0.0.1:${typeof maddr === 'object' && maddr ? maddr.port : cfg.metricsPort}/metrics`;
+    log.info({ metricsUrl }, 'metrics served on their own port');
+  }
 
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
@@ -197,6 +235,8 @@ export async function startServer(cfg: Config): Promise<Running> {
     await ledger.close();
     await notifier.close();
     await store.close();
+    // Scraped until the end: the drain and the ledger's flush show in the last scrape.
+    if (metricsServer) await new Promise<void>((r) => { metricsServer.close(() => r()); metricsServer.closeAllConnections(); });
   })());
-  return { app, gateway, ledger, store, services, notifier, url, close };
+  return { app, gateway, ledger, store, services, notifier, url, metricsUrl, close };
 }

@@ -4,13 +4,17 @@
  * key `api_token`, the one the stack reads as API_TOKEN in the overlay the same Application
  * syncs; and nothing secret is committed: the rendered output of every overlay and the repository's
  * own files (tests aside, whose fixtures are fake on purpose) hold no LiteMaaS key, no password or
- * token literal, no credentials in a URL, no private key and no plain Secret.
+ * token literal, no credentials in a URL, no private key and no plain Secret. Every object under
+ * deploy/gitops is validated against its CRD's schema (Argo CD's Application, Bitnami's
+ * SealedSecret), as is the Secret that View key and `litemaas keys create --output k8s-secret` print.
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { schemaErrors } from './helpers/k8s-schema.js';
+import { secretManifest } from '../src/web/src/k8s-secret.js';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 if (!hasKubectl) console.warn('gitops test: kubectl is not installed; the rendered overlays are not scanned');
@@ -21,6 +25,27 @@ const APPS = 'deploy/gitops/applications';
 
 describe('Argo CD Applications', () => {
   const apps = readdirSync(APPS).filter((f) => f.endsWith('.yaml')).map((f) => docs(readFileSync(join(APPS, f), 'utf8'))[0]);
+
+  it('are valid Argo CD Applications, and so is every SealedSecret under deploy/gitops (schemas offline)', () => {
+    const files = ['applications', 'test', 'prod'].flatMap((d) => readdirSync(`deploy/gitops/${d}`).filter((f) => f.endsWith('.yaml')).map((f) => `deploy/gitops/${d}/${f}`));
+    const objs = files.flatMap((f) => docs(readFileSync(f, 'utf8')));
+    expect(objs.map((o) => o.kind).sort()).toEqual(['Application', 'Application', 'SealedSecret', 'SealedSecret']);
+    expect(objs.flatMap(schemaErrors)).toEqual([]);
+    // The check reaches into the CRDs' specs.
+    const app = structuredClone(apps[0]);
+    app.spec.sources[0].targetRevison = 'main';
+    app.spec.syncPolicy.automated.prune = 'yes';
+    expect(schemaErrors(app)).toEqual([
+      `Application ${app.metadata.name}: data/spec/syncPolicy/automated/prune must be boolean`,
+      `Application ${app.metadata.name}: at /spec/sources/0: unknown field "targetRevison"`,
+    ]);
+  });
+
+  it('View key\'s Secret (the same as keys create --output k8s-secret) is a valid v1 Secret with api_token', () => {
+    const secret = parseYaml(secretManifest('canopy-experiments', `sk-${'x'.repeat(43)}`));
+    expect(schemaErrors(secret)).toEqual([]);
+    expect(secret).toMatchObject({ kind: 'Secret', metadata: { name: 'canopy-experiments-api-token' }, stringData: { api_token: expect.stringMatching(/^sk-/) } });
+  });
 
   it('exist for test and prod and point at paths of this repository that exist', () => {
     expect(apps.map((a) => a.metadata.name).sort()).toEqual(['litemaas-prod', 'litemaas-test']);

@@ -5,9 +5,10 @@
  * RuntimeDefault seccomp, read-only root), every secret by secretKeyRef, probes on the paths and
  * ports the server serves, resources, no `latest` tags, consistent labels and selectors, the
  * Route's edge TLS, replicas > 1 only with REDIS_URL, settings names the server reads, and the
- * stack's and Canopy's ConfigMaps accepted by their own config parsers.
- * (The `kubernetes-models` packages are not installed here, so fields are checked directly, with a
- * field-name check against the API's fields standing in for schema validation.)
+ * stack's and Canopy's ConfigMaps accepted by their own config parsers. Every rendered object is
+ * validated offline against its API schema (test/helpers/k8s-schema.ts: the `kubernetes-models`
+ * packages for Kubernetes and the prometheus-operator CRDs, a precise schema for OpenShift's Route,
+ * unknown fields refused as `kubectl apply --validate=strict` does; a kind with no schema fails).
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { stackConfig } from '../src/stack/config.js';
 import { canopyConfig } from '../src/canopy/config.js';
+import { HAND_CHECKED, MODELS, schemaErrors } from './helpers/k8s-schema.js';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string>; [k: string]: any };
 
@@ -50,58 +52,6 @@ const SERVER_SETTINGS = new Set(
   [...readFileSync('src/config.ts', 'utf8').matchAll(/env\.([A-Z_]+)|int\('([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!),
 );
 
-/**
- * Field names of the API objects these manifests use (Kubernetes 1.30 core/apps/batch), to catch a
- * misspelt field that the API server would drop or refuse: not a full schema, a typo check.
- */
-const FIELDS: Record<string, string[]> = {
-  object: ['apiVersion', 'kind', 'metadata', 'spec', 'data', 'binaryData', 'immutable', 'rules', 'roleRef', 'subjects', 'automountServiceAccountToken', 'imagePullSecrets', 'secrets'],
-  metadata: ['name', 'namespace', 'labels', 'annotations', 'finalizers'],
-  deploymentSpec: ['replicas', 'selector', 'template', 'strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused', 'progressDeadlineSeconds'],
-  statefulSetSpec: ['replicas', 'selector', 'template', 'volumeClaimTemplates', 'serviceName', 'podManagementPolicy', 'updateStrategy', 'revisionHistoryLimit', 'minReadySeconds', 'persistentVolumeClaimRetentionPolicy', 'ordinals'],
-  jobSpec: ['parallelism', 'completions', 'activeDeadlineSeconds', 'podFailurePolicy', 'successPolicy', 'backoffLimit', 'backoffLimitPerIndex', 'maxFailedIndexes', 'selector', 'manualSelector', 'template', 'ttlSecondsAfterFinished', 'completionMode', 'suspend', 'podReplacementPolicy'],
-  podSpec: ['volumes', 'initContainers', 'containers', 'restartPolicy', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'dnsPolicy', 'nodeSelector', 'serviceAccountName', 'automountServiceAccountToken', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'securityContext', 'imagePullSecrets', 'hostname', 'subdomain', 'affinity', 'schedulerName', 'tolerations', 'priorityClassName', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'enableServiceLinks', 'topologySpreadConstraints', 'os', 'hostUsers'],
-  podSecurityContext: ['seLinuxOptions', 'runAsUser', 'runAsGroup', 'runAsNonRoot', 'supplementalGroups', 'fsGroup', 'sysctls', 'fsGroupChangePolicy', 'seccompProfile', 'appArmorProfile'],
-  container: ['name', 'image', 'command', 'args', 'workingDir', 'ports', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'volumeMounts', 'volumeDevices', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy', 'securityContext', 'stdin', 'stdinOnce', 'tty'],
-  securityContext: ['capabilities', 'privileged', 'seLinuxOptions', 'runAsUser', 'runAsGroup', 'runAsNonRoot', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'procMount', 'seccompProfile', 'appArmorProfile'],
-  probe: ['exec', 'httpGet', 'tcpSocket', 'grpc', 'initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'],
-  envVar: ['name', 'value', 'valueFrom'],
-  volumeMount: ['name', 'readOnly', 'mountPath', 'subPath', 'mountPropagation', 'subPathExpr', 'recursiveReadOnly'],
-  volume: ['name', 'emptyDir', 'configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral'],
-  containerPort: ['name', 'containerPort', 'protocol', 'hostPort', 'hostIP'],
-  resources: ['limits', 'requests', 'claims'],
-  serviceSpec: ['ports', 'selector', 'clusterIP', 'clusterIPs', 'type', 'externalIPs', 'sessionAffinity', 'loadBalancerIP', 'loadBalancerSourceRanges', 'externalName', 'externalTrafficPolicy', 'healthCheckNodePort', 'publishNotReadyAddresses', 'sessionAffinityConfig', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution'],
-  servicePort: ['name', 'protocol', 'appProtocol', 'port', 'targetPort', 'nodePort'],
-};
-
-function unknownFields(o: Obj): string[] {
-  const bad: string[] = [];
-  const check = (value: any, kind: string, at: string) => {
-    for (const k of Object.keys(value ?? {})) if (!FIELDS[kind]!.includes(k)) bad.push(`${o.kind} ${o.metadata.name}: ${at}.${k}`);
-  };
-  check(o, 'object', '');
-  check(o.metadata, 'metadata', 'metadata');
-  const specKind = ({ Deployment: 'deploymentSpec', StatefulSet: 'statefulSetSpec', Job: 'jobSpec', Service: 'serviceSpec' } as Record<string, string>)[o.kind];
-  if (specKind) check(o.spec, specKind, 'spec');
-  if (o.kind === 'Service') for (const p of o.spec.ports) check(p, 'servicePort', 'spec.ports[]');
-  if (!WORKLOADS.has(o.kind)) return bad;
-  const pod = o.spec.template.spec;
-  check(pod, 'podSpec', 'spec.template.spec');
-  check(pod.securityContext, 'podSecurityContext', 'spec.template.spec.securityContext');
-  for (const v of pod.volumes ?? []) check(v, 'volume', `volumes[${v.name}]`);
-  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
-    const at = `containers[${c.name}]`;
-    check(c, 'container', at);
-    check(c.securityContext, 'securityContext', `${at}.securityContext`);
-    check(c.resources, 'resources', `${at}.resources`);
-    for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) if (c[p]) check(c[p], 'probe', `${at}.${p}`);
-    for (const e of c.env ?? []) check(e, 'envVar', `${at}.env[${e.name}]`);
-    for (const m of c.volumeMounts ?? []) check(m, 'volumeMount', `${at}.volumeMounts[${m.name}]`);
-    for (const p of c.ports ?? []) check(p, 'containerPort', `${at}.ports[${p.name}]`);
-  }
-  return bad;
-}
-
 describe.skipIf(!hasKubectl).each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
   const objs = hasKubectl ? render(`deploy/kustomize/overlays/${overlay}`) : [];
   const ns = OVERLAYS[overlay];
@@ -128,13 +78,11 @@ describe.skipIf(!hasKubectl).each(Object.keys(OVERLAYS) as Overlay[])('overlay %
     expect(of('Secret')).toEqual([]);
   });
 
-  it('uses only field names the API defines (a typo check; kubernetes-models is not installed for a full schema)', () => {
-    expect(objs.flatMap(unknownFields)).toEqual([]);
-    // The check bites: a misspelt probe and a misplaced field are found.
-    const typo = structuredClone(litemaas());
-    typo.spec.template.spec.containers[0].readinessProb = {};
-    typo.spec.template.spec.readOnlyRootFilesystem = true;
-    expect(unknownFields(typo)).toEqual(['Deployment litemaas: spec.template.spec.readOnlyRootFilesystem', 'Deployment litemaas: containers[litemaas].readinessProb']);
+  it('validates every object against its API schema offline (kubernetes-models; the Route by its own schema)', () => {
+    expect(objs.flatMap(schemaErrors)).toEqual([]);
+    // Every kind is schema-checked: by a model, or (only the Route, which no installed package models) by hand.
+    for (const o of objs) expect(MODELS[`${o.apiVersion}/${o.kind}`] ?? HAND_CHECKED[`${o.apiVersion}/${o.kind}`], `${o.kind}`).toBeDefined();
+    expect(Object.keys(HAND_CHECKED)).toEqual(['route.openshift.io/v1/Route']);
   });
 
   it('runs every pod and container under Pod Security "restricted" without a fixed UID', () => {
@@ -344,9 +292,59 @@ describe.skipIf(!hasKubectl).each(Object.keys(OVERLAYS) as Overlay[])('overlay %
   }
 });
 
+describe.skipIf(!hasKubectl)('the schema validation bites', () => {
+  const objs = hasKubectl ? render('deploy/kustomize/overlays/prod') : [];
+  const get = (kind: string, name: string) => structuredClone(objs.find((o) => o.kind === kind && o.metadata.name === name)!);
+
+  it('refuses a wrong type, a missing required field, a value outside an enum and a misspelt or misplaced field', () => {
+    const d = get('Deployment', 'litemaas');
+    expect(schemaErrors(d)).toEqual([]);
+    const c = d.spec.template.spec.containers[0];
+    c.ports[0].containerPort = '8080'; // a string where the API wants an integer
+    d.spec.replicas = 'three';
+    delete c.name; // required
+    c.imagePullPolicy = 'Sometimes'; // not an enum value
+    c.readinessProb = c.readinessProbe; // misspelt: the probe would silently not exist
+    d.spec.template.spec.readOnlyRootFilesystem = true; // a container field at pod level
+    const errors = schemaErrors(d).join('\n');
+    expect(errors).toContain('data/spec/replicas must be integer');
+    expect(errors).toContain('data/spec/template/spec/containers/0/ports/0/containerPort must be integer');
+    expect(errors).toContain('data/spec/template/spec/containers/0 must have required property name');
+    expect(errors).toContain('data/spec/template/spec/containers/0/imagePullPolicy must be equal to one of the allowed values');
+    expect(errors).toContain('at /spec/template/spec/containers/0: unknown field "readinessProb"');
+    expect(errors).toContain('at /spec/template/spec: unknown field "readOnlyRootFilesystem"');
+  });
+
+  it('checks the CRD kinds (ServiceMonitor, PrometheusRule) and the hand-checked Route as strictly', () => {
+    const sm = get('ServiceMonitor', 'litemaas');
+    sm.spec.endpoints[0].intervall = '30s';
+    expect(schemaErrors(sm)).toEqual(['ServiceMonitor litemaas: at /spec/endpoints/0: unknown field "intervall"']);
+    const pr = get('PrometheusRule', 'litemaas');
+    pr.spec.groups[0].rules[0].labels.severity = 3;
+    expect(schemaErrors(pr)).toEqual(['PrometheusRule litemaas: data/spec/groups/0/rules/0/labels/severity must be string']);
+    const route = get('Route', 'litemaas');
+    expect(schemaErrors(route)).toEqual([]);
+    route.spec.tls.termination = 'Edge';
+    route.spec.tls.insecureEdgeTermination = 'Redirect';
+    route.metadata.labels.x = 3;
+    const errors = schemaErrors(route).join('\n');
+    expect(errors).toContain('data/spec/tls/termination must be equal to one of the allowed values');
+    expect(errors).toContain('at /spec/tls: unknown field "insecureEdgeTermination"');
+    expect(errors).toContain('data/metadata/labels/x must be string');
+  });
+
+  it('fails a kind it has no schema for instead of skipping it', () => {
+    expect(schemaErrors({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } })).toEqual([
+      'Pod p: no schema for v1/Pod (add its model to test/helpers/k8s-schema.ts, or a precise check to HAND_CHECKED)',
+    ]);
+    expect(schemaErrors({ apiVersion: 'apps/v1beta1', kind: 'Deployment', metadata: { name: 'old' } })[0]).toContain('no schema for apps/v1beta1/Deployment');
+  });
+});
+
 describe.skipIf(!hasKubectl)('the ingress component (Kubernetes without OpenShift)', () => {
   it('replaces the Route with an Ingress with TLS to the same Service', () => {
     const objs = render('deploy/kustomize/overlays/dev-kubernetes');
+    expect(objs.flatMap(schemaErrors)).toEqual([]);
     expect(objs.filter((o) => o.kind === 'Route' && o.metadata.name === 'litemaas')).toEqual([]);
     const ing = objs.find((o) => o.kind === 'Ingress')!;
     expect(ing.spec.tls[0].secretName).toBeDefined();

@@ -72,7 +72,7 @@ done
 [ $# -ge 1 ] || { echo "usage: $0 [--uid N] [--data DIR] [-e NAME=VALUE]... [--mount SRC:DST]... [--entrypoint PROGRAM] ROOTFS [args...]" >&2; exit 2; }
 root=$(readlink -f "$1"); shift
 [ -x "$root/usr/bin/node" ] || { echo "run-rootfs: $root has no /usr/bin/node (build it with build-rootfs.sh)" >&2; exit 1; }
-if [ -z "$data" ]; then data=$(mktemp -d); fi
+if [ -z "$data" ]; then data=$(mktemp -d); else mkdir -p "$data"; fi
 data=$(readlink -f "$data")
 # The volume as the platform gives it: group 0, group-writable (fsGroup-like), owned by the UID.
 chown "$uid:0" "$data"

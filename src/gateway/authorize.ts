@@ -57,7 +57,7 @@ export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: numbe
     }
   }
   if (key.maxParallel !== null && !limiter.acquire(key.id, key.maxParallel)) {
-    throw new GatewayError('rate_limit_exceeded', `Rate limit reached: at most ${key.maxParallel} requests in flight for this key.`, null, 1);
+    throw new GatewayError('rate_limit_exceeded', `Rate limit reached: at most ${key.maxParallel} requests in flight for this key.`, null, 1, 'max_parallel');
   }
   for (const c of checks) limiter.add(c.id, 1, now);
   const holds: RateAdmission['holds'] = [];

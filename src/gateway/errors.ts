@@ -32,11 +32,15 @@ export type ErrorFormat = 'openai' | 'anthropic';
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
 
 export class GatewayError extends Error {
+  /** Set once the error comes from forwarding (the model server's answer, no deployment available): not a refusal of the gateway's own. */
+  fromUpstream = false;
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
     readonly param: string | null = null,
     readonly retryAfter: number | null = null,
+    /** Finer than the code, for litemaas_refusals_total: a rate limit that is the key's max-parallel slots. */
+    readonly reason: 'max_parallel' | null = null,
   ) {
     super(message);
   }

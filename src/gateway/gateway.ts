@@ -33,7 +33,7 @@ import { applicable, applyChanges, parseChange, type Change } from './snapshot-c
 import type { SnapshotCache } from './snapshot-cache.js';
 import { isUnreachable } from '../store/db.js';
 import { UpstreamClients } from './upstream.js';
-import type { GatewayMetrics } from './metrics.js';
+import type { BreakerState, GatewayMetrics } from './metrics.js';
 
 const CLIENT_GONE = new Error('client closed the connection');
 const UNKNOWN_MODEL_LABEL = '(unknown)';
@@ -93,6 +93,7 @@ export class Gateway {
 
   constructor(private readonly o: GatewayOptions) {
     o.metrics.inFlightSource = () => this.inFlight;
+    o.metrics.breakerSource = () => this.breakers();
     this.admission = o.admission ?? new LocalAdmission(new RateLimiter(), o.spend);
     this.routes = new ResponseRoutes(o.store.db, o.log);
     this.up = {
@@ -132,6 +133,13 @@ export class Gateway {
   }
 
   get snapshot(): Snapshot { return this.snap; }
+
+  /** The circuit breakers of the snapshot's deployments, for /metrics (read at scrape time). */
+  private *breakers(): Iterable<BreakerState> {
+    for (const m of this.snap.models.values()) {
+      for (const d of m.deployments) yield { model: m.id, deployment: d.id, open: this.router.isOpen(d.id) };
+    }
+  }
 
   /**
    * One notification: a change it names is queued and applied piecemeal; one it does not
@@ -288,7 +296,10 @@ export class Gateway {
     res.once('close', () => { this.inFlight--; });
     this.serve(req, res, requestId, t0).catch((err: unknown) => {
       const format = formatFor(req.url ?? '');
-      if (err instanceof GatewayError) return sendError(res, err, requestId, format);
+      if (err instanceof GatewayError) {
+        if (!err.fromUpstream) this.o.metrics.refused(err);
+        return sendError(res, err, requestId, format);
+      }
       this.o.log.error({ requestId, err: (err as Error).message }, 'unexpected gateway error');
       sendError(res, new GatewayError('internal_error', 'Internal gateway error.'), requestId, format);
     });
@@ -366,6 +377,9 @@ export class Gateway {
           ticket.settle(e, cost, tokens);
         },
       });
+    } catch (e) {
+      if (e instanceof GatewayError) e.fromUpstream = true; // the model server's failure, not a refusal
+      throw e;
     } finally {
       if (!finished) ticket.settle(null, 0n, 0);
     }

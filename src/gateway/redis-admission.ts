@@ -602,7 +602,7 @@ export class RedisAdmission implements Admission {
       const [limit, what] = i === 3 ? [key.tpm, 'tokens per minute for this key'] : [key.user.tpm, "tokens per minute for this key's owner"];
       throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${limit} ${what} (this request may use up to ${bound}; lower max_tokens to fit sooner).`, null, retryAfter);
     }
-    if (res[0] === 2) throw new GatewayError('rate_limit_exceeded', `Rate limit reached: at most ${key.maxParallel} requests in flight for this key.`, null, 1);
+    if (res[0] === 2) throw new GatewayError('rate_limit_exceeded', `Rate limit reached: at most ${key.maxParallel} requests in flight for this key.`, null, 1, 'max_parallel');
     if (res[0] === 4) {
       const [who, period] = res[1] === 1 ? ['key', key.budgetPeriod] : ['user', key.user.budgetPeriod];
       throw new GatewayError('budget_exceeded', `The ${who} budget (${period === 'none' ? 'total' : period}) is exhausted or too small for this request's maximum cost; lower max_tokens or raise the budget.`, null, secondsToReset(period, at));

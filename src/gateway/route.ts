@@ -92,6 +92,9 @@ export class Router {
     return d;
   }
 
+  /** Whether the circuit of a deployment is not closed: open, or half-open until a probe succeeds (for /metrics; creates no state). */
+  isOpen(id: string): boolean { return (this.states.get(id)?.openUntil ?? 0) !== 0; }
+
   begin(id: string): void { this.state(id).inFlight++; }
   end(id: string): void { this.state(id).inFlight--; }
 

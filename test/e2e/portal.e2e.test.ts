@@ -160,17 +160,25 @@ describe.skipIf(!run)('portal in a browser', () => {
     expect(anthropicPy).toContain(`base_url="${sys.url}",`);
     expect(anthropicPy).toContain(`api_key="${key}"`);
     await user.shot('07c-view-key-anthropic');
-    // The same key as a Kubernetes Secret for kubeseal (the workshop's next step).
-    await view.getByRole('button', { name: 'Kubernetes / Sealed Secret' }).click();
+    // The same key as a Kubernetes Secret for kubeseal (the workshop's next step): a tab beside the examples.
+    await view.getByRole('tab', { name: 'Kubernetes / Sealed Secret' }).click();
     const secret = view.getByTestId('k8s-secret-example');
+    await expect.poll(() => secret.isVisible()).toBe(true);
     await expect.poll(() => secret.innerText()).toContain('name: canopy-experiments-api-token');
     expect(await secret.innerText()).toContain(`api_token: "${key}"`);
     expect(await secret.innerText()).toContain('kubeseal --format yaml');
     await user.shot('07d-view-key-kubernetes');
-    // Hidden again, the key leaves every example.
+    // Hidden again, the key leaves every example and the Secret; copying the Secret still copies the real key.
     await view.getByRole('button', { name: 'Hide key' }).first().click();
+    await expect.poll(() => secret.innerText()).not.toContain(key);
+    expect(await secret.innerText()).toMatch(/api_token: "[^"]+"/);
+    await user.shot('07e-view-key-kubernetes-masked');
+    await view.getByRole('button', { name: 'Copy Kubernetes Secret' }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toContain(`api_token: "${key}"`);
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toContain('kind: Secret');
+    expect(await secret.innerText()).not.toContain(key); // copying does not reveal it on screen
+    await view.getByRole('tab', { name: 'Anthropic Python' }).click();
     await expect.poll(() => view.getByTestId('python-example').innerText()).not.toContain(key);
-    expect(await secret.innerText()).not.toContain(key);
     await view.getByRole('tab', { name: 'Chat Completions' }).click();
 
     const client = new OpenAI({ baseURL: endpoint, apiKey: key });

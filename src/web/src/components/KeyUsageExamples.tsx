@@ -2,8 +2,9 @@
  * @module How to call the gateway with one key: the endpoint, the key (masked until the eye is
  * clicked), and for each API the chosen model is served on (Chat Completions, Responses and
  * Anthropic Messages for chat models; embeddings, rerank, transcription… for the others) curl,
- * Python and Node examples that carry the key once it is shown. Copying an example always copies a
- * working command, fetching the key first if needed.
+ * Python and Node examples that carry the key once it is shown, and beside them a "Kubernetes /
+ * Sealed Secret" tab: the key as a Secret with the `kubeseal` command that seals it for git.
+ * Copying an example always copies a working command, fetching the key first if needed.
  */
 import { useState } from 'react';
 import {
@@ -11,7 +12,6 @@ import {
   CodeBlock,
   CodeBlockAction,
   CodeBlockCode,
-  ExpandableSection,
   Flex,
   FormGroup,
   InputGroup,
@@ -38,6 +38,10 @@ import { RevealError } from './RevealError';
 import { Loading } from './States';
 
 
+/** The tab beside the languages' that holds the key as a Kubernetes Secret. */
+const K8S = 'k8s';
+type ExampleTab = Language | typeof K8S;
+
 export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: ApiKey; knownSecret?: string; returnTo: string }) {
   const config = useConfig();
   const models = useModels();
@@ -45,8 +49,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
   const [isShown, setShown] = useState(!!knownSecret);
   const [chosenModel, setModel] = useState<string | null>(null);
   const [chosenApi, setApi] = useState<ApiName>('chat');
-  const [language, setLanguage] = useState<Language>('curl');
-  const [k8sOpen, setK8sOpen] = useState(false);
+  const [language, setLanguage] = useState<ExampleTab>('curl');
 
   if (!config.data) return <Loading label="Loading the gateway address" />;
   const gatewayUrl = config.data.gatewayUrl;
@@ -68,33 +71,57 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
     const key = await fetchSecret();
     return key === undefined ? undefined : build(lang, key);
   };
+  const copySecret = async () => {
+    const key = await fetchSecret();
+    return key === undefined ? undefined : secretManifest(apiKey.name, key);
+  };
+  const exampleTab = (lang: Language) => {
+    const title = apis[api].languages[lang].title;
+    return (
+      <Tab key={lang} eventKey={lang} title={<TabTitleText>{title}</TabTitleText>}>
+        <CodeBlock
+          className="lm-code-block"
+          style={{ marginTop: 8 }}
+          actions={
+            <CodeBlockAction>
+              <CopyButton label={`Copy ${title} example`} text={copyWithKey(lang)} />
+            </CodeBlockAction>
+          }
+        >
+          <CodeBlockCode data-testid={`${lang}-example`} data-api={api}>
+            {build(lang, keyText)}
+          </CodeBlockCode>
+        </CodeBlock>
+      </Tab>
+    );
+  };
+  // The workshop's next step: the same key for a deployment, sealed for git. Masked like the examples until the eye is clicked.
+  const kubernetesTab = (
+    <Tab key={K8S} eventKey={K8S} title={<TabTitleText>Kubernetes / Sealed Secret</TabTitleText>}>
+      <p className="lm-muted" style={{ margin: '8px 0' }}>
+        The key as a Secret whose <code>api_token</code> a deployment reads (the stack takes it as <code>API_TOKEN</code>). Seal it with{' '}
+        <code>kubeseal</code> and commit only the SealedSecret; <code>litemaas keys create --output k8s-secret</code> prints the same.
+      </p>
+      <CodeBlock
+        className="lm-code-block"
+        actions={
+          <CodeBlockAction>
+            <CopyButton label="Copy Kubernetes Secret" text={copySecret} />
+          </CodeBlockAction>
+        }
+      >
+        <CodeBlockCode data-testid="k8s-secret-example">{secretManifest(apiKey.name, keyText)}</CodeBlockCode>
+      </CodeBlock>
+    </Tab>
+  );
   const languageTabs = (
     <Tabs
       activeKey={language}
-      onSelect={(_event, key) => setLanguage(key as Language)}
+      onSelect={(_event, key) => setLanguage(key as ExampleTab)}
       aria-label={`${apis[api].title} examples`}
       isSubtab={offered.length > 1}
     >
-      {languages.map((lang) => {
-        const title = apis[api].languages[lang].title;
-        return (
-          <Tab key={lang} eventKey={lang} title={<TabTitleText>{title}</TabTitleText>}>
-            <CodeBlock
-              className="lm-code-block"
-              style={{ marginTop: 8 }}
-              actions={
-                <CodeBlockAction>
-                  <CopyButton label={`Copy ${title} example`} text={copyWithKey(lang)} />
-                </CodeBlockAction>
-              }
-            >
-              <CodeBlockCode data-testid={`${lang}-example`} data-api={api}>
-                {build(lang, keyText)}
-              </CodeBlockCode>
-            </CodeBlock>
-          </Tab>
-        );
-      })}
+      {[...languages.map(exampleTab), kubernetesTab]}
     </Tabs>
   );
 
@@ -178,24 +205,6 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
         ) : (
           languageTabs
         )}
-      </StackItem>
-      <StackItem>
-        <ExpandableSection toggleText="Kubernetes / Sealed Secret" isExpanded={k8sOpen} onToggle={(_event, open) => setK8sOpen(open)}>
-          <p className="lm-muted" style={{ marginBottom: 8 }}>
-            The key as a Secret whose <code>api_token</code> a deployment reads (the stack takes it as <code>API_TOKEN</code>); seal it with{' '}
-            <code>kubeseal</code> and commit only the SealedSecret. <code>litemaas keys create --output k8s-secret</code> prints the same.
-          </p>
-          <CodeBlock
-            className="lm-code-block"
-            actions={
-              <CodeBlockAction>
-                <CopyButton label="Copy Kubernetes Secret" text={async () => { const key = await fetchSecret(); return key === undefined ? undefined : secretManifest(apiKey.name, key); }} />
-              </CodeBlockAction>
-            }
-          >
-            <CodeBlockCode data-testid="k8s-secret-example">{secretManifest(apiKey.name, keyText)}</CodeBlockCode>
-          </CodeBlock>
-        </ExpandableSection>
       </StackItem>
     </Stack>
   );
