@@ -3,7 +3,8 @@
  * as the Job runs it (plain node, no packages) against a stand-in for the Kubernetes Secrets API
  * and a real LiteMaaS: it generates the Secrets the manifests reference, provisions Canopy's key
  * through the admin API, writes it to canopy-api-token/api_token, and the key works on the gateway.
- * A second run changes nothing; the key never appears in its output.
+ * A second run changes nothing; the key never appears in its output. Every Secret it POSTs is valid
+ * against the v1 Secret schema (what the API server would refuse, the stand-in refuses too).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MODEL, startSystem, type System } from './helpers/system.js';
+import { schemaErrors } from './helpers/k8s-schema.js';
 
 const NS = 'litemaas-dev';
 const KUBE_TOKEN = 'kube-sa-token-for-the-test';
@@ -33,7 +35,9 @@ function fakeKubeApi(secrets: Map<string, Record<string, string>>, calls: string
       }
       if (req.method === 'POST' && req.url === base) {
         const obj = JSON.parse(body);
-        if (obj.kind !== 'Secret' || !obj.stringData) return send(422, { kind: 'Status', code: 422 });
+        const invalid = schemaErrors(obj);
+        if (obj.kind !== 'Secret' || !obj.stringData || invalid.length) return send(422, { kind: 'Status', code: 422, message: invalid.join('; ') });
+        if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== NS) return send(400, { kind: 'Status', code: 400 });
         if (secrets.has(obj.metadata.name)) return send(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
         secrets.set(obj.metadata.name, obj.stringData);
         return send(201, obj);
