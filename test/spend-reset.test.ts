@@ -91,7 +91,7 @@ describe.each(['in-process', 'redis'] as const)('admin spend reset (%s budgets)'
 
 describe('a spend credit in the gateway (withCredit)', () => {
   const user = { id: 'u', username: 'u', disabled: false, maxBudget: 100n, budgetPeriod: 'daily' as const, rpm: null, tpm: null, credit: 0n, creditUntil: 0 };
-  const key = { id: 'k', user, models: new Set<string>(), maxBudget: 10n, budgetPeriod: 'monthly' as const, rpm: null, tpm: null, maxParallel: null, expiresAt: null, credit: 7n, creditUntil: 1_000 };
+  const key = { id: 'k', user, models: new Set<string>(), maxBudget: 10n, budgetPeriod: 'monthly' as const, rpm: null, tpm: null, maxParallel: null, expiresAt: null, credit: 7n, creditUntil: 1_000, modelLimits: null };
 
   it('raises the budget by the credit until the period it was made in ends, then not', () => {
     expect(withCredit(key, 999).maxBudget).toBe(17n);

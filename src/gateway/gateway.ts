@@ -19,6 +19,7 @@ import type { UsageEvent } from '../ledger/event.js';
 import { authenticate } from './auth.js';
 import { authorizeModel } from './authorize.js';
 import { LocalAdmission, type Admission, type Ticket } from './admission.js';
+import { admitWithModelLimits } from './model-limits.js';
 import { GatewayError, sendError, type ErrorFormat } from './errors.js';
 import { forward, NOTHING, type ClientLink, type Outcome, type Upstream } from './proxy.js';
 import { endpointAt, parseClientRequest, parseFormRequest, readRequestBody, requestBounds, type Bounds, type ClientRequest } from './request.js';
@@ -348,7 +349,8 @@ export class Gateway {
     let ticket: Ticket;
     try {
       // withCredit: an admin's spend reset, as a raised budget until the period it was made in ends.
-      const t = this.admission.admit({ key: withCredit(key, at.getTime()), model, sub, bounds, free: endpoint.free === true, at });
+      // admitWithModelLimits: the key's limits on this model (if it has any) are admitted first, as the key's slice.
+      const t = admitWithModelLimits(this.admission, { key: withCredit(key, at.getTime()), model, sub, bounds, free: endpoint.free === true, at });
       ticket = t instanceof Promise ? await t : t; // the in-process admission answers without a microtask
     } catch (e) {
       if (e instanceof GatewayError) return refuse(e, model.id, model);

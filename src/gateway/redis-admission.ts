@@ -47,6 +47,7 @@ import { isSuccess, utcDay } from '../ledger/event.js';
 import { periodStart, secondsToReset } from '../ledger/budgets.js';
 import { toPico } from '../shared/money.js';
 import { GatewayError } from './errors.js';
+import { eventOfKey, sliceParts } from '../ledger/key-slices.js';
 import { maxCost } from './authorize.js';
 import type { Admission, AdmissionRequest, Ticket } from './admission.js';
 import type { KeyEntry, SubscriptionEntry } from './snapshot.js';
@@ -703,7 +704,8 @@ export class RedisAdmission implements Admission {
           sql<string>`coalesce(sum(requests), 0)::text`.as('requests'),
           sql<string>`coalesce(sum(prompt_tokens::bigint + completion_tokens::bigint), 0)::text`.as('tokens'),
         ]);
-        q = c.scope === 'k' ? q.where('key_id', '=', c.keyId) : c.scope === 'u' ? q.where('user_id', '=', c.userId) : q.where('user_id', '=', c.userId).where('model_id', '=', c.modelId);
+        const slice = c.scope === 'k' ? sliceParts(c.keyId) : null; // a key's limit on one model: its rows for that model
+        q = slice ? q.where('key_id', '=', slice[0]).where('model_id', '=', slice[1]) : c.scope === 'k' ? q.where('key_id', '=', c.keyId) : c.scope === 'u' ? q.where('user_id', '=', c.userId) : q.where('user_id', '=', c.userId).where('model_id', '=', c.modelId);
         if (c.start) q = q.where('day', '>=', c.start);
         const r = await q.executeTakeFirstOrThrow();
         out.push({ cost: toPico(r.cost), requests: BigInt(r.requests), tokens: BigInt(r.tokens) });
@@ -732,7 +734,7 @@ export class RedisAdmission implements Admission {
 
 function matches(c: Counter, e: UsageEvent): boolean {
   if (c.start && utcDay(e.at) < c.start) return false;
-  return c.scope === 'k' ? e.keyId === c.keyId : c.scope === 'u' ? e.userId === c.userId : e.userId === c.userId && e.modelId === c.modelId;
+  return c.scope === 'k' ? eventOfKey(c.keyId, e) : c.scope === 'u' ? e.userId === c.userId : e.userId === c.userId && e.modelId === c.modelId;
 }
 
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);

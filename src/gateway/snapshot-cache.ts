@@ -86,6 +86,7 @@ function* lines(c: Captured, section: Section): Generator<string> {
           id: e.id, user_id: e.user.id, hash: c.hashes[i], models, max_budget: e.maxBudget === null ? null : fromPico(e.maxBudget),
           budget_period: e.budgetPeriod, rpm: e.rpm, tpm: e.tpm, max_parallel: e.maxParallel,
           expires_at: e.expiresAt === null ? null : new Date(e.expiresAt).toISOString(), ...creditLine(e),
+          ...(e.modelLimits ? { model_limits: JSON.parse(e.modelLimits.src) as unknown } : {}),
         });
       }
       return;

@@ -29,7 +29,13 @@ export interface KeyEntry {
   maxBudget: bigint | null; budgetPeriod: BudgetPeriod;
   rpm: number | null; tpm: number | null; maxParallel: number | null; expiresAt: number | null;
   credit: bigint; creditUntil: number;
+  /** Per-model limits (migration 014), checked besides the key's own; null for the keys without (nearly all). */
+  modelLimits: ModelLimits | null;
 }
+/** One model's limits on a key. */
+export interface ModelLimit { rpm: number | null; tpm: number | null; maxBudget: bigint | null; budgetPeriod: BudgetPeriod }
+/** A key's per-model limits; `src` is the stored JSON, so an unchanged row keeps its entry. */
+export interface ModelLimits { readonly src: string; readonly byModel: ReadonlyMap<string, ModelLimit> }
 export interface DeploymentConfig {
   id: string; url: string; upstreamModel: string; token: string | null;
   weight: number; maxInFlight: number | null; timeoutMs: number;
@@ -74,7 +80,7 @@ export function emptySnapshot(): Snapshot {
 /** The queries a snapshot's rows come from, whole (in pages) or, for a change, restricted to some ids. */
 export const rowQueries = {
   users: (db: Kysely<Database>) => db.selectFrom('users').select(['id', 'username', 'disabled_at', 'max_budget', 'budget_period', 'rpm', 'tpm', 'spend_credit', 'spend_credit_until']),
-  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at', 'previous_hash', 'previous_valid_until', 'spend_credit', 'spend_credit_until'])
+  keys: (db: Kysely<Database>) => db.selectFrom('api_keys').select(['id', 'user_id', 'hash', 'models', 'max_budget', 'budget_period', 'rpm', 'tpm', 'max_parallel', 'expires_at', 'previous_hash', 'previous_valid_until', 'spend_credit', 'spend_credit_until', 'model_limits'])
     .where('revoked_at', 'is', null),
   subs: (db: Kysely<Database>) => db.selectFrom('subscriptions').select(['user_id', 'model_id', 'status', 'quota_requests', 'quota_tokens']),
   models: (db: Kysely<Database>) => db.selectFrom('models').selectAll().where('status', '=', 'active'),
@@ -112,13 +118,27 @@ export function userEntry(u: UserRow | UserLine, old?: UserEntry): UserEntry {
 
 /** A key's entry, always of one shape (the hot path's property reads stay monomorphic). */
 function makeKey(id: string, user: UserEntry, models: ReadonlySet<string>, maxBudget: bigint | null, budgetPeriod: BudgetPeriod,
-  rpm: number | null, tpm: number | null, maxParallel: number | null, expiresAt: number | null, credit: bigint, creditUntil: number): KeyEntry {
-  return { id, user, models, maxBudget, budgetPeriod, rpm, tpm, maxParallel, expiresAt, credit, creditUntil };
+  rpm: number | null, tpm: number | null, maxParallel: number | null, expiresAt: number | null, credit: bigint, creditUntil: number,
+  modelLimits: ModelLimits | null): KeyEntry {
+  return { id, user, models, maxBudget, budgetPeriod, rpm, tpm, maxParallel, expiresAt, credit, creditUntil, modelLimits };
 }
 
 /** The same key with another owner entry (a user's limits changed). */
 export const withUser = (k: KeyEntry, user: UserEntry): KeyEntry =>
-  makeKey(k.id, user, k.models, k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil);
+  makeKey(k.id, user, k.models, k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil, k.modelLimits);
+
+/** A row's per-model limits (`old`'s when the stored JSON is the same); null when it has none. Rows of an older cache file have none. */
+function modelLimits(raw: unknown, old: ModelLimits | null | undefined): ModelLimits | null {
+  if (raw === null || raw === undefined) return null;
+  const src = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  if (src === '{}') return null;
+  if (old && old.src === src) return old;
+  const byModel = new Map<string, ModelLimit>();
+  for (const [model, l] of Object.entries((typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, { rpm?: number | null; tpm?: number | null; maxBudget?: string | null; budgetPeriod?: BudgetPeriod }>)) {
+    byModel.set(model, { rpm: l.rpm ?? null, tpm: l.tpm ?? null, maxBudget: money(l.maxBudget ?? null), budgetPeriod: period(l.budgetPeriod ?? 'none') });
+  }
+  return { src, byModel };
+}
 
 const creditHolds = (c: bigint, until: number, max: bigint | null, at: number) => c !== 0n && max !== null && at < until;
 /** Per entry: the view last made, and which credits it holds (the key's and the owner's end at different times). */
@@ -136,7 +156,7 @@ export function withCredit(k: KeyEntry, at: number): KeyEntry {
   const seen = credited.get(k);
   if (seen && seen.kc === kc && seen.uc === uc) return seen.view;
   const user = uc ? { ...k.user, maxBudget: k.user.maxBudget! + k.user.credit } : k.user;
-  const view = makeKey(k.id, user, k.models, kc ? k.maxBudget! + k.credit : k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil);
+  const view = makeKey(k.id, user, k.models, kc ? k.maxBudget! + k.credit : k.maxBudget, k.budgetPeriod, k.rpm, k.tpm, k.maxParallel, k.expiresAt, k.credit, k.creditUntil, k.modelLimits);
   credited.set(k, { kc, uc, view });
   return view;
 }
@@ -162,10 +182,11 @@ export function keyEntry(snap: Snapshot, k: KeyRow, user: UserEntry, old?: KeyEn
   const maxBudget = money(k.max_budget), budgetPeriod = period(k.budget_period);
   const expiresAt = k.expires_at === null ? null : new Date(k.expires_at).getTime();
   const [c, cUntil] = credit(k);
+  const limits = modelLimits(k.model_limits, old?.modelLimits);
   if (old && old.id === k.id && old.user === user && old.models === models && old.maxBudget === maxBudget && old.budgetPeriod === budgetPeriod
     && old.rpm === k.rpm && old.tpm === k.tpm && old.maxParallel === k.max_parallel && old.expiresAt === expiresAt
-    && old.credit === c && old.creditUntil === cUntil) return old;
-  return makeKey(k.id, user, models, maxBudget, budgetPeriod, k.rpm, k.tpm, k.max_parallel, expiresAt, c, cUntil);
+    && old.credit === c && old.creditUntil === cUntil && old.modelLimits === limits) return old;
+  return makeKey(k.id, user, models, maxBudget, budgetPeriod, k.rpm, k.tpm, k.max_parallel, expiresAt, c, cUntil, limits);
 }
 
 /**

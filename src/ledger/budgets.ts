@@ -18,6 +18,7 @@ import type { BudgetPeriod, Database } from '../store/schema.js';
 import { toPico } from '../shared/money.js';
 import { isSuccess, utcDay, type UsageEvent } from './event.js';
 import { readAll, readScopes, windowOf, type Kind, type ScopeRef } from './spend-reads.js';
+import { eventOfKey } from './key-slices.js';
 
 interface Bucket { cost: bigint; requests: number; tokens: number }
 interface Scope {
@@ -302,7 +303,7 @@ export class SpendTracker {
 
 /** Whether `e` counts in the scope `r`. */
 function concerns(r: ScopeRef, e: UsageEvent): boolean {
-  return r.kind === 'k' ? e.keyId === r.keyId : r.kind === 'u' ? e.userId === r.userId : e.userId === r.userId && e.modelId === r.modelId;
+  return r.kind === 'k' ? eventOfKey(r.keyId, e) : r.kind === 'u' ? e.userId === r.userId : e.userId === r.userId && e.modelId === r.modelId;
 }
 
 function newScope(windowStart: string, usedAt: number): Scope {

@@ -8,6 +8,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { periodStart } from './budgets.js';
+import { sliceParts } from './key-slices.js';
 
 export type Kind = 'k' | 'u' | 's';
 export interface ScopeRef { kind: Kind; keyId: string; userId: string; modelId: string }
@@ -25,7 +26,8 @@ export const windowOf = (now: Date): string => [periodStart('weekly', now)!, per
 export function readScopes(db: Kysely<Database>, refs: readonly ScopeRef[], w: string, now: Date, ids: () => string[]): Promise<{ rows: SegmentRow[][]; written: Set<string> }> {
   const seg = segment(w, now);
   const parts = refs.map((r, j) => {
-    const where = r.kind === 'k' ? sql`key_id = ${r.keyId}` : r.kind === 'u' ? sql`user_id = ${r.userId}`
+    const slice = r.kind === 'k' ? sliceParts(r.keyId) : null; // a key's limit on one model: its rows for that model
+    const where = slice ? sql`key_id = ${slice[0]} and model_id = ${slice[1]}` : r.kind === 'k' ? sql`key_id = ${r.keyId}` : r.kind === 'u' ? sql`user_id = ${r.userId}`
       : sql`user_id = ${r.userId} and model_id = ${r.modelId} and day >= ${w}::date`; // quotas are monthly: nothing before the window
     return sql`(select ${j}::int4 as j, ${seg} as seg, sum(requests)::int8 as requests, sum(prompt_tokens + completion_tokens)::int8 as tokens, sum(cost)::text as cost
       from usage_daily where ${where} group by 2)`;

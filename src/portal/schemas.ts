@@ -130,8 +130,11 @@ export const SubscriptionsQuery = Type.Object({ status: Type.Optional(Subscripti
 export const ApproveBody = Type.Object({ reason: nullable(Reason) }, { additionalProperties: false });
 export const DenyBody = Type.Object({ reason: Text({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
 
+const ModelLimitBody = Type.Object({ rpm: nullable(Int4(1)), tpm: nullable(Int4(1)), maxBudget: nullable(MoneyNumber()), budgetPeriod: Type.Optional(BudgetPeriod) }, { additionalProperties: false });
 const keyFields = {
   name: Line({ minLength: 1, maxLength: 100 }),
+  /** Per-model limits: { "<model id>": { rpm, tpm, maxBudget, budgetPeriod } }, each checked besides the key's own. */
+  modelLimits: nullable(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), ModelLimitBody, { maxProperties: 100 })),
   description: nullable(Text({ maxLength: 1000 })),
   models: Type.Array(Line({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 100 }),
   softBudget: nullable(MoneyNumber()),

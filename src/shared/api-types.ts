@@ -143,6 +143,8 @@ export interface ApiKey {
   /** Spend in the key's current budget period (all time when it has none). */
   spend: number;
   spendExact: string;
+  /** Limits on single models (checked besides the key's own), by model id; {} when none. */
+  modelLimits?: Record<string, { rpm: number | null; tpm: number | null; maxBudget: number | null; budgetPeriod: BudgetPeriod }>;
   /** A team key: the team it belongs to (its budget and limits apply), and who created it. */
   teamId?: string | null;
   teamName?: string | null;

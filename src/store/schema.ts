@@ -101,6 +101,8 @@ export interface ApiKeysTable {
   admin_limits: ColumnType<unknown, string | undefined, string>;
   /** A team key: the person who created it (migration 009); null on a person's own keys. */
   created_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** jsonb (migration 014): per-model limits, `{ [modelId]: ModelLimitJson }`; `{}` when none. */
+  model_limits: ColumnType<Record<string, ModelLimitJson>, string | undefined, string>;
 }
 
 export interface UsageEventsTable {
@@ -198,6 +200,9 @@ export interface SessionsTable {
   created_at: Generated<Date>;
   expires_at: Timestamp;
 }
+
+/** One model's limits on a key, as stored (money as a decimal string). */
+export interface ModelLimitJson { rpm?: number | null; tpm?: number | null; maxBudget?: string | null; budgetPeriod?: BudgetPeriod }
 
 export interface TeamsTable {
   id: string;

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { ApiKeyRow, BudgetPeriod, Database } from '../../store/schema.js';
+import type { ApiKeyRow, BudgetPeriod, Database, ModelLimitJson } from '../../store/schema.js';
+import { notifyKeysChanged } from '../../store/changes.js';
 import { keyPrefix, newApiKey, sha256, type Cipher } from '../../shared/secrets.js';
 import { periodStart } from '../../ledger/budgets.js';
 import { fromPico } from '../../shared/money.js';
@@ -19,13 +20,35 @@ import { creditedSpend, NO_CREDIT, periodSpend } from './spend-reset.js';
 export interface KeyInput {
   name: string; description?: string | null; models: string[]; maxBudget?: number | null; budgetPeriod?: BudgetPeriod;
   softBudget?: number | null; rpm?: number | null; tpm?: number | null; maxParallel?: number | null; expiresAt?: string | null;
+  /** Limits on single models, checked besides the key's own (null or {}: none). */
+  modelLimits?: Record<string, ModelLimitInput> | null;
 }
 export type KeyPatch = Partial<KeyInput>;
+export interface ModelLimitInput { rpm?: number | null; tpm?: number | null; maxBudget?: number | null; budgetPeriod?: BudgetPeriod }
+
+/** Per-model limits as stored: only models the key may use, money as decimal strings, empty limits left out. */
+function modelLimitsJson(limits: Record<string, ModelLimitInput> | null | undefined, models: readonly string[]): Record<string, ModelLimitJson> {
+  const out: Record<string, ModelLimitJson> = {};
+  for (const [model, l] of Object.entries(limits ?? {})) {
+    if (!models.includes(model)) throw invalid(`modelLimits.${model}`, `the key may not use '${model}': a per-model limit is for one of its models`);
+    const maxBudget = optionalMoney(`modelLimits.${model}.maxBudget`, l.maxBudget) ?? null;
+    if ((l.rpm ?? null) === null && (l.tpm ?? null) === null && maxBudget === null) continue;
+    out[model] = { rpm: l.rpm ?? null, tpm: l.tpm ?? null, maxBudget: maxBudget === null ? null : String(maxBudget), budgetPeriod: l.budgetPeriod ?? 'monthly' };
+  }
+  return out;
+}
+
+function modelLimitsView(k: ApiKeyRow): NonNullable<ApiKey['modelLimits']> {
+  const raw = (typeof k.model_limits === 'string' ? JSON.parse(k.model_limits) : k.model_limits ?? {}) as Record<string, ModelLimitJson>;
+  return Object.fromEntries(Object.entries(raw).map(([m, l]) => [m, {
+    rpm: l.rpm ?? null, tpm: l.tpm ?? null, maxBudget: l.maxBudget == null ? null : Number(l.maxBudget), budgetPeriod: l.budgetPeriod ?? 'monthly',
+  }]));
+}
 
 export function keyView(k: ApiKeyRow, spend: string, teamName?: string | null): ApiKey {
   return {
     ...(teamName ? { teamId: k.user_id, teamName, createdBy: k.created_by } : {}),
-    id: k.id, userId: k.user_id, name: k.name, description: k.description, prefix: k.prefix, models: k.models,
+    id: k.id, userId: k.user_id, name: k.name, description: k.description, prefix: k.prefix, models: k.models, modelLimits: modelLimitsView(k),
     maxBudget: k.max_budget === null ? null : Number(k.max_budget), budgetPeriod: k.budget_period,
     softBudget: k.soft_budget === null ? null : Number(k.soft_budget), rpm: k.rpm, tpm: k.tpm, maxParallel: k.max_parallel,
     expiresAt: k.expires_at ? new Date(k.expires_at).toISOString() : null,
@@ -74,6 +97,7 @@ export class ApiKeyService {
       max_budget: maxBudget ?? null, budget_period: input.budgetPeriod ?? 'none', soft_budget: softBudget ?? null,
       rpm: input.rpm ?? null, tpm: input.tpm ?? null, max_parallel: input.maxParallel ?? null, expires_at: expires,
       revoked_at: null, rotated_to: null, last_used_at: null, admin_limits: JSON.stringify(adminLimits), created_by: createdBy,
+      model_limits: JSON.stringify(modelLimitsJson(input.modelLimits, input.models)),
     }).returningAll().executeTakeFirstOrThrow();
     return { ...keyView(row, fromPico(0n), await this.teamName(userId)), key };
   }
@@ -163,7 +187,20 @@ export class ApiKeyService {
     if (p.tpm !== undefined) set.tpm = p.tpm;
     if (p.maxParallel !== undefined) set.max_parallel = p.maxParallel;
     if (p.expiresAt !== undefined) set.expires_at = this.checkExpiry(p.expiresAt);
-    if (Object.keys(set).length > 0) await this.db.updateTable('api_keys').set(set).where('id', '=', id).execute();
+    // Per-model limits follow the key's models: those given are checked against them, a model taken away loses its limit.
+    const models = (set.models as string[] | undefined) ?? k.models;
+    const current = (typeof k.model_limits === 'string' ? JSON.parse(k.model_limits) : k.model_limits ?? {}) as Record<string, ModelLimitJson>;
+    let limits: string | null = null;
+    if (p.modelLimits !== undefined) limits = JSON.stringify(modelLimitsJson(p.modelLimits, models));
+    else if (Object.keys(current).some((m) => !models.includes(m))) limits = JSON.stringify(Object.fromEntries(Object.entries(current).filter(([m]) => models.includes(m))));
+    if (limits !== null) set.model_limits = limits;
+    if (Object.keys(set).length > 0) {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.updateTable('api_keys').set(set).where('id', '=', id).execute();
+        // The change triggers do not watch model_limits (migration 014): the gateways are told here.
+        if (limits !== null && limits !== JSON.stringify(current)) await notifyKeysChanged(trx, [[k.id, k.hash]]);
+      });
+    }
     return this.get(id);
   }
 
