@@ -79,6 +79,7 @@ describe('teams', () => {
     const refused = results.filter((r) => r.status === 429);
     expect(refused).toHaveLength(48);
     expect(refused[0]!.body.error.code).toBe('budget_exceeded');
+    expect(refused.every((r) => r.body.error.message.startsWith('The team budget (monthly)'))).toBe(true);
     await Promise.all([sys.server, other].map((s) => s.ledger.drain()));
     const spent = await db.query('select coalesce(sum(cost),0)::text as c, count(distinct key_id)::int as keys from usage_events where key_id = any($1) and status = 200', [[k1.body.id, k2.body.id]]);
     expect(toPico(spent.rows[0].c)).toBe(budget);
@@ -150,7 +151,9 @@ describe('teams', () => {
     // An admin disables the team: its keys stop (403), and work again when it is enabled.
     expect((await sys.admin('PATCH', `/admin/teams/${t.body.id}`, { disabled: true })).body.disabled).toBe(true);
     await sys.server.gateway.reload();
-    expect((await post(sys.url, mk.body.key, MODEL)).status).toBe(403);
+    const off = await post(sys.url, mk.body.key, MODEL);
+    expect(off.status).toBe(403);
+    expect(off.body.error.message).toBe("The key's team is disabled.");
     await sys.admin('PATCH', `/admin/teams/${t.body.id}`, { disabled: false });
     await sys.server.gateway.reload();
     expect((await post(sys.url, mk.body.key, MODEL)).status).toBe(200);

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { sha256 } from '../shared/secrets.js';
 import { GatewayError } from './errors.js';
-import type { KeyEntry, Snapshot } from './snapshot.js';
+import { isTeam, type KeyEntry, type Snapshot } from './snapshot.js';
 
 export function presentedKey(req: IncomingMessage): string | null {
   const h = req.headers.authorization;
@@ -26,6 +26,6 @@ export function authenticate(req: IncomingMessage, snap: Snapshot, now = Date.no
   if (entry.expiresAt !== null && entry.expiresAt <= now) {
     throw new GatewayError('invalid_api_key', `API key expired at ${new Date(entry.expiresAt).toISOString()}.`);
   }
-  if (entry.user.disabled) throw new GatewayError('user_disabled', "The key's owner is disabled.");
+  if (entry.user.disabled) throw new GatewayError('user_disabled', isTeam(entry.user) ? "The key's team is disabled." : "The key's owner is disabled.");
   return entry;
 }

@@ -11,7 +11,7 @@ import { sanitize } from '../shared/sanitize.js';
 import { GatewayError } from './errors.js';
 import type { Bounds } from './request.js';
 import { priceUsage } from '../ledger/meter.js';
-import type { KeyEntry, ModelEntry, Snapshot, SubscriptionEntry } from './snapshot.js';
+import { isTeam, type KeyEntry, type ModelEntry, type Snapshot, type SubscriptionEntry } from './snapshot.js';
 
 export function authorizeModel(key: KeyEntry, modelId: string, snap: Snapshot): { model: ModelEntry; sub: SubscriptionEntry } {
   const model = snap.models.get(modelId);
@@ -40,7 +40,7 @@ export interface RateAdmission { slot: boolean; holds: Array<{ id: string; hold:
 export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: number, now = Date.now()): RateAdmission {
   const checks = [
     { id: `rpm:k:${key.id}`, limit: key.rpm, what: 'requests per minute for this key' },
-    { id: `rpm:u:${key.user.id}`, limit: key.user.rpm, what: "requests per minute for this key's owner" },
+    { id: `rpm:u:${key.user.id}`, limit: key.user.rpm, what: `requests per minute for this key's ${isTeam(key.user) ? 'team' : 'owner'}` },
   ];
   for (const c of checks) {
     if (c.limit !== null && limiter.used(c.id, now) + 1 > c.limit) {
@@ -48,7 +48,7 @@ export function admitRate(limiter: RateLimiter, key: KeyEntry, tokenBound: numbe
     }
   }
   const [tpmKey, tpmUser] = tpmWindows(key);
-  const tpm = [{ id: tpmKey, limit: key.tpm, what: 'tokens per minute for this key' }, { id: tpmUser, limit: key.user.tpm, what: "tokens per minute for this key's owner" }];
+  const tpm = [{ id: tpmKey, limit: key.tpm, what: 'tokens per minute for this key' }, { id: tpmUser, limit: key.user.tpm, what: `tokens per minute for this key's ${isTeam(key.user) ? 'team' : 'owner'}` }];
   for (const c of tpm) {
     if (c.limit === null) continue;
     const need = Math.min(tokenBound, c.limit);
@@ -86,7 +86,7 @@ export function maxCost(model: ModelEntry, bounds: Bounds): bigint {
 export function reserveInput(key: KeyEntry, model: ModelEntry, sub: SubscriptionEntry, bounds: Bounds): ReserveInput {
   return {
     keyId: key.id, userId: key.user.id, modelId: model.id, cost: maxCost(model, bounds), tokens: bounds.prompt + bounds.completion,
-    keyBudget: key.maxBudget === null ? null : { max: key.maxBudget, period: key.budgetPeriod },
+    keyBudget: key.maxBudget === null ? null : { max: key.maxBudget, period: key.budgetPeriod }, ownerLabel: isTeam(key.user) ? 'team' : 'user',
     userBudget: key.user.maxBudget === null ? null : { max: key.user.maxBudget, period: key.user.budgetPeriod },
     quotaRequests: sub.quotaRequests, quotaTokens: sub.quotaTokens,
   };

@@ -50,7 +50,7 @@ import { GatewayError } from './errors.js';
 import { eventOfKey, sliceParts } from '../ledger/key-slices.js';
 import { maxCost } from './authorize.js';
 import type { Admission, AdmissionRequest, Ticket } from './admission.js';
-import type { KeyEntry, SubscriptionEntry } from './snapshot.js';
+import { isTeam, type KeyEntry, type SubscriptionEntry } from './snapshot.js';
 import { ADMIT, FLUSH, SEED, SETTLE } from './redis-scripts.js';
 import { Lease, Pool, addTo, isZero, parseMember, subFrom, zero, type Amount, type Kind, type Need, type Part } from './redis-leases.js';
 
@@ -599,13 +599,14 @@ export class RedisAdmission implements Admission {
       const i = res[1]!;
       const retryAfter = res[2] ?? 1;
       if (i === 1) throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${key.rpm} requests per minute for this key.`, null, retryAfter);
-      if (i === 2) throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${key.user.rpm} requests per minute for this key's owner.`, null, retryAfter);
-      const [limit, what] = i === 3 ? [key.tpm, 'tokens per minute for this key'] : [key.user.tpm, "tokens per minute for this key's owner"];
+      const owner = isTeam(key.user) ? 'team' : 'owner';
+      if (i === 2) throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${key.user.rpm} requests per minute for this key's ${owner}.`, null, retryAfter);
+      const [limit, what] = i === 3 ? [key.tpm, 'tokens per minute for this key'] : [key.user.tpm, `tokens per minute for this key's ${owner}`];
       throw new GatewayError('rate_limit_exceeded', `Rate limit reached: ${limit} ${what} (this request may use up to ${bound}; lower max_tokens to fit sooner).`, null, retryAfter);
     }
     if (res[0] === 2) throw new GatewayError('rate_limit_exceeded', `Rate limit reached: at most ${key.maxParallel} requests in flight for this key.`, null, 1, 'max_parallel');
     if (res[0] === 4) {
-      const [who, period] = res[1] === 1 ? ['key', key.budgetPeriod] : ['user', key.user.budgetPeriod];
+      const [who, period] = res[1] === 1 ? ['key', key.budgetPeriod] : [isTeam(key.user) ? 'team' : 'user', key.user.budgetPeriod];
       throw new GatewayError('budget_exceeded', `The ${who} budget (${period === 'none' ? 'total' : period}) is exhausted or too small for this request's maximum cost; lower max_tokens or raise the budget.`, null, secondsToReset(period, at));
     }
     if (res[0] === 5) {

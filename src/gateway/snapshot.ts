@@ -32,6 +32,8 @@ export interface KeyEntry {
   /** Per-model limits (migration 014), checked besides the key's own; null for the keys without (nearly all). */
   modelLimits: ModelLimits | null;
 }
+/** Whether the entry is a team's (migration 009: a team's row in users is named `team:<id>`; people's names hold no ':'). */
+export const isTeam = (u: UserEntry): boolean => u.username.startsWith('team:');
 /** One model's limits on a key. */
 export interface ModelLimit { rpm: number | null; tpm: number | null; maxBudget: bigint | null; budgetPeriod: BudgetPeriod }
 /** A key's per-model limits; `src` is the stored JSON, so an unchanged row keeps its entry. */

@@ -35,6 +35,8 @@ export interface ReserveInput {
   cost: bigint; tokens: number;
   /** A null limit is not checked, and its scope is neither read nor reserved in. */
   keyBudget: Budget | null; userBudget: Budget | null;
+  /** How refusals name the owner's budget: a person's ('user') or a team's. */
+  ownerLabel?: 'user' | 'team';
   quotaRequests: number | null; quotaTokens: number | null;
 }
 export interface Reservation { scopes: Scope[]; cost: bigint; sub: Scope | null; tokens: number }
@@ -275,7 +277,7 @@ export class SpendTracker {
     const key = i.keyBudget ? this.scope(`k:${i.keyId}`) : null;
     const user = i.userBudget ? this.scope(`u:${i.userId}`) : null;
     const sub = quota(i) ? this.scope(`s:${i.userId}|${i.modelId}`) : null;
-    const refusal = overBudget('key', key, i.keyBudget, i.cost, now) ?? overBudget('user', user, i.userBudget, i.cost, now);
+    const refusal = overBudget('key', key, i.keyBudget, i.cost, now) ?? overBudget(i.ownerLabel ?? 'user', user, i.userBudget, i.cost, now);
     if (refusal) return refusal;
     if (sub) {
       const used = sum(sub, 'monthly', now);
@@ -331,7 +333,7 @@ function sum(s: Scope, period: BudgetPeriod, now: Date): Bucket {
   return total;
 }
 
-function overBudget(who: 'key' | 'user', s: Scope | null, budget: Budget | null, cost: bigint, now: Date): ReserveResult | null {
+function overBudget(who: 'key' | 'user' | 'team', s: Scope | null, budget: Budget | null, cost: bigint, now: Date): ReserveResult | null {
   if (!s || !budget) return null;
   const spent = sum(s, budget.period, now).cost;
   if (spent < budget.max && spent + s.resCost + cost <= budget.max) return null;
