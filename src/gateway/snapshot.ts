@@ -29,7 +29,7 @@ export interface KeyEntry {
   maxBudget: bigint | null; budgetPeriod: BudgetPeriod;
   rpm: number | null; tpm: number | null; maxParallel: number | null; expiresAt: number | null;
   credit: bigint; creditUntil: number;
-  /** Per-model limits (migration 014), checked besides the key's own; null for the keys without (nearly all). */
+  /** Per-model limits (migration 015), checked besides the key's own; null for the keys without (nearly all). */
   modelLimits: ModelLimits | null;
 }
 /** Whether the entry is a team's (migration 009: a team's row in users is named `team:<id>`; people's names hold no ':'). */

@@ -101,7 +101,7 @@ export interface ApiKeysTable {
   admin_limits: ColumnType<unknown, string | undefined, string>;
   /** A team key: the person who created it (migration 009); null on a person's own keys. */
   created_by: ColumnType<string | null, string | null | undefined, string | null>;
-  /** jsonb (migration 014): per-model limits, `{ [modelId]: ModelLimitJson }`; `{}` when none. */
+  /** jsonb (migration 015): per-model limits, `{ [modelId]: ModelLimitJson }`; `{}` when none. */
   model_limits: ColumnType<Record<string, ModelLimitJson>, string | undefined, string>;
 }
 

@@ -197,7 +197,7 @@ export class ApiKeyService {
     if (Object.keys(set).length > 0) {
       await this.db.transaction().execute(async (trx) => {
         await trx.updateTable('api_keys').set(set).where('id', '=', id).execute();
-        // The change triggers do not watch model_limits (migration 014): the gateways are told here.
+        // The change triggers do not watch model_limits (migration 015): the gateways are told here.
         if (limits !== null && limits !== JSON.stringify(current)) await notifyKeysChanged(trx, [[k.id, k.hash]]);
       });
     }
