@@ -38,10 +38,12 @@ function rollup(cte: string, table: string, keys: { cols: string; select: string
 }
 
 const DAY = "(at at time zone 'UTC')::date";
-// usage_daily for people's own views; per model by day and per key by month for everyone's (the Usage page on long histories).
+// usage_daily for people's own views; per model by day and per key by month for everyone's (the Usage page on long histories);
+// per key by UTC hour for the hourly view of short ranges.
 const ROLLUPS = [
   rollup('daily', 'usage_daily', { cols: 'day, key_id, user_id, model_id', select: `${DAY}, key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'day, key_id, model_id' }),
   rollup('model_daily', 'usage_model_daily', { cols: 'day, model_id', select: `${DAY}, model_id`, group: '1, model_id', conflict: 'day, model_id' }),
+  rollup('hourly', 'usage_hourly', { cols: 'hour, key_id, user_id, model_id', select: `date_trunc('hour', at at time zone 'UTC'), key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'hour, key_id, model_id' }),
   rollup('monthly', 'usage_monthly', { cols: 'month, key_id, user_id, model_id', select: `date_trunc('month', at at time zone 'UTC')::date, key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'month, key_id, model_id' }),
 ].join(', ');
 

@@ -173,6 +173,8 @@ export type UsageRow = UsageTotals & {
   modelId?: string;
   keyId?: string;
   keyName?: string | null;
+  /** The key's shown prefix (`sk-ab12…wxyz`), in rows grouped by key. */
+  keyPrefix?: string | null;
   userId?: string;
   username?: string | null;
   teamId?: string;
@@ -209,7 +211,40 @@ export interface UsageRequestRow {
 /** `GET /usage/requests?format=json`: newest first; `truncated` when more than `limit` requests matched. */
 export interface UsageRequests { from: string; to: string; limit: number; truncated: boolean; rows: UsageRequestRow[] }
 
-export interface UsageTimeseries { from: string; to: string; points: Array<UsageTotals & { day: string }>; totals: UsageTotals }
+export type UsageSplit = 'key' | 'model';
+export type UsageResolution = 'day' | 'hour';
+
+/** One series of a split time series: a key (with its owner, so two keys of one name read apart) or a model, or `other` (the rest). */
+export interface UsageSeries {
+  id: string;
+  /** What a legend shows: the key's name (with its owner, then its prefix, when another series has the same name), the model, or "Other keys"/"Other models". */
+  label: string;
+  keyId?: string;
+  keyName?: string | null;
+  keyPrefix?: string | null;
+  userId?: string;
+  username?: string | null;
+  modelId?: string;
+  other?: boolean;
+  totals: UsageTotals;
+}
+
+/**
+ * One bucket (a UTC day or hour) of a time series. `t` is the bucket's start (ISO), `label` a plain
+ * English label ("1 Dec" or "1 Dec 13:00 UTC"), `day` its UTC day. With a split, `values[i]` is
+ * `series[i]`'s usage in this bucket (zeros included).
+ */
+export type UsagePoint = UsageTotals & { t: string; label: string; day: string; values?: UsageTotals[] };
+
+export interface UsageTimeseries {
+  from: string;
+  to: string;
+  resolution: UsageResolution;
+  split: UsageSplit | null;
+  points: UsagePoint[];
+  series?: UsageSeries[];
+  totals: UsageTotals;
+}
 
 export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string | null; details: unknown }
 

@@ -21,6 +21,7 @@ import * as m008 from './migrations/008_usage_daily_scope_indexes.js';
 import * as m009 from './migrations/009_teams.js';
 import * as m010 from './migrations/010_admin_tokens.js';
 import * as m011 from './migrations/011_alerts.js';
+import * as m012 from './migrations/012_usage_hourly.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '009_teams': m009,
   '010_admin_tokens': m010,
   '011_alerts': m011,
+  '012_usage_hourly': m012,
 };
 
 /** The advisory lock's key: the ASCII of 'LMmigrat' as a bigint, LiteMaaS's alone (Kysely's own lock uses another). */

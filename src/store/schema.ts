@@ -147,6 +147,14 @@ export interface UsageModelDailyTable extends UsageCounters {
   model_id: string;
 }
 
+/** usage_daily by UTC hour (migration 012): `hour` is the hour's start, a timestamp without time zone in UTC. */
+export interface UsageHourlyTable extends UsageCounters {
+  hour: ColumnType<string, string, string>;
+  key_id: string;
+  user_id: string;
+  model_id: string;
+}
+
 /** usage_daily by calendar month (UTC): `month` is its first day. */
 export interface UsageMonthlyTable extends UsageCounters {
   month: ColumnType<string, string, string>;
@@ -225,6 +233,7 @@ export interface Database {
   usage_daily: UsageDailyTable;
   usage_model_daily: UsageModelDailyTable;
   usage_monthly: UsageMonthlyTable;
+  usage_hourly: UsageHourlyTable;
   usage_dead_letters: UsageDeadLettersTable;
   response_routes: ResponseRoutesTable;
   audit_log: AuditLogTable;

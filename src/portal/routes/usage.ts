@@ -19,6 +19,17 @@ type Q = { from?: string; to?: string; groupBy?: UsageQuery['groupBy']; models?:
 
 const ExportQuerystring = Type.Composite([UsageQuerystring, Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])) })], { additionalProperties: false });
 
+const TimeseriesQuerystring = Type.Composite([
+  Type.Omit(UsageQuerystring, ['groupBy', 'from', 'to']),
+  Type.Object({
+    from: Type.Optional(Line({ maxLength: 24, description: 'YYYY-MM-DD, or with resolution=hour also a UTC instant YYYY-MM-DDTHH:MM:SSZ (its hour)' })),
+    to: Type.Optional(Line({ maxLength: 24, description: 'YYYY-MM-DD (inclusive), or with resolution=hour a UTC instant (its hour, inclusive); default today / this hour' })),
+    split: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('model')], { description: 'one series per key (with its owner) or per model' })),
+    resolution: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('hour')], { description: 'hour: at most 168 hours, default the last 24' })),
+    top: Type.Optional(Line({ maxLength: 3, description: 'series kept (1 to 50, default 10); the rest are summed as "other"' })),
+  }),
+], { additionalProperties: false });
+
 const RequestsQuerystring = Type.Composite([
   Type.Omit(UsageQuerystring, ['groupBy']),
   Type.Object({
@@ -42,7 +53,13 @@ export function reports(prefix: '' | '/admin' | '/teams/:id', guard: (s: PortalS
       return { from: q.from, to: q.to, groupBy: q.groupBy, userId: scope(req, q), models: list(q.models), keys: list(q.keys) };
     };
     app.get(`${prefix}/usage/summary`, { onRequest, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.summary(query(req, req.query)));
-    app.get(`${prefix}/usage/timeseries`, { onRequest, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.timeseries(query(req, req.query)));
+    app.get(`${prefix}/usage/timeseries`, { onRequest, schema: { querystring: TimeseriesQuerystring, tags } }, async (req) => {
+      const { split, resolution, top, ...q } = req.query as Q & { split?: 'key' | 'model'; resolution?: 'day' | 'hour'; top?: string };
+      const { groupBy: _, ...rq } = query(req, q);
+      if (resolution !== 'hour' && q.from && q.from.length > 10) throw invalid('from', 'must be a date YYYY-MM-DD (instants are for resolution=hour)');
+      if (resolution !== 'hour' && q.to && q.to.length > 10) throw invalid('to', 'must be a date YYYY-MM-DD (instants are for resolution=hour)');
+      return s.usage.timeseries({ ...rq, split, resolution, top });
+    });
     app.get(`${prefix}/usage/export`, { onRequest, schema: { querystring: ExportQuerystring, tags } }, async (req, reply) => {
       const { format = 'csv', ...q } = req.query as Q & { format?: 'csv' | 'json' };
       const r = await s.usage.summary(query(req, q));
