@@ -246,6 +246,42 @@ export interface UsageTimeseries {
   totals: UsageTotals;
 }
 
+export type RefusalReason = 'budget' | 'quota' | 'rate_limit' | 'model_not_allowed' | 'upstream_error' | 'other';
+export type RefusalCounts = Record<RefusalReason, number>;
+
+/** `GET …/usage/refusals`: refused or failed requests of a range, by reason (each with a label and what to do) and by key. */
+export interface UsageRefusals {
+  from: string;
+  to: string;
+  total: number;
+  reasons: Array<{ reason: RefusalReason; label: string; hint: string; count: number }>;
+  /** The recorded error codes behind the reasons, with their counts. */
+  codes: Record<string, number>;
+  keys: Array<{ keyId: string; keyName: string | null; keyPrefix: string | null; userId: string | null; username: string | null; total: number; counts: RefusalCounts }>;
+}
+
+/** One budget of a key's card: amounts exact (decimal strings in the configured currency); null budget = none. */
+export interface BudgetScope { maxBudget: string | null; budgetPeriod: 'none' | 'daily' | 'weekly' | 'monthly'; periodStart: string | null; spend: string; remaining: string | null }
+
+/**
+ * `GET /api-keys/:id/budget`: what is left for the key (its own budget and its owner's, the smaller binds) and
+ * whether it covers one request of the size its application sends (the cost the gateway reserves before
+ * forwarding: recorded per request), with advice in plain English when it does not.
+ */
+export interface KeyBudget {
+  keyId: string;
+  key: BudgetScope;
+  owner: BudgetScope & { id: string; name: string; team: boolean };
+  remaining: string | null;
+  limitedBy: 'key' | 'owner' | null;
+  recent: { requests: number; withReservation: number; typicalReservation: string | null; largestReservation: string | null; refusedForBudget: number; since: string | null };
+  contextReservation: { modelId: string; contextLength: number; cost: string } | null;
+  cannotCoverTypical: boolean;
+  cannotCoverLargest: boolean;
+  cannotCoverContext: boolean;
+  advice: string | null;
+}
+
 export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string | null; details: unknown }
 
 export interface ModelTestResult { ok: boolean; status: number | null; latencyMs: number; message: string; reply?: string }

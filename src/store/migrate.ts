@@ -22,6 +22,7 @@ import * as m009 from './migrations/009_teams.js';
 import * as m010 from './migrations/010_admin_tokens.js';
 import * as m011 from './migrations/011_alerts.js';
 import * as m012 from './migrations/012_usage_hourly.js';
+import * as m013 from './migrations/013_usage_refusals.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '010_admin_tokens': m010,
   '011_alerts': m011,
   '012_usage_hourly': m012,
+  '013_usage_refusals': m013,
 };
 
 /** The advisory lock's key: the ASCII of 'LMmigrat' as a bigint, LiteMaaS's alone (Kysely's own lock uses another). */

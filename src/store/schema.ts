@@ -123,6 +123,8 @@ export interface UsageEventsTable {
   endpoint: string | null;
   cached_tokens: ColumnType<number, number | undefined, number>;
   audio_ms: ColumnType<number, number | undefined, number>;
+  /** What the gateway reserved against budgets for the request (migration 013); null when nothing was. */
+  reserved_cost: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The counters every usage rollup keeps. */

@@ -12,6 +12,7 @@ import type { PortalServices } from '../context.js';
 import { Line, UsageQuerystring } from '../schemas.js';
 import { toCsv, type UsageQuery } from '../services/usage.js';
 import { exportRequests } from '../services/usage-requests.js';
+import { usageRefusals } from '../services/usage-refusals.js';
 import { invalid } from '../errors.js';
 
 const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
@@ -67,6 +68,11 @@ export function reports(prefix: '' | '/admin' | '/teams/:id', guard: (s: PortalS
       reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
       if (format === 'json') return reply.type('application/json').send(JSON.stringify(r, null, 2));
       return reply.type('text/csv; charset=utf-8').send(toCsv(r.groupBy, r.rows));
+    });
+    // Refused and failed requests by reason and by key (usage_events' failed rows only).
+    app.get(`${prefix}/usage/refusals`, { onRequest, schema: { querystring: Type.Omit(UsageQuerystring, ['groupBy']), tags } }, async (req) => {
+      const { groupBy: _, ...rq } = query(req, req.query);
+      return usageRefusals(s.db, rq);
     });
     // One line per request (usage_events), newest first, at most `limit` of them.
     app.get(`${prefix}/usage/requests`, { onRequest, schema: { querystring: RequestsQuerystring, tags } }, async (req, reply) => {
