@@ -168,6 +168,12 @@ export const SettingsBody = Type.Object({
   keyMaximums: Opt(Type.Partial(Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }), { additionalProperties: false })),
   alerts: Opt(AlertSettingsBody),
   teams: Opt(Type.Object({ selfService: Type.Boolean() }, { additionalProperties: false })),
+  brand: Opt(Type.Object({
+    productName: Opt(Line({ minLength: 1, maxLength: 60 })),
+    primaryColor: Opt(Line({ maxLength: 7, description: '#rgb or #rrggbb' })),
+    logoDataUrl: Opt(orNull(Type.String({ maxLength: 300_000, description: 'data:image/png|jpeg|svg+xml;base64,… (at most 200 KB decoded)' }))),
+    favicon: Opt(orNull(Type.String({ maxLength: 300_000, description: 'data:image/png|svg+xml|x-icon|jpeg;base64,… (at most 200 KB decoded)' }))),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 export const TeamCreateBody = Type.Object({

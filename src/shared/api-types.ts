@@ -18,8 +18,16 @@ export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm
 /** Defaults or maximums, as the key form reads them. */
 export type KeyPolicy = KeyMaximums & { budgetPeriod?: BudgetPeriod };
 
+/** The portal's brand (admin settings): images as base64 data URLs (PNG, JPEG or a checked SVG; a favicon may also be ICO), at most 200 KB each. */
+export interface Brand { productName: string; primaryColor: string; logoDataUrl: string | null; favicon: string | null }
+/** A PUT of the brand: fields left out keep their value; null clears an image. */
+export type BrandInput = Partial<Brand>;
+/** The brand as /config shows everyone (the login page too): images by URL. */
+export interface PublicBrand { productName: string; primaryColor: string; logoUrl: string | null; faviconUrl: string | null }
+
 export interface Settings {
   currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums; alerts?: AlertSettings;
+  brand?: Brand;
   /** Whether people (not only admins) may create teams; they become its owner. */
   teams?: { selfService: boolean };
 }
@@ -45,6 +53,7 @@ export interface Config {
   passwordLogin: boolean;
   keyDefaults?: KeyDefaults;
   keyMaximums?: KeyMaximums;
+  brand?: PublicBrand;
 }
 
 export interface User {
