@@ -305,8 +305,9 @@ describe('generated hostile bodies for every field of every route (from /docs/js
     expect((await sys.admin('POST', '/admin/models', { id: 'fz-put', ...PRICES, deployments: [{ url: 'http://127.0.0.1:9/v1', upstreamModel: 'x' }] })).status).toBe(201);
     const team = (await sys.admin('POST', '/admin/teams', { name: 'fz-team' })).body.id as string;
     expect((await sys.admin('POST', `/admin/teams/${team}/subscriptions`, { modelId: MODEL })).status).toBe(201);
+    const banner = (await sys.admin('POST', '/admin/banners', { markdown: 'fz' })).body.id as string;
     const idFor = (path: string) =>
-      path.includes('/teams/{id}') ? team : path.includes('api-keys/{id}') ? ownKey : path.includes('/models/{id}') ? 'fz-put' : path.includes('/users/{id}') ? target
+      path.includes('/banners/{id}') ? banner : path.includes('/teams/{id}') ? team : path.includes('api-keys/{id}') ? ownKey : path.includes('/models/{id}') ? 'fz-put' : path.includes('/users/{id}') ? target
         : path.includes('/subscriptions/{id}') ? pending.body.id : 'none';
 
     const spec = await (await fetch(`${sys.url}/docs/json`)).json() as { paths: Record<string, Record<string, Schema>> };

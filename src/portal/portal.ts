@@ -18,6 +18,7 @@ import { API_PATH, apiNotFound, installErrorHandler } from './errors.js';
 import { serveUi } from '../shared/web-ui.js';
 import { authRoutes, meRoutes } from './routes/auth.js';
 import { brandRoutes } from './routes/brand.js';
+import { bannerRoutes } from './routes/banners.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { usageRoutes, adminUsageReportRoutes } from './routes/usage.js';
@@ -76,6 +77,7 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
     const opts = { s: o.services, publicUrl: o.publicUrl };
     await api.register(meRoutes, opts);
     await api.register(brandRoutes, opts);
+    await api.register(bannerRoutes, opts);
     await api.register(catalogRoutes, opts);
     await api.register(apiKeyRoutes, opts);
     await api.register(usageRoutes, opts);

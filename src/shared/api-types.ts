@@ -291,6 +291,18 @@ export interface KeyBudget {
   advice: string | null;
 }
 
+export type BannerSeverity = 'info' | 'warning' | 'danger';
+/** An admin announcement; `html` is the markdown rendered safely by the server (no raw HTML, no images, http(s)/mailto links only). */
+export interface Banner {
+  id: string; markdown: string; html: string; severity: BannerSeverity;
+  startsAt: string | null; endsAt: string | null; dismissible: boolean;
+  /** Now, by the schedule: not yet started, showing, or over. */
+  status: 'scheduled' | 'active' | 'ended';
+  createdBy: string; createdAt: string; updatedAt: string;
+}
+/** POST /admin/banners (PATCH: any of them); startsAt/endsAt ISO instants, null = open-ended. */
+export interface BannerInput { markdown: string; severity?: BannerSeverity; startsAt?: string | null; endsAt?: string | null; dismissible?: boolean }
+
 export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string | null; details: unknown }
 
 export interface ModelTestResult { ok: boolean; status: number | null; latencyMs: number; message: string; reply?: string }

@@ -23,6 +23,7 @@ import * as m010 from './migrations/010_admin_tokens.js';
 import * as m011 from './migrations/011_alerts.js';
 import * as m012 from './migrations/012_usage_hourly.js';
 import * as m013 from './migrations/013_usage_refusals.js';
+import * as m014 from './migrations/014_banners.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '011_alerts': m011,
   '012_usage_hourly': m012,
   '013_usage_refusals': m013,
+  '014_banners': m014,
 };
 
 /** The advisory lock's key: the ASCII of 'LMmigrat' as a bigint, LiteMaaS's alone (Kysely's own lock uses another). */

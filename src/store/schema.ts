@@ -348,3 +348,26 @@ export interface NotificationAttemptsTable {
   error: string | null;
   duration_ms: number;
 }
+
+/** An admin announcement (migration 014); null starts_at/ends_at: open-ended. */
+export interface BannersTable {
+  id: string;
+  markdown: string;
+  severity: 'info' | 'warning' | 'danger';
+  starts_at: NullableTimestamp;
+  ends_at: NullableTimestamp;
+  dismissible: boolean;
+  created_by: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** Who dismissed which banner (migration 014). */
+export interface BannerDismissalsTable {
+  banner_id: string;
+  user_id: string;
+  dismissed_at: Generated<Date>;
+}
+
+export interface Database { banners: BannersTable; banner_dismissals: BannerDismissalsTable }
+export type BannerRow = Selectable<BannersTable>;
