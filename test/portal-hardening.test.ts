@@ -459,10 +459,11 @@ describe('security events in the audit log', () => {
 
 describe('usage CSV cells', () => {
   it('toCsv drops control characters from every cell and still defuses formulas', () => {
-    const csv = toCsv('key', [{ keyId: 'k\u00001', keyName: '\t=HYPERLINK("x")\r\nnext,row\u001b', userId: 'u\u0007', requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, totalTokens: 2, cost: 0, costExact: '0.000000000000' } as never]);
+    const csv = toCsv('key', [{ keyId: 'k\u00001', keyName: '\t=HYPERLINK("x")\r\nnext,row\u001b', userId: 'u\u0007', username: '@owner\u0000', requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, totalTokens: 2, cost: 0, costExact: '0.000000000000' } as never]);
     const lines = csv.split('\r\n');
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toBe(`k1,"'=HYPERLINK(""x"")next,row",u,1,0,1,1,2,0.000000000000`);
+    expect(lines[0]).toBe('keyId,keyName,userId,username,requests,errors,promptTokens,completionTokens,totalTokens,cost');
+    expect(lines[1]).toBe(`k1,"'=HYPERLINK(""x"")next,row",u,'@owner,1,0,1,1,2,0.000000000000`);
     expect(csv.replace(/\r\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f]/);
   });
 

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provision, settle, startSystem, MODEL, type Provisioned, type System } from './helpers/system.js';
-import { refusalReason } from '../src/portal/services/usage-refusals.js';
+import { sql } from 'kysely';
+import { refusalReason, refusalsQuery } from '../src/portal/services/usage-refusals.js';
 import { cleanEvent } from '../src/ledger/event.js';
 
 let sys: System;
@@ -89,6 +90,17 @@ describe('budget card and refusals explained', () => {
       expect(bad.status, q).toBe(400);
       expect(JSON.stringify(bad.body.error), q).toContain(field);
     }
+  });
+
+  it('reads only failed events, through the partial indexes', async () => {
+    const db = sys.server.store.db;
+    await db.transaction().execute(async (trx) => {
+      // A tiny table is scanned whole whatever the indexes; forbid that to see which index the query can use.
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const plan = async (q: Parameters<typeof refusalsQuery>[0]) => (await sql<{ 'QUERY PLAN': string }>`explain ${refusalsQuery(q)}`.execute(trx)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(await plan({ from: '2026-01-01', to: '2026-12-31' })).toMatch(/usage_events_refused_at/);
+      expect(await plan({ from: '2026-01-01', to: '2026-12-31', userId: 'u' })).toMatch(/usage_events_refused_user_at/);
+    });
   });
 
   it('maps every recorded code to a reason and keeps a garbled reservation from a damaged journal out of the event', () => {
