@@ -10,6 +10,7 @@ import { provision, settle, startSystem, MODEL, type Provisioned, type System } 
 import { sql } from 'kysely';
 import { refusalReason, refusalsQuery } from '../src/portal/services/usage-refusals.js';
 import { cleanEvent } from '../src/ledger/event.js';
+import { Session } from './helpers/session.js';
 
 let sys: System;
 let budgetKey: Provisioned;
@@ -58,9 +59,14 @@ describe('budget card and refusals explained', () => {
     const b = await sys.admin('GET', `/admin/api-keys/${budgetKey.keyId}/budget`);
     expect(b.body.cannotCoverTypical).toBe(true);
     expect(b.body.advice).toMatch(/cannot cover one typical request.*Lower max_tokens.*raise the key's budget/s);
-    // The owner sees the same card on their own key; another person gets 404.
-    const other = await sys.admin('GET', `/admin/api-keys/nope/budget`);
-    expect(other.status).toBe(404);
+    // The owner sees the same card on their own key.
+    expect((await sys.admin('PATCH', `/admin/users/${budgetKey.userId}`, { password: 'correct horse battery' })).status).toBe(200);
+    const dana = await Session.signIn(sys.url, 'dana', 'correct horse battery');
+    const mine = await dana.call('GET', `/api-keys/${budgetKey.keyId}/budget`);
+    expect(mine.status).toBe(200);
+    expect(mine.body).toMatchObject({ keyId: budgetKey.keyId, cannotCoverTypical: true, owner: { name: 'dana', team: false } });
+    expect((await dana.call('GET', `/api-keys/${rpmKey.keyId}/budget`)).status).toBe(404);
+    expect((await sys.admin('GET', `/admin/api-keys/nope/budget`)).status).toBe(404);
   });
 
   it('counts refusals by reason and by key, for admins, people and filters', async () => {
