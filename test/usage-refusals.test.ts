@@ -88,6 +88,11 @@ describe('budget card and refusals explained', () => {
     expect(filtered.body.total).toBe(2);
     const one = await sys.admin('GET', `/admin/usage/refusals?userId=${budgetKey.userId}`);
     expect(one.body.total).toBe(3);
+    // A person sees only their own keys' refusals, whatever userId they send.
+    const dana = await Session.signIn(sys.url, 'dana', 'correct horse battery');
+    const own = await dana.call('GET', `/usage/refusals?userId=${rpmKey.userId}`);
+    expect(own.body.total).toBe(3);
+    expect(own.body.keys.map((k: { keyId: string }) => k.keyId)).toEqual([budgetKey.keyId]);
     const past = await sys.admin('GET', '/admin/usage/refusals?from=2026-01-01&to=2026-01-31');
     expect(past.body.total).toBe(0);
     expect(past.body.reasons).toHaveLength(6);
