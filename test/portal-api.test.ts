@@ -344,7 +344,9 @@ describe('authorization matrix', () => {
 
   it('every route of the OpenAPI document refuses anonymous callers, and every admin route refuses a plain user', async () => {
     const spec = await (await fetch(`${sys.url}/docs/json`)).json() as { paths: Record<string, Record<string, unknown>> };
-    const open = new Set(['/api/v1/config', '/api/auth/login', '/api/auth/logout', '/api/auth/oidc/login', '/api/auth/oidc/callback', '/api/auth/openshift/login', '/api/auth/openshift/callback']);
+    // Public by design: signing in, the client config and the brand's images (the login page shows them).
+    const open = new Set(['/api/v1/config', '/api/auth/login', '/api/auth/logout', '/api/auth/oidc/login', '/api/auth/oidc/callback',
+      '/api/auth/openshift/login', '/api/auth/openshift/callback', '/api/v1/brand/logo', '/api/v1/brand/favicon']);
     let checked = 0;
     for (const [path, methods] of Object.entries(spec.paths)) {
       if (open.has(path) || !path.startsWith('/api/')) continue;

@@ -305,8 +305,9 @@ describe('generated hostile bodies for every field of every route (from /docs/js
     expect((await sys.admin('POST', '/admin/models', { id: 'fz-put', ...PRICES, deployments: [{ url: 'http://127.0.0.1:9/v1', upstreamModel: 'x' }] })).status).toBe(201);
     const team = (await sys.admin('POST', '/admin/teams', { name: 'fz-team' })).body.id as string;
     expect((await sys.admin('POST', `/admin/teams/${team}/subscriptions`, { modelId: MODEL })).status).toBe(201);
+    const banner = (await sys.admin('POST', '/admin/banners', { markdown: 'fz' })).body.id as string;
     const idFor = (path: string) =>
-      path.includes('/teams/{id}') ? team : path.includes('api-keys/{id}') ? ownKey : path.includes('/models/{id}') ? 'fz-put' : path.includes('/users/{id}') ? target
+      path.includes('/banners/{id}') ? banner : path.includes('/teams/{id}') ? team : path.includes('api-keys/{id}') ? ownKey : path.includes('/models/{id}') ? 'fz-put' : path.includes('/users/{id}') ? target
         : path.includes('/subscriptions/{id}') ? pending.body.id : 'none';
 
     const spec = await (await fetch(`${sys.url}/docs/json`)).json() as { paths: Record<string, Record<string, Schema>> };
@@ -458,10 +459,11 @@ describe('security events in the audit log', () => {
 
 describe('usage CSV cells', () => {
   it('toCsv drops control characters from every cell and still defuses formulas', () => {
-    const csv = toCsv('key', [{ keyId: 'k\u00001', keyName: '\t=HYPERLINK("x")\r\nnext,row\u001b', userId: 'u\u0007', requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, totalTokens: 2, cost: 0, costExact: '0.000000000000' } as never]);
+    const csv = toCsv('key', [{ keyId: 'k\u00001', keyName: '\t=HYPERLINK("x")\r\nnext,row\u001b', userId: 'u\u0007', username: '@owner\u0000', requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, totalTokens: 2, cost: 0, costExact: '0.000000000000' } as never]);
     const lines = csv.split('\r\n');
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toBe(`k1,"'=HYPERLINK(""x"")next,row",u,1,0,1,1,2,0.000000000000`);
+    expect(lines[0]).toBe('keyId,keyName,userId,username,requests,errors,promptTokens,completionTokens,totalTokens,cost');
+    expect(lines[1]).toBe(`k1,"'=HYPERLINK(""x"")next,row",u,'@owner,1,0,1,1,2,0.000000000000`);
     expect(csv.replace(/\r\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f]/);
   });
 

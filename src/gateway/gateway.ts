@@ -17,7 +17,7 @@ import { RateLimiter } from '../ledger/limits.js';
 import { estimateCompletion, priceUsage, type Usage } from '../ledger/meter.js';
 import type { UsageEvent } from '../ledger/event.js';
 import { authenticate } from './auth.js';
-import { authorizeModel } from './authorize.js';
+import { authorizeModel, maxCost } from './authorize.js';
 import { LocalAdmission, type Admission, type Ticket } from './admission.js';
 import { admitWithModelLimits } from './model-limits.js';
 import { GatewayError, sendError, type ErrorFormat } from './errors.js';
@@ -323,8 +323,9 @@ export class Gateway {
     const raw = await readRequestBody(req, endpoint.body === 'multipart' ? this.o.maxAudioBytes ?? this.o.maxBodyBytes : this.o.maxBodyBytes);
     const clientReq = endpoint.body === 'multipart' ? await parseFormRequest(endpoint, raw, req.headers['content-type']) : parseClientRequest(endpoint, raw);
     const at = new Date();
-    const refuse = (err: GatewayError, modelId: string, model: ModelEntry | null) => {
-      this.admission.count(this.record(key, modelId, requestId, at, t0, { status: err.status, usage: null, delivered: NOTHING, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, model).e);
+    // `bounds` once known: a refused request records what it would have reserved (a budget card explains refusals with it).
+    const refuse = (err: GatewayError, modelId: string, model: ModelEntry | null, bounds?: Bounds) => {
+      this.admission.count(this.record(key, modelId, requestId, at, t0, { status: err.status, usage: null, delivered: NOTHING, errorCode: err.code, deploymentId: null, ttftMs: null }, clientReq, model, undefined, bounds).e);
       throw err;
     };
     let model: ModelEntry, sub;
@@ -353,7 +354,7 @@ export class Gateway {
       const t = admitWithModelLimits(this.admission, { key: withCredit(key, at.getTime()), model, sub, bounds, free: endpoint.free === true, at });
       ticket = t instanceof Promise ? await t : t; // the in-process admission answers without a microtask
     } catch (e) {
-      if (e instanceof GatewayError) return refuse(e, model.id, model);
+      if (e instanceof GatewayError) return refuse(e, model.id, model, bounds);
       throw e;
     }
     const link: ClientLink = { gone: req.socket.destroyed, exchange: null }; // it may have left while we read its body
@@ -414,13 +415,15 @@ export class Gateway {
       }
     }
     const cost = usage && model ? priceUsage(usage, model) : 0n;
+    // What admission reserved (or would have): the same maxCost the budgets were checked with.
+    const reserved = model && bounds && !endpoint.free ? fromPico(maxCost(model, bounds)) : null;
     const latencyMs = performance.now() - t0;
     const e: UsageEvent = {
       id, at: at.toISOString(), keyId: key.id, userId: key.user.id, modelId, deploymentId: o.deploymentId,
       status: o.status, promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0,
       cost: fromPico(cost), latencyMs: Math.round(latencyMs), ttftMs: o.ttftMs === null ? null : Math.round(o.ttftMs),
       stream: req.stream, estimated, errorCode: o.errorCode,
-      endpoint: endpoint.name, cachedTokens: usage?.cachedTokens ?? 0, audioMs: usage?.audioMs ?? 0,
+      endpoint: endpoint.name, cachedTokens: usage?.cachedTokens ?? 0, audioMs: usage?.audioMs ?? 0, reservedCost: reserved,
     };
     this.o.ledger.record(e, then);
     // A client-chosen model name never becomes a label: unknown models share one, so refusals cannot grow /metrics.

@@ -25,6 +25,8 @@ export interface UsageEvent {
   cachedTokens?: number;
   /** Audio duration billed, in milliseconds. */
   audioMs?: number;
+  /** What the gateway reserved against budgets for it (decimal string); null or absent when nothing was. */
+  reservedCost?: string | null;
 }
 
 /** 2xx answers count as requests; everything else attributed to a key counts as an error. */
@@ -35,6 +37,9 @@ export function isSuccess(e: Pick<UsageEvent, 'status'>): boolean {
 export function utcDay(iso: string): string {
   return iso.slice(0, 10);
 }
+
+/** A reservation numeric(28,12) holds. */
+const RESERVED = /^\d{1,16}(\.\d{1,12})?$/;
 
 /** The largest value of an int4 column (tokens, latency, status). */
 export const INT4_MAX = 2_147_483_647;
@@ -76,7 +81,8 @@ export function cleanEvent(e: UsageEvent): UsageEvent {
     && isInt4(e.latencyMs) && (e.ttftMs === null || isInt4(e.ttftMs))
     && typeof e.stream === 'boolean' && typeof e.estimated === 'boolean'
     && (e.endpoint === undefined || e.endpoint === null || isClean(e.endpoint, 32))
-    && (e.cachedTokens === undefined || isInt4(e.cachedTokens)) && (e.audioMs === undefined || isInt4(e.audioMs))) return e;
+    && (e.cachedTokens === undefined || isInt4(e.cachedTokens)) && (e.audioMs === undefined || isInt4(e.audioMs))
+    && (e.reservedCost === undefined || e.reservedCost === null || (typeof e.reservedCost === 'string' && RESERVED.test(e.reservedCost)))) return e;
   return {
     id: text(e.id), at: text(e.at, 64), keyId: text(e.keyId), userId: text(e.userId), modelId: text(e.modelId),
     deploymentId: optText(e.deploymentId), status: int4(e.status),
@@ -84,5 +90,7 @@ export function cleanEvent(e: UsageEvent): UsageEvent {
     latencyMs: int4(e.latencyMs), ttftMs: e.ttftMs === null || e.ttftMs === undefined ? null : int4(e.ttftMs),
     stream: e.stream === true, estimated: e.estimated === true, errorCode: optText(e.errorCode),
     endpoint: optText(e.endpoint, 32), cachedTokens: int4(e.cachedTokens), audioMs: int4(e.audioMs),
+    // Informational, never billed: a value a damaged journal garbled is dropped rather than dead-lettering the event.
+    reservedCost: typeof e.reservedCost === 'string' && RESERVED.test(e.reservedCost) ? e.reservedCost : null,
   };
 }

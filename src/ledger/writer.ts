@@ -3,7 +3,7 @@
  * chunk inserts the events (ON CONFLICT DO NOTHING on the request id) and adds
  * only the rows actually inserted to the rollups, so a replayed journal can
  * never count an event twice, and events and their rollups commit together.
- * Columns travel as 15 arrays (unnest), not 15 parameters per row: cheaper to
+ * Columns travel as 19 arrays (unnest), not 19 parameters per row: cheaper to
  * encode and to parse at high rates.
  *
  * A batch that fails for a reason other than connectivity is split in halves
@@ -38,10 +38,12 @@ function rollup(cte: string, table: string, keys: { cols: string; select: string
 }
 
 const DAY = "(at at time zone 'UTC')::date";
-// usage_daily for people's own views; per model by day and per key by month for everyone's (the Usage page on long histories).
+// usage_daily for people's own views; per model by day and per key by month for everyone's (the Usage page on long histories);
+// per key by UTC hour for the hourly view of short ranges.
 const ROLLUPS = [
   rollup('daily', 'usage_daily', { cols: 'day, key_id, user_id, model_id', select: `${DAY}, key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'day, key_id, model_id' }),
   rollup('model_daily', 'usage_model_daily', { cols: 'day, model_id', select: `${DAY}, model_id`, group: '1, model_id', conflict: 'day, model_id' }),
+  rollup('hourly', 'usage_hourly', { cols: 'hour, key_id, user_id, model_id', select: `date_trunc('hour', at at time zone 'UTC'), key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'hour, key_id, model_id' }),
   rollup('monthly', 'usage_monthly', { cols: 'month, key_id, user_id, model_id', select: `date_trunc('month', at at time zone 'UTC')::date, key_id, max(user_id), model_id`, group: '1, key_id, model_id', conflict: 'month, key_id, model_id' }),
 ].join(', ');
 
@@ -60,14 +62,15 @@ async function writeChunk(db: Kysely<Database>, ev: UsageEvent[]): Promise<numbe
   const r = await sql<{ inserted: number }>`
     with ev as (
       insert into usage_events (id, at, key_id, user_id, model_id, deployment_id, status, prompt_tokens, completion_tokens,
-                                cost, latency_ms, ttft_ms, stream, estimated, error_code, endpoint, cached_tokens, audio_ms)
+                                cost, latency_ms, ttft_ms, stream, estimated, error_code, endpoint, cached_tokens, audio_ms, reserved_cost)
       select * from unnest(
         ${col((e) => e.id)}::text[], ${col((e) => e.at)}::timestamptz[], ${col((e) => e.keyId)}::text[],
         ${col((e) => e.userId)}::text[], ${col((e) => e.modelId)}::text[], ${col((e) => e.deploymentId)}::text[],
         ${col((e) => e.status)}::int[], ${col((e) => e.promptTokens)}::int[], ${col((e) => e.completionTokens)}::int[],
         ${col((e) => e.cost)}::numeric[], ${col((e) => e.latencyMs)}::int[], ${col((e) => e.ttftMs)}::int[],
         ${col((e) => e.stream)}::bool[], ${col((e) => e.estimated)}::bool[], ${col((e) => e.errorCode)}::text[],
-        ${col((e) => e.endpoint ?? null)}::text[], ${col((e) => e.cachedTokens ?? 0)}::int[], ${col((e) => e.audioMs ?? 0)}::int[])
+        ${col((e) => e.endpoint ?? null)}::text[], ${col((e) => e.cachedTokens ?? 0)}::int[], ${col((e) => e.audioMs ?? 0)}::int[],
+        ${col((e) => e.reservedCost ?? null)}::numeric[])
       on conflict (id) do nothing
       returning at, key_id, user_id, model_id, status, prompt_tokens, completion_tokens, cost
     ), ${sql.raw(ROLLUPS)}, used as (

@@ -17,6 +17,8 @@ import { installAuth } from './auth.js';
 import { API_PATH, apiNotFound, installErrorHandler } from './errors.js';
 import { serveUi } from '../shared/web-ui.js';
 import { authRoutes, meRoutes } from './routes/auth.js';
+import { brandRoutes } from './routes/brand.js';
+import { bannerRoutes } from './routes/banners.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { usageRoutes, adminUsageReportRoutes } from './routes/usage.js';
@@ -74,6 +76,8 @@ export async function registerPortal(app: FastifyInstance, o: PortalOptions): Pr
   await app.register(async (api) => {
     const opts = { s: o.services, publicUrl: o.publicUrl };
     await api.register(meRoutes, opts);
+    await api.register(brandRoutes, opts);
+    await api.register(bannerRoutes, opts);
     await api.register(catalogRoutes, opts);
     await api.register(apiKeyRoutes, opts);
     await api.register(usageRoutes, opts);

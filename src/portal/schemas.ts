@@ -171,7 +171,25 @@ export const SettingsBody = Type.Object({
   keyMaximums: Opt(Type.Partial(Type.Object({ maxBudget: moneyOrNull, rpm: intOrNull, tpm: intOrNull, expiresInDays: daysOrNull }), { additionalProperties: false })),
   alerts: Opt(AlertSettingsBody),
   teams: Opt(Type.Object({ selfService: Type.Boolean() }, { additionalProperties: false })),
+  brand: Opt(Type.Object({
+    productName: Opt(Line({ minLength: 1, maxLength: 60 })),
+    primaryColor: Opt(Line({ maxLength: 7, description: '#rgb or #rrggbb' })),
+    logoDataUrl: Opt(orNull(Type.String({ maxLength: 300_000, description: 'data:image/png|jpeg|svg+xml;base64,… (at most 200 KB decoded)' }))),
+    favicon: Opt(orNull(Type.String({ maxLength: 300_000, description: 'data:image/png|svg+xml|x-icon|jpeg;base64,… (at most 200 KB decoded)' }))),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
+
+const BannerFields = {
+  markdown: Text({ minLength: 1, maxLength: 5000, description: 'CommonMark; raw HTML is shown as text, images are not rendered, links only http(s) and mailto' }),
+  severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('danger')]),
+  startsAt: orNull(Line({ maxLength: 40, description: 'ISO 8601 instant; null or absent: now' })),
+  endsAt: orNull(Line({ maxLength: 40, description: 'ISO 8601 instant; null or absent: until removed' })),
+  dismissible: Type.Boolean(),
+};
+export const BannerBody = Type.Object({
+  markdown: BannerFields.markdown, severity: Opt(BannerFields.severity), startsAt: Opt(BannerFields.startsAt), endsAt: Opt(BannerFields.endsAt), dismissible: Opt(BannerFields.dismissible),
+}, { additionalProperties: false });
+export const BannerPatchBody = Type.Partial(Type.Object(BannerFields), { additionalProperties: false, minProperties: 1 });
 
 export const TeamCreateBody = Type.Object({
   name: Line({ minLength: 1, maxLength: 100 }),

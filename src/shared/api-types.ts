@@ -18,8 +18,16 @@ export interface KeyMaximums { maxBudget: number | null; rpm: number | null; tpm
 /** Defaults or maximums, as the key form reads them. */
 export type KeyPolicy = KeyMaximums & { budgetPeriod?: BudgetPeriod };
 
+/** The portal's brand (admin settings): images as base64 data URLs (PNG, JPEG or a checked SVG; a favicon may also be ICO), at most 200 KB each. */
+export interface Brand { productName: string; primaryColor: string; logoDataUrl: string | null; favicon: string | null }
+/** A PUT of the brand: fields left out keep their value; null clears an image. */
+export type BrandInput = Partial<Brand>;
+/** The brand as /config shows everyone (the login page too): images by URL. */
+export interface PublicBrand { productName: string; primaryColor: string; logoUrl: string | null; faviconUrl: string | null }
+
 export interface Settings {
   currency: string; keyDefaults: KeyDefaults; keyMaximums: KeyMaximums; alerts?: AlertSettings;
+  brand?: Brand;
   /** Whether people (not only admins) may create teams; they become its owner. */
   teams?: { selfService: boolean };
 }
@@ -45,6 +53,7 @@ export interface Config {
   passwordLogin: boolean;
   keyDefaults?: KeyDefaults;
   keyMaximums?: KeyMaximums;
+  brand?: PublicBrand;
 }
 
 export interface User {
@@ -175,6 +184,8 @@ export type UsageRow = UsageTotals & {
   modelId?: string;
   keyId?: string;
   keyName?: string | null;
+  /** The key's shown prefix (`sk-ab12…wxyz`), in rows grouped by key. */
+  keyPrefix?: string | null;
   userId?: string;
   username?: string | null;
   teamId?: string;
@@ -211,7 +222,88 @@ export interface UsageRequestRow {
 /** `GET /usage/requests?format=json`: newest first; `truncated` when more than `limit` requests matched. */
 export interface UsageRequests { from: string; to: string; limit: number; truncated: boolean; rows: UsageRequestRow[] }
 
-export interface UsageTimeseries { from: string; to: string; points: Array<UsageTotals & { day: string }>; totals: UsageTotals }
+export type UsageSplit = 'key' | 'model';
+export type UsageResolution = 'day' | 'hour';
+
+/** One series of a split time series: a key (with its owner, so two keys of one name read apart) or a model, or `other` (the rest). */
+export interface UsageSeries {
+  id: string;
+  /** What a legend shows: the key's name (with its owner, then its prefix, when another series has the same name), the model, or "Other keys"/"Other models". */
+  label: string;
+  keyId?: string;
+  keyName?: string | null;
+  keyPrefix?: string | null;
+  userId?: string;
+  username?: string | null;
+  modelId?: string;
+  other?: boolean;
+  totals: UsageTotals;
+}
+
+/**
+ * One bucket (a UTC day or hour) of a time series. `t` is the bucket's start (ISO), `label` a plain
+ * English label ("1 Dec" or "1 Dec 13:00 UTC"), `day` its UTC day. With a split, `values[i]` is
+ * `series[i]`'s usage in this bucket (zeros included).
+ */
+export type UsagePoint = UsageTotals & { t: string; label: string; day: string; values?: UsageTotals[] };
+
+export interface UsageTimeseries {
+  from: string;
+  to: string;
+  resolution: UsageResolution;
+  split: UsageSplit | null;
+  points: UsagePoint[];
+  series?: UsageSeries[];
+  totals: UsageTotals;
+}
+
+export type RefusalReason = 'budget' | 'quota' | 'rate_limit' | 'model_not_allowed' | 'upstream_error' | 'other';
+export type RefusalCounts = Record<RefusalReason, number>;
+
+/** `GET …/usage/refusals`: refused or failed requests of a range, by reason (each with a label and what to do) and by key. */
+export interface UsageRefusals {
+  from: string;
+  to: string;
+  total: number;
+  reasons: Array<{ reason: RefusalReason; label: string; hint: string; count: number }>;
+  /** The recorded error codes behind the reasons, with their counts. */
+  codes: Record<string, number>;
+  keys: Array<{ keyId: string; keyName: string | null; keyPrefix: string | null; userId: string | null; username: string | null; total: number; counts: RefusalCounts }>;
+}
+
+/** One budget of a key's card: amounts exact (decimal strings in the configured currency); null budget = none. */
+export interface BudgetScope { maxBudget: string | null; budgetPeriod: 'none' | 'daily' | 'weekly' | 'monthly'; periodStart: string | null; spend: string; remaining: string | null }
+
+/**
+ * `GET /api-keys/:id/budget`: what is left for the key (its own budget and its owner's, the smaller binds) and
+ * whether it covers one request of the size its application sends (the cost the gateway reserves before
+ * forwarding: recorded per request), with advice in plain English when it does not.
+ */
+export interface KeyBudget {
+  keyId: string;
+  key: BudgetScope;
+  owner: BudgetScope & { id: string; name: string; team: boolean };
+  remaining: string | null;
+  limitedBy: 'key' | 'owner' | null;
+  recent: { requests: number; withReservation: number; typicalReservation: string | null; largestReservation: string | null; refusedForBudget: number; since: string | null };
+  contextReservation: { modelId: string; contextLength: number; cost: string } | null;
+  cannotCoverTypical: boolean;
+  cannotCoverLargest: boolean;
+  cannotCoverContext: boolean;
+  advice: string | null;
+}
+
+export type BannerSeverity = 'info' | 'warning' | 'danger';
+/** An admin announcement; `html` is the markdown rendered safely by the server (no raw HTML, no images, http(s)/mailto links only). */
+export interface Banner {
+  id: string; markdown: string; html: string; severity: BannerSeverity;
+  startsAt: string | null; endsAt: string | null; dismissible: boolean;
+  /** Now, by the schedule: not yet started, showing, or over. */
+  status: 'scheduled' | 'active' | 'ended';
+  createdBy: string; createdAt: string; updatedAt: string;
+}
+/** POST /admin/banners (PATCH: any of them); startsAt/endsAt ISO instants, null = open-ended. */
+export interface BannerInput { markdown: string; severity?: BannerSeverity; startsAt?: string | null; endsAt?: string | null; dismissible?: boolean }
 
 export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string | null; details: unknown }
 

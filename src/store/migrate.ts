@@ -21,6 +21,9 @@ import * as m008 from './migrations/008_usage_daily_scope_indexes.js';
 import * as m009 from './migrations/009_teams.js';
 import * as m010 from './migrations/010_admin_tokens.js';
 import * as m011 from './migrations/011_alerts.js';
+import * as m012 from './migrations/012_usage_hourly.js';
+import * as m013 from './migrations/013_usage_refusals.js';
+import * as m014 from './migrations/014_banners.js';
 import * as m015 from './migrations/015_key_model_limits.js';
 
 const migrations: Record<string, Migration> = {
@@ -35,6 +38,9 @@ const migrations: Record<string, Migration> = {
   '009_teams': m009,
   '010_admin_tokens': m010,
   '011_alerts': m011,
+  '012_usage_hourly': m012,
+  '013_usage_refusals': m013,
+  '014_banners': m014,
   '015_key_model_limits': m015,
 };
 

@@ -125,6 +125,8 @@ export interface UsageEventsTable {
   endpoint: string | null;
   cached_tokens: ColumnType<number, number | undefined, number>;
   audio_ms: ColumnType<number, number | undefined, number>;
+  /** What the gateway reserved against budgets for the request (migration 013); null when nothing was. */
+  reserved_cost: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The counters every usage rollup keeps. */
@@ -146,6 +148,14 @@ export interface UsageDailyTable extends UsageCounters {
 /** usage_daily without the key: one row per (day, model). */
 export interface UsageModelDailyTable extends UsageCounters {
   day: ColumnType<string, string, string>;
+  model_id: string;
+}
+
+/** usage_daily by UTC hour (migration 012): `hour` is the hour's start, a timestamp without time zone in UTC. */
+export interface UsageHourlyTable extends UsageCounters {
+  hour: ColumnType<string, string, string>;
+  key_id: string;
+  user_id: string;
   model_id: string;
 }
 
@@ -230,6 +240,7 @@ export interface Database {
   usage_daily: UsageDailyTable;
   usage_model_daily: UsageModelDailyTable;
   usage_monthly: UsageMonthlyTable;
+  usage_hourly: UsageHourlyTable;
   usage_dead_letters: UsageDeadLettersTable;
   response_routes: ResponseRoutesTable;
   audit_log: AuditLogTable;
@@ -342,3 +353,26 @@ export interface NotificationAttemptsTable {
   error: string | null;
   duration_ms: number;
 }
+
+/** An admin announcement (migration 014); null starts_at/ends_at: open-ended. */
+export interface BannersTable {
+  id: string;
+  markdown: string;
+  severity: 'info' | 'warning' | 'danger';
+  starts_at: NullableTimestamp;
+  ends_at: NullableTimestamp;
+  dismissible: boolean;
+  created_by: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** Who dismissed which banner (migration 014). */
+export interface BannerDismissalsTable {
+  banner_id: string;
+  user_id: string;
+  dismissed_at: Generated<Date>;
+}
+
+export interface Database { banners: BannersTable; banner_dismissals: BannerDismissalsTable }
+export type BannerRow = Selectable<BannersTable>;

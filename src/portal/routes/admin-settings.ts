@@ -1,6 +1,6 @@
 /**
  * @module Admin: platform settings (currency, key defaults and maximums,
- * budget alerts). Alert secrets are write-only: the audit entry and GET show
+ * budget alerts, brand). Alert secrets are write-only: the audit entry and GET show
  * only whether one is set.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -9,6 +9,7 @@ import type { PortalServices } from '../context.js';
 import { SettingsBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
 import type { SettingsInput } from '../services/settings.js';
+import { auditBrand } from '../services/brand.js';
 
 export const adminSettingsRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
   const tags = ['admin'];
@@ -21,7 +22,9 @@ export const adminSettingsRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices 
 };
 
 /** The body as audited: secrets replaced by whether they were set. */
-function withoutSecrets(b: SettingsInput): Record<string, unknown> {
+function withoutSecrets(input: SettingsInput): Record<string, unknown> {
+  // Images are audited as their type and size, not their bytes.
+  const b = input.brand ? { ...input, brand: auditBrand(input.brand) } as SettingsInput : input;
   if (!b.alerts) return b;
   const { webhookSecret, email, ...alerts } = b.alerts;
   const mail = email ? (({ password, ...m }) => ({ ...m, ...(password !== undefined ? { passwordSet: password !== null } : {}) }))(email) : email;

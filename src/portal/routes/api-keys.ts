@@ -10,6 +10,7 @@ import type { PortalServices } from '../context.js';
 import { ApiError, invalid } from '../errors.js';
 import { Id, KeyPatchBody, KeyRotateBody, MyKeyCreateBody } from '../schemas.js';
 import { audit } from '../services/audit.js';
+import { keyBudget } from '../services/key-budget.js';
 import { applyKeyDefaults, checkOwnerPatch, enforceKeyMaximums } from '../services/key-policy.js';
 
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = async (app, { s }) => {
@@ -20,6 +21,8 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices }> = as
     const k = await s.keys.owned(req.params.id, me(req));
     return s.keys.get(k.id);
   });
+  // The budget card: what is left and whether it covers one request of the size this key's application sends.
+  app.get('/api-keys/:id/budget', { onRequest: requireUser, schema: { params: Id, tags } }, async (req) => keyBudget(s.db, await s.keys.owned(req.params.id, me(req))));
   app.post('/api-keys', { onRequest: requireUser, schema: { body: MyKeyCreateBody, tags } }, async (req, reply) => {
     const { teamId, ...body } = req.body;
     // Charged to a team: the team's key (its budget, limits and subscriptions apply); a member may do it.

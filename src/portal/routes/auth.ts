@@ -16,6 +16,7 @@ import { LoginBody } from '../schemas.js';
 import { sanitize } from '../../shared/sanitize.js';
 import { audit } from '../services/audit.js';
 import { userView } from '../services/users.js';
+import { DEFAULT_BRAND, publicBrand } from '../services/brand.js';
 import { periodStart } from '../../ledger/budgets.js';
 import type { Role, UserRow } from '../../store/schema.js';
 import type { AuthMethod, Config, Me } from '../../shared/api-types.js';
@@ -182,6 +183,8 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ s: PortalServices; publicUrl?
       oidc: { enabled: !!s.oidc, label: s.oidc?.cfg.label ?? null }, openshift: { enabled: !!s.openshift }, passwordLogin: true,
       // Not secret, and the key form shows them as hints before the server would refuse a value.
       keyDefaults: settings.keyDefaults, keyMaximums: settings.keyMaximums,
+      // The login page shows the brand before anyone signs in; images by URL (served by routes/brand.ts).
+      brand: publicBrand(settings.brand ?? DEFAULT_BRAND),
     };
   });
   app.get('/auth/me', { onRequest: requireUser, schema: { tags: ['auth'] } }, async (req) => meView(s, me(req), req.principal!.authMethod));

@@ -12,12 +12,24 @@ import type { PortalServices } from '../context.js';
 import { Line, UsageQuerystring } from '../schemas.js';
 import { toCsv, type UsageQuery } from '../services/usage.js';
 import { exportRequests } from '../services/usage-requests.js';
+import { usageRefusals } from '../services/usage-refusals.js';
 import { invalid } from '../errors.js';
 
 const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
 type Q = { from?: string; to?: string; groupBy?: UsageQuery['groupBy']; models?: string; keys?: string; userId?: string };
 
 const ExportQuerystring = Type.Composite([UsageQuerystring, Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])) })], { additionalProperties: false });
+
+const TimeseriesQuerystring = Type.Composite([
+  Type.Omit(UsageQuerystring, ['groupBy', 'from', 'to']),
+  Type.Object({
+    from: Type.Optional(Line({ maxLength: 24, description: 'YYYY-MM-DD, or with resolution=hour also a UTC instant YYYY-MM-DDTHH:MM:SSZ (its hour)' })),
+    to: Type.Optional(Line({ maxLength: 24, description: 'YYYY-MM-DD (inclusive), or with resolution=hour a UTC instant (its hour, inclusive); default today / this hour' })),
+    split: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('model')], { description: 'one series per key (with its owner) or per model' })),
+    resolution: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('hour')], { description: 'hour: at most 168 hours, default the last 24' })),
+    top: Type.Optional(Line({ maxLength: 3, description: 'series kept (1 to 50, default 10); the rest are summed as "other"' })),
+  }),
+], { additionalProperties: false });
 
 const RequestsQuerystring = Type.Composite([
   Type.Omit(UsageQuerystring, ['groupBy']),
@@ -42,7 +54,13 @@ export function reports(prefix: '' | '/admin' | '/teams/:id', guard: (s: PortalS
       return { from: q.from, to: q.to, groupBy: q.groupBy, userId: scope(req, q), models: list(q.models), keys: list(q.keys) };
     };
     app.get(`${prefix}/usage/summary`, { onRequest, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.summary(query(req, req.query)));
-    app.get(`${prefix}/usage/timeseries`, { onRequest, schema: { querystring: UsageQuerystring, tags } }, async (req) => s.usage.timeseries(query(req, req.query)));
+    app.get(`${prefix}/usage/timeseries`, { onRequest, schema: { querystring: TimeseriesQuerystring, tags } }, async (req) => {
+      const { split, resolution, top, ...q } = req.query as Q & { split?: 'key' | 'model'; resolution?: 'day' | 'hour'; top?: string };
+      const { groupBy: _, ...rq } = query(req, q);
+      if (resolution !== 'hour' && q.from && q.from.length > 10) throw invalid('from', 'must be a date YYYY-MM-DD (instants are for resolution=hour)');
+      if (resolution !== 'hour' && q.to && q.to.length > 10) throw invalid('to', 'must be a date YYYY-MM-DD (instants are for resolution=hour)');
+      return s.usage.timeseries({ ...rq, split, resolution, top });
+    });
     app.get(`${prefix}/usage/export`, { onRequest, schema: { querystring: ExportQuerystring, tags } }, async (req, reply) => {
       const { format = 'csv', ...q } = req.query as Q & { format?: 'csv' | 'json' };
       const r = await s.usage.summary(query(req, q));
@@ -50,6 +68,11 @@ export function reports(prefix: '' | '/admin' | '/teams/:id', guard: (s: PortalS
       reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
       if (format === 'json') return reply.type('application/json').send(JSON.stringify(r, null, 2));
       return reply.type('text/csv; charset=utf-8').send(toCsv(r.groupBy, r.rows));
+    });
+    // Refused and failed requests by reason and by key (usage_events' failed rows only).
+    app.get(`${prefix}/usage/refusals`, { onRequest, schema: { querystring: Type.Omit(UsageQuerystring, ['groupBy']), tags } }, async (req) => {
+      const { groupBy: _, ...rq } = query(req, req.query);
+      return usageRefusals(s.db, rq);
     });
     // One line per request (usage_events), newest first, at most `limit` of them.
     app.get(`${prefix}/usage/requests`, { onRequest, schema: { querystring: RequestsQuerystring, tags } }, async (req, reply) => {

@@ -7,7 +7,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
-import type { AlertSettingsInput, KeyDefaults, KeyMaximums, Settings } from '../../shared/api-types.js';
+import type { AlertSettingsInput, BrandInput, KeyDefaults, KeyMaximums, Settings } from '../../shared/api-types.js';
+import { DEFAULT_BRAND, mergeBrand, readBrand } from './brand.js';
 import type { Cipher } from '../../shared/secrets.js';
 import { alertsView, readStoredAlerts } from '../../notify/alert-config.js';
 import { invalid } from '../errors.js';
@@ -16,25 +17,27 @@ import { mergeAlerts } from './alert-settings.js';
 
 export type { KeyDefaults, KeyMaximums, Settings };
 /** A PUT: a section left out keeps its stored value. */
-export type SettingsInput = { currency?: string; keyDefaults?: Partial<KeyDefaults>; keyMaximums?: Partial<KeyMaximums>; alerts?: AlertSettingsInput; teams?: { selfService: boolean } };
+export type SettingsInput = { currency?: string; keyDefaults?: Partial<KeyDefaults>; keyMaximums?: Partial<KeyMaximums>; alerts?: AlertSettingsInput; teams?: { selfService: boolean }; brand?: BrandInput };
 
 export const DEFAULT_SETTINGS: Settings = {
   currency: 'USD',
   keyDefaults: { budgetPeriod: 'monthly', maxBudget: null, rpm: null, tpm: null, expiresInDays: null },
   keyMaximums: { maxBudget: null, rpm: null, tpm: null, expiresInDays: null },
   teams: { selfService: false },
+  brand: DEFAULT_BRAND,
 };
 
 export class SettingsService {
   constructor(private readonly db: Kysely<Database>, private readonly cipher: Cipher | null = null) {}
 
   async get(): Promise<Settings> {
-    const rows = await this.db.selectFrom('settings').select(['key', 'value']).where('key', 'in', ['currency', 'keyDefaults', 'keyMaximums', 'teams']).execute();
+    const rows = await this.db.selectFrom('settings').select(['key', 'value']).where('key', 'in', ['currency', 'keyDefaults', 'keyMaximums', 'teams', 'brand']).execute();
     const s: Settings = structuredClone(DEFAULT_SETTINGS);
     for (const r of rows) {
       if (r.key === 'currency' && typeof r.value === 'string') s.currency = r.value;
       if (r.key === 'keyDefaults') Object.assign(s.keyDefaults, r.value);
       if (r.key === 'keyMaximums') Object.assign(s.keyMaximums, r.value);
+      if (r.key === 'brand') s.brand = readBrand(r.value);
       if (r.key === 'teams' && r.value && typeof r.value === 'object') s.teams = { selfService: (r.value as { selfService?: unknown }).selfService === true };
     }
     return s;
@@ -52,6 +55,7 @@ export class SettingsService {
       currency: rest.currency ?? cur.currency,
       keyDefaults: { ...cur.keyDefaults, ...rest.keyDefaults }, keyMaximums: { ...cur.keyMaximums, ...rest.keyMaximums },
       teams: rest.teams ?? cur.teams,
+      brand: rest.brand === undefined ? cur.brand : mergeBrand(cur.brand ?? DEFAULT_BRAND, rest.brand),
     };
     if (!isCurrency(next.currency)) throw invalid('currency', `'${next.currency}' is not an ISO 4217 currency code`);
     const d = next.keyDefaults, m = next.keyMaximums;

@@ -10,6 +10,7 @@ import { invalid } from '../errors.js';
 import { fromPico, toPico } from '../../shared/money.js';
 import { sanitize } from '../../shared/sanitize.js';
 import type { UsageRow, UsageSummary, UsageTimeseries, UsageTotals } from '../../shared/api-types.js';
+import { usageTimeseries, type SeriesQuery } from './usage-series.js';
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const dayBefore = (d: string) => isoDay(Date.parse(d + 'T00:00:00Z') - 86_400_000);
@@ -114,8 +115,11 @@ export class UsageService {
       } else if (groupBy === 'key') {
         // Aggregate first, then look up 3,000 names, not one per usage row.
         const a = d.select(['d.key_id', sql<string>`max(d.user_id)`.as('user_id'), ...sums]).groupBy('d.key_id').as('a');
+        // The owner's name tells apart two keys of the same name (a team's key reads as the team's).
         rows = await this.db.selectFrom(a).leftJoin('api_keys as k', 'k.id', 'a.key_id')
-          .select(['a.key_id as keyId', 'k.name as keyName', 'a.user_id as userId', 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
+          .leftJoin('users as u', 'u.id', 'a.user_id').leftJoin('teams as t', 't.id', 'a.user_id')
+          .select(['a.key_id as keyId', 'k.name as keyName', 'k.prefix as keyPrefix', 'a.user_id as userId',
+            sql<string | null>`coalesce('team ' || t.name, u.username)`.as('username'), 'a.requests', 'a.errors', 'a.promptTokens', 'a.completionTokens', 'a.costExact'])
           .orderBy('a.key_id').execute();
       } else if (groupBy === 'team') {
         // A team's usage is its row's in users (kind 'team'): its keys' usage. People's own usage is not in any team.
@@ -144,17 +148,9 @@ export class UsageService {
     return { from, to, groupBy, rows: rows.map(withCost), totals: withCost(t) };
   }
 
-  /** One point per day of the range, zeros included, so a chart's x axis is the calendar. */
-  async timeseries(q: Omit<UsageQuery, 'groupBy'>): Promise<UsageTimeseries> {
-    const r = await this.summary({ ...q, groupBy: 'day' });
-    const byDay = new Map(r.rows.map((x) => [x.day as string, x]));
-    const points: Array<Totals & { day: string }> = [];
-    for (let t = Date.parse(r.from + 'T00:00:00Z'); t <= Date.parse(r.to + 'T00:00:00Z'); t += 86_400_000) {
-      const day = new Date(t).toISOString().slice(0, 10);
-      const x = byDay.get(day);
-      points.push(x ? { ...x, day } as Totals & { day: string } : { day, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, cost: 0, costExact: fromPico(0n) });
-    }
-    return { from: r.from, to: r.to, points, totals: r.totals };
+  /** One point per UTC day or hour of the range, zeros included, optionally split by key or model (usage-series.ts). */
+  async timeseries(q: SeriesQuery): Promise<UsageTimeseries> {
+    return usageTimeseries(this.db, q);
   }
 
   /** Exact spend of a user in the current budget period (all time when none). */
@@ -166,7 +162,7 @@ export class UsageService {
 }
 
 const CSV_COLUMNS: Record<GroupBy, Array<keyof UsageRow>> = {
-  day: ['day'], model: ['modelId'], key: ['keyId', 'keyName', 'userId'], user: ['userId', 'username'], team: ['teamId', 'teamName'],
+  day: ['day'], model: ['modelId'], key: ['keyId', 'keyName', 'userId', 'username'], user: ['userId', 'username'], team: ['teamId', 'teamName'],
 };
 const METRICS: Array<keyof UsageRow> = ['requests', 'errors', 'promptTokens', 'completionTokens', 'totalTokens', 'costExact'];
 
