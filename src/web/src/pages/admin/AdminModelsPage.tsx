@@ -10,7 +10,7 @@ import { ConfirmModal } from '../../components/ConfirmModal';
 import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../../components/States';
 import { formatNumber } from '../../format';
-import { kindLabels, priceLines } from '../../kinds';
+import { kindLabel, priceLines } from '../../kinds';
 import { adminKeys, useAdminModels } from '../../hooks/adminQueries';
 import { keys } from '../../hooks/queries';
 import { useToast } from '../../hooks/toast';
@@ -82,7 +82,7 @@ export function AdminModelsPage() {
                     )}
                   </Td>
                   <Td dataLabel="Provider">{model.provider || '—'}</Td>
-                  <Td dataLabel="Kind">{kindLabels[model.kind]}</Td>
+                  <Td dataLabel="Kind">{kindLabel(model.kind)}</Td>
                   <Td dataLabel="Context">{model.contextLength ? formatNumber(model.contextLength) : '—'}</Td>
                   <Td dataLabel="Prices">
                     {priceLines(model, money).map((line) => (

@@ -5,7 +5,7 @@ import { ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr } from '@patternf
 import UsersIcon from '@patternfly/react-icons/dist/esm/icons/users-icon';
 import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../../components/States';
-import { formatDateTime, formatLimit, periodLabels } from '../../format';
+import { formatDateTime, formatLimit, periodLabel } from '../../format';
 import { useAdminUsers } from '../../hooks/adminQueries';
 import { canAdminister, useMe } from '../../hooks/useMe';
 import { useMoney } from '../../hooks/useMoney';
@@ -86,7 +86,7 @@ export function AdminUsersPage() {
                         ))}
                       </LabelGroup>
                     </Td>
-                    <Td dataLabel="Budget">{user.maxBudget === null ? 'None' : `${money(user.maxBudget)} ${periodLabels[user.budgetPeriod] ?? ''}`}</Td>
+                    <Td dataLabel="Budget">{user.maxBudget === null ? 'None' : `${money(user.maxBudget)} ${periodLabel(user.budgetPeriod)}`}</Td>
                     <Td dataLabel="Limits">
                       {user.rpm === null && user.tpm === null ? 'None' : `${formatLimit(user.rpm, 'RPM')} · ${formatLimit(user.tpm, 'TPM')}`}
                     </Td>

@@ -30,7 +30,7 @@ import { keys } from '../../hooks/queries';
 import { useConfig } from '../../hooks/useConfig';
 import { useToast } from '../../hooks/toast';
 import type { AdminModel, ModelKind, ModelTestResult } from '../../types';
-import { kindEndpoints, kindLabels } from '../../kinds';
+import { kindEndpoints, kindLabel, modelKinds } from '../../kinds';
 import { DeploymentFields } from './DeploymentFields';
 import { deploymentBody, emptyDeployment, initialModelForm, modelBody, type DeploymentForm, type ModelFormState } from './modelForm';
 
@@ -128,8 +128,8 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
             <GridItem>
               <Field label="Kind" fieldId="model-kind" hint={`Served on ${kindEndpoints[form.kind].join(', ')}.`}>
                 <FormSelect id="model-kind" value={form.kind} onChange={(_e, v) => set('kind', v as ModelKind)}>
-                  {(Object.keys(kindLabels) as ModelKind[]).map((kind) => (
-                    <FormSelectOption key={kind} value={kind} label={kindLabels[kind]} />
+                  {modelKinds.map((kind) => (
+                    <FormSelectOption key={kind} value={kind} label={kindLabel(kind)} />
                   ))}
                 </FormSelect>
               </Field>
