@@ -52,6 +52,8 @@ async function openLocalized(locale: string, viewport = { width: 1280, height: 8
   };
 }
 
+/** Lazy pages and a busy machine: a second is not always enough. */
+const eventually = <T>(check: () => T | Promise<T>, options: { timeout?: number } = {}) => expect.poll(check, { timeout: 10_000, ...options });
 const htmlLang = (page: Page) => page.evaluate(() => document.documentElement.lang);
 const visible = (page: Page, text: string | RegExp) => page.getByText(text).first().isVisible();
 
@@ -106,7 +108,7 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
     try {
       const { page } = browser;
       await page.goto(`${sys.url}/login?lang=ja`);
-      await expect.poll(() => visible(page, 'LiteMaaS にサインイン')).toBe(true);
+      await eventually(() => visible(page, 'LiteMaaS にサインイン')).toBe(true);
       expect(await htmlLang(page)).toBe('ja');
       expect(await page.getByLabel('ユーザー名').isVisible()).toBe(true);
       await browser.shot('i18n-ja-login');
@@ -114,7 +116,7 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
 
       // The parameter is gone from the address; the choice stays.
       await page.goto(`${sys.url}/models`);
-      await expect.poll(() => page.getByRole('heading', { name: 'モデル', exact: true }).isVisible()).toBe(true);
+      await eventually(() => page.getByRole('heading', { name: 'モデル', exact: true }).isVisible()).toBe(true);
       const card = page.locator('.lm-card-clickable').first();
       expect(await card.innerText()).toMatch(/100 万トークンあたり/);
       expect(await card.innerText()).toMatch(/有効/); // the subscription status label
@@ -123,7 +125,7 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
 
       await page.goto(`${sys.url}/api-keys`);
       const row = page.getByRole('row').filter({ hasText: 'hanako-notes-app' });
-      await expect.poll(() => row.getByRole('button', { name: 'キーを表示' }).isVisible()).toBe(true);
+      await eventually(() => row.getByRole('button', { name: 'キーを表示' }).isVisible()).toBe(true);
       // Dates read the Japanese way (2026年12月2日), the budget as "$12.50 中 $0.0000xx（1 か月あたり）".
       expect(await row.innerText()).toMatch(/\d{4}年\d{1,2}月\d{1,2}日/);
       expect(await row.innerText()).toMatch(/\$12\.50 中 \$[\d.]+（1 か月あたり）/);
@@ -131,34 +133,34 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
       await browser.shot('i18n-ja-api-keys');
       await row.getByRole('button', { name: 'キーを表示' }).click();
       const view = page.getByRole('dialog');
-      await expect.poll(() => view.getByText('キーを表示: hanako-notes-app').isVisible()).toBe(true);
-      await expect.poll(() => view.getByRole('button', { name: 'キーを表示' }).first().isVisible()).toBe(true);
+      await eventually(() => view.getByText('キーを表示: hanako-notes-app').isVisible()).toBe(true);
+      await eventually(() => view.getByRole('button', { name: 'キーを表示' }).first().isVisible()).toBe(true);
       await browser.shot('i18n-ja-view-key');
       await view.getByRole('button', { name: '完了' }).click();
 
       await page.goto(`${sys.url}/usage`);
-      await expect.poll(() => page.getByRole('heading', { name: '使用状況', exact: true }).isVisible()).toBe(true);
-      await expect.poll(() => page.getByTestId('usage-requests').innerText(), { timeout: 15_000 }).toBe('2');
+      await eventually(() => page.getByRole('heading', { name: '使用状況', exact: true }).isVisible()).toBe(true);
+      await eventually(() => page.getByTestId('usage-requests').innerText(), { timeout: 15_000 }).toBe('2');
       expect(await page.getByText('成功率').first().isVisible()).toBe(true);
       expect(await page.getByText('2 件中 2 件').isVisible()).toBe(true);
       await browser.shot('i18n-ja-usage');
 
       // The user menu lists the languages by their own names; German replaces Japanese at once and after a reload.
       await page.getByRole('button', { name: 'Hanako Yamada' }).click();
-      await expect.poll(() => page.getByRole('menuitem', { name: 'Deutsch' }).isVisible()).toBe(true);
+      await eventually(() => page.getByRole('menuitem', { name: 'Deutsch' }).isVisible()).toBe(true);
       await browser.shot('i18n-ja-user-menu');
       await page.getByRole('menuitem', { name: 'Deutsch' }).click();
-      await expect.poll(() => page.getByRole('heading', { name: 'Nutzung', exact: true }).isVisible()).toBe(true);
+      await eventually(() => page.getByRole('heading', { name: 'Nutzung', exact: true }).isVisible()).toBe(true);
       expect(await htmlLang(page)).toBe('de');
       await page.reload();
-      await expect.poll(() => page.getByRole('heading', { name: 'Nutzung', exact: true }).isVisible()).toBe(true);
+      await eventually(() => page.getByRole('heading', { name: 'Nutzung', exact: true }).isVisible()).toBe(true);
       await page.goto(`${sys.url}/api-keys`);
-      await expect.poll(() => page.getByRole('button', { name: 'Schlüssel anzeigen' }).isVisible()).toBe(true);
-      expect(await page.getByRole('row').filter({ hasText: 'hanako-notes-app' }).innerText()).toMatch(/\d{1,2}\. \w+\.? \d{4}/);
+      await eventually(() => page.getByRole('button', { name: 'Schlüssel anzeigen' }).isVisible()).toBe(true);
+      expect(await page.getByRole('row').filter({ hasText: 'hanako-notes-app' }).innerText()).toMatch(/Läuft ab am \d{1,2}\. \p{L}+\.? \d{4}/u);
       expect(await overflowing(page)).toEqual([]);
       await browser.shot('i18n-de-api-keys');
       await page.getByRole('button', { name: 'API-Schlüssel erstellen' }).click();
-      await expect.poll(() => page.getByRole('dialog').getByLabel('Tokens pro Minute (TPM)').isVisible()).toBe(true);
+      await eventually(() => page.getByRole('dialog').getByLabel('Tokens pro Minute (TPM)').isVisible()).toBe(true);
       await browser.shot('i18n-de-create-key');
       await page.getByRole('dialog').getByRole('button', { name: 'Abbrechen' }).click();
     } finally {
@@ -172,23 +174,23 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
       const { page } = browser;
       await page.goto(`${sys.url}/models`);
       await page.waitForURL(/\/login/);
-      await expect.poll(() => visible(page, 'Inicia sesión en LiteMaaS')).toBe(true);
+      await eventually(() => visible(page, 'Inicia sesión en LiteMaaS')).toBe(true);
       expect(await htmlLang(page)).toBe('es');
       await page.locator('#login-username').fill('lucia');
       await page.locator('#login-password').fill('not my password');
       await page.getByRole('button', { name: 'Iniciar sesión', exact: true }).click();
-      await expect.poll(() => visible(page, 'Usuario o contraseña incorrectos.')).toBe(true);
+      await eventually(() => visible(page, 'Usuario o contraseña incorrectos.')).toBe(true);
       await browser.shot('i18n-es-login');
       await signIn(page, 'lucia', PW, 'Iniciar sesión');
 
-      await expect.poll(() => page.getByRole('heading', { name: 'Modelos', exact: true }).isVisible()).toBe(true);
+      await eventually(() => page.getByRole('heading', { name: 'Modelos', exact: true }).isVisible()).toBe(true);
       // Spanish money: decimal comma, the currency after the amount ("0,15 US$").
       expect(await page.getByTestId('model-prices').first().innerText()).toMatch(/0,15\sUS\$ entrada · 0,60\sUS\$ salida\s+por 1 M de tokens/);
       await browser.shot('i18n-es-models');
 
       await page.goto(`${sys.url}/api-keys`);
       const row = page.getByRole('row').filter({ hasText: 'lucia-notes-app' });
-      await expect.poll(() => row.getByRole('button', { name: 'Ver clave' }).isVisible()).toBe(true);
+      await eventually(() => row.getByRole('button', { name: 'Ver clave' }).isVisible()).toBe(true);
       const text = await row.innerText();
       expect(text).toMatch(/12,50\sUS\$ al mes/);
       expect(text).toMatch(/Caduca el \d{1,2} \p{L}+\.? \d{4}/u);
@@ -196,8 +198,8 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
       await browser.shot('i18n-es-api-keys');
 
       await page.goto(`${sys.url}/usage`);
-      await expect.poll(() => page.getByRole('heading', { name: 'Uso', exact: true }).isVisible()).toBe(true);
-      await expect.poll(() => page.getByTestId('usage-requests').innerText(), { timeout: 15_000 }).toBe('2');
+      await eventually(() => page.getByRole('heading', { name: 'Uso', exact: true }).isVisible()).toBe(true);
+      await eventually(() => page.getByTestId('usage-requests').innerText(), { timeout: 15_000 }).toBe('2');
       expect(await page.getByTestId('usage-cost').innerText()).toMatch(/^0,0\d+\sUS\$$/);
       expect(await page.getByTestId('usage-success-rate').innerText()).toMatch(/^100\s%$/);
       expect(await page.getByText('2 de 2 solicitudes').isVisible()).toBe(true);
@@ -212,23 +214,23 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
     try {
       const { page } = browser;
       await page.goto(`${canopy.url}/?lang=ja`);
-      await expect.poll(() => page.getByRole('navigation', { name: '機能' }).getByText('要約').isVisible()).toBe(true);
+      await eventually(() => page.getByRole('navigation', { name: '機能' }).getByText('要約').isVisible()).toBe(true);
       expect(await htmlLang(page)).toBe('ja');
       await page.getByLabel('要約するテキスト').fill('LiteMaaS はアプリケーションごとに API キーを発行します。Canopy はそのキーで Llama Stack を通してリクエストを送ります。');
       expect(await page.getByTestId('token-estimate').innerText()).toMatch(/^約 \d+ トークン/);
       await page.getByRole('button', { name: '要約する' }).click();
-      await expect.poll(async () => (await page.getByTestId('assistant-message').last().innerText()).length, { timeout: 15_000 }).toBeGreaterThan(20);
-      await expect.poll(() => page.getByRole('button', { name: '良い回答' }).first().isVisible(), { timeout: 15_000 }).toBe(true);
+      await eventually(async () => (await page.getByTestId('assistant-message').last().innerText()).length, { timeout: 15_000 }).toBeGreaterThan(20);
+      await eventually(() => page.getByRole('button', { name: '良い回答' }).first().isVisible(), { timeout: 15_000 }).toBe(true);
       expect(await overflowing(page)).toEqual([]);
       await browser.shot('i18n-ja-canopy');
 
       await page.getByLabel('言語').selectOption('es');
-      await expect.poll(() => page.getByRole('button', { name: 'Nuevo resumen' }).isVisible()).toBe(true);
+      await eventually(() => page.getByRole('button', { name: 'Nuevo resumen' }).isVisible()).toBe(true);
       expect(await htmlLang(page)).toBe('es');
       await page.goto(canopy.url);
-      await expect.poll(() => page.getByLabel('Texto que resumir').isVisible()).toBe(true);
+      await eventually(() => page.getByLabel('Texto que resumir').isVisible()).toBe(true);
       await page.goto(`${canopy.url}/search`);
-      await expect.poll(() => page.getByText('Próximamente').first().isVisible()).toBe(true);
+      await eventually(() => page.getByText('Próximamente').first().isVisible()).toBe(true);
       await browser.shot('i18n-es-canopy');
     } finally {
       await browser.close();
