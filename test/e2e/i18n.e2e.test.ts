@@ -148,6 +148,7 @@ describe.skipIf(!run)('the portal and Canopy in other languages', () => {
       // The user menu lists the languages by their own names; German replaces Japanese at once and after a reload.
       await page.getByRole('button', { name: 'Hanako Yamada' }).click();
       await eventually(() => page.getByRole('menuitem', { name: 'Deutsch' }).isVisible()).toBe(true);
+      await page.waitForTimeout(400); // the menu fades in
       await browser.shot('i18n-ja-user-menu');
       await page.getByRole('menuitem', { name: 'Deutsch' }).click();
       await eventually(() => page.getByRole('heading', { name: 'Nutzung', exact: true }).isVisible()).toBe(true);

@@ -7,7 +7,6 @@
  * Copying an example always copies a working command, fetching the key first if needed.
  */
 import { useState } from 'react';
-import { Trans } from 'react-i18next';
 import {
   Button,
   CodeBlock,
@@ -37,7 +36,7 @@ import { secretManifest } from '../k8s-secret';
 import { CopyButton } from './CopyButton';
 import { RevealError } from './RevealError';
 import { Loading } from './States';
-import { useTranslation } from 'react-i18next';
+import { Trans, useTranslation } from 'react-i18next';
 
 
 /** The tab beside the languages' that holds the key as a Kubernetes Secret. */

@@ -4,7 +4,6 @@ import { useNavigate } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { Dropdown, DropdownGroup, DropdownItem, DropdownList, Divider, MenuToggle } from '@patternfly/react-core';
 import UserIcon from '@patternfly/react-icons/dist/esm/icons/user-icon';
-import CheckIcon from '@patternfly/react-icons/dist/esm/icons/check-icon';
 import { api } from '../api';
 import { chooseLanguage, languages } from '../i18n';
 import { useToast } from '../hooks/toast';
@@ -57,7 +56,6 @@ export function UserMenu({ me }: { me: Me }) {
               key={code}
               lang={code}
               isSelected={i18n.resolvedLanguage === code}
-              icon={i18n.resolvedLanguage === code ? <CheckIcon /> : <span className="lm-icon-space" />}
               onClick={() => chooseLanguage(code)}
             >
               {name}

@@ -5,7 +5,6 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
-import { Trans } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
 import {
   ActionGroup,
@@ -23,7 +22,7 @@ import { useMe } from '../hooks/useMe';
 import { errorMessage } from '../hooks/toast';
 import i18n from '../i18n';
 import type { Me } from '../types';
-import { useTranslation } from 'react-i18next';
+import { Trans, useTranslation } from 'react-i18next';
 
 /** Only same-site paths, so a crafted link cannot bounce someone to another site after sign-in. */
 function safeReturnTo(value: string | null): string {

@@ -1,6 +1,5 @@
 /** @module The person's subscriptions, with Cancel (confirmed). */
 import { useState } from 'react';
-import { Trans } from 'react-i18next';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Button, PageSection } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
@@ -15,7 +14,7 @@ import { formatDate } from '../format';
 import { keys, useSubscriptions } from '../hooks/queries';
 import { useToast } from '../hooks/toast';
 import type { Subscription } from '../types';
-import { useTranslation } from 'react-i18next';
+import { Trans, useTranslation } from 'react-i18next';
 
 export function SubscriptionsPage() {
   const { t } = useTranslation();
