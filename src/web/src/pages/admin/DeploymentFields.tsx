@@ -14,7 +14,7 @@ export function TestResult({ result }: { result: ModelTestResult | Error }) {
       <Label color={result.ok ? 'green' : 'red'}>{result.ok ? t('deployment.ok') : t('deployment.failed')}</Label>{' '}
       <span>
         {result.status !== null && `HTTP ${result.status} · `}
-        {Math.round(result.latencyMs)} ms · {result.message}
+        {t('chat.ms', { ms: Math.round(result.latencyMs) })} · {result.message}
       </span>
       {result.reply && <div className="lm-muted">{t('deployment.reply', { reply: result.reply })}</div>}
     </div>
