@@ -3,6 +3,7 @@
  * the CSRF double-submit header on writes, and `{error: {code, message, field}}` turned into ApiError.
  */
 
+import i18n from './i18n';
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -63,7 +64,7 @@ export async function api<T>(method: Method, path: string, body?: unknown): Prom
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError('Cannot reach the LiteMaaS server. Check your connection and try again.', 0, 'network_error');
+    throw new ApiError(i18n.t('errors.network'), 0, 'network_error');
   }
   if (res.status === 401 && shouldRedirectOn401(path)) {
     window.location.assign(loginUrl());

@@ -6,6 +6,7 @@
  * Times the first token and the whole reply.
  */
 
+import i18n from './i18n';
 export type ChatApi = 'chat' | 'responses';
 
 export interface ChatMessage {
@@ -46,7 +47,7 @@ export interface StreamEvent {
 }
 
 type ErrorField = { message?: string } | string | null | undefined;
-const errorText = (error: ErrorField, fallback = 'The model stopped with an error.') =>
+const errorText = (error: ErrorField, fallback = i18n.t('errors.modelStopped')) =>
   typeof error === 'string' ? error : error?.message ?? fallback;
 const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
@@ -172,7 +173,7 @@ export async function streamChat(options: {
     signal: options.signal,
   });
   if (!res.ok) throw await responseError(res);
-  if (!res.body) throw new GatewayError('The gateway sent no body.');
+  if (!res.body) throw new GatewayError(i18n.t('errors.noBody'));
 
   const read = api === 'chat' ? chatEvent : responsesEvent;
   const result: ChatResult = { totalMs: 0 };

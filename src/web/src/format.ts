@@ -1,26 +1,34 @@
 /**
- * @module How numbers, money and dates read in the UI. Money uses the currency the admin configured;
- * sums under one unit keep up to six decimals so the cost of a single request stays visible.
+ * @module How numbers, money and dates read in the UI, in the active language's conventions (Intl
+ * with the i18n language). Money uses the currency the admin configured; sums under one unit keep
+ * up to six decimals so the cost of a single request stays visible.
  */
+import i18n, { currentLocale } from './i18n';
 
-const moneyFormats = new Map<string, { large: Intl.NumberFormat; small: Intl.NumberFormat }>();
+/** Intl formatters are costly to build: one per locale and options, kept. */
+const cache = new Map<string, Intl.NumberFormat>();
+function numberFormat(options: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const locale = currentLocale();
+  const id = `${locale}|${JSON.stringify(options)}`;
+  let format = cache.get(id);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, options);
+    cache.set(id, format);
+  }
+  return format;
+}
 
 function moneyFormat(currency: string) {
-  let formats = moneyFormats.get(currency);
-  if (!formats) {
-    let code = currency;
-    try {
-      new Intl.NumberFormat(undefined, { style: 'currency', currency: code });
-    } catch {
-      code = 'USD'; // an unknown code must not break every page; settings validation is the server's job
-    }
-    formats = {
-      large: new Intl.NumberFormat(undefined, { style: 'currency', currency: code, minimumFractionDigits: 2, maximumFractionDigits: 2 }),
-      small: new Intl.NumberFormat(undefined, { style: 'currency', currency: code, minimumFractionDigits: 2, maximumFractionDigits: 6 }),
-    };
-    moneyFormats.set(currency, formats);
+  let code = currency;
+  try {
+    numberFormat({ style: 'currency', currency: code });
+  } catch {
+    code = 'USD'; // an unknown code must not break every page; settings validation is the server's job
   }
-  return formats;
+  return {
+    large: numberFormat({ style: 'currency', currency: code, minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+    small: numberFormat({ style: 'currency', currency: code, minimumFractionDigits: 2, maximumFractionDigits: 6 }),
+  };
 }
 
 export function formatMoney(value: number | null | undefined, currency: string): string {
@@ -29,47 +37,44 @@ export function formatMoney(value: number | null | undefined, currency: string):
   return Math.abs(value) >= 1 || value === 0 ? formats.large.format(value) : formats.small.format(value);
 }
 
-const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
-
 export function formatNumber(value: number | null | undefined): string {
-  return value === null || value === undefined || !Number.isFinite(value) ? '—' : integer.format(value);
+  return value === null || value === undefined || !Number.isFinite(value) ? '—' : numberFormat({ maximumFractionDigits: 0 }).format(value);
 }
 
 export function formatDecimal(value: number): string {
-  return decimal.format(value);
+  return numberFormat({ maximumFractionDigits: 1 }).format(value);
 }
 
 /** "—" when there is nothing to divide, so an idle range does not claim 0 % or 100 %. */
 export function formatPercent(part: number, whole: number): string {
   if (whole <= 0) return '—';
-  const share = (part / whole) * 100;
-  return `${share === 100 || share === 0 ? share.toFixed(0) : share.toFixed(1)}%`;
+  const share = part / whole;
+  return numberFormat({ style: 'percent', maximumFractionDigits: share === 1 || share === 0 ? 0 : 1, minimumFractionDigits: share === 1 || share === 0 ? 0 : 1 }).format(share);
 }
 
 /** Unset limits are "no limit", not zero. */
 export function formatLimit(value: number | null | undefined, unit: string): string {
-  return value === null || value === undefined ? `no ${unit} limit` : `${formatNumber(value)} ${unit}`;
+  return value === null || value === undefined ? i18n.t('format.noLimit', { unit }) : `${formatNumber(value)} ${unit}`;
 }
 
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleDateString(currentLocale(), { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(currentLocale(), { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-export const periodLabels: Record<string, string> = {
-  none: 'total',
-  daily: 'per day',
-  weekly: 'per week',
-  monthly: 'per month',
-};
+const periods = new Set(['none', 'daily', 'weekly', 'monthly']);
+
+/** How a budget period reads after an amount: "total", "per day"… (an unknown period as it is). */
+export function periodLabel(period: string): string {
+  return periods.has(period) ? i18n.t(`format.period.${period}`) : period;
+}
 
 /** Usage days are UTC calendar days (the ledger's `day`), so ranges are computed in UTC too. */
 export function utcDay(date: Date): string {
@@ -85,5 +90,5 @@ export function daysAgo(days: number, from = new Date()): string {
 /** "2025-01-31" → "Jan 31", read as a UTC day so it does not shift a day in western time zones. */
 export function formatDay(day: string): string {
   const date = new Date(`${day}T00:00:00Z`);
-  return Number.isNaN(date.getTime()) ? day : date.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+  return Number.isNaN(date.getTime()) ? day : date.toLocaleDateString(currentLocale(), { month: 'short', day: 'numeric', timeZone: 'UTC' });
 }

@@ -2,6 +2,7 @@
  * @module The API key form's state and its translation to a request body. Numbers stay strings
  * while typed (so "" means "no limit") and become numbers or null on submit.
  */
+import i18n from './i18n';
 import type { ApiKey, BudgetPeriod, KeyPolicy } from './types';
 
 export type Expiry = 'keep' | 'never' | '30' | '60' | '90' | '180' | '365' | 'custom';
@@ -88,8 +89,8 @@ export function initialKeyForm(
 function number(field: keyof KeyFormState, value: string, integer: boolean): number | null {
   if (value.trim() === '') return null;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new FieldError(field, 'Enter a positive number, or leave it empty for no limit.');
-  if (integer && (!Number.isInteger(parsed) || parsed < 1)) throw new FieldError(field, 'Enter a whole number of at least 1, or leave it empty.');
+  if (!Number.isFinite(parsed) || parsed < 0) throw new FieldError(field, i18n.t('keyForm.error.positive'));
+  if (integer && (!Number.isInteger(parsed) || parsed < 1)) throw new FieldError(field, i18n.t('keyForm.error.whole'));
   return parsed;
 }
 
@@ -98,8 +99,8 @@ function expiresAt(state: KeyFormState): string | null | undefined {
   if (state.expiry === 'never') return null;
   if (state.expiry === 'custom') {
     const end = new Date(`${state.expiryDate}T23:59:59Z`);
-    if (!state.expiryDate || Number.isNaN(end.getTime())) throw new FieldError('expiryDate', 'Pick the last day the key works.');
-    if (end.getTime() < Date.now()) throw new FieldError('expiryDate', 'Pick a date in the future.');
+    if (!state.expiryDate || Number.isNaN(end.getTime())) throw new FieldError('expiryDate', i18n.t('keyForm.error.pickDate'));
+    if (end.getTime() < Date.now()) throw new FieldError('expiryDate', i18n.t('keyForm.error.future'));
     return end.toISOString();
   }
   return new Date(Date.now() + Number(state.expiry) * 86_400_000).toISOString();
@@ -108,8 +109,8 @@ function expiresAt(state: KeyFormState): string | null | undefined {
 /** Throws FieldError naming the first field that is not right. */
 export function keyBody(state: KeyFormState): KeyBody {
   const name = state.name.trim();
-  if (!name) throw new FieldError('name', 'Give the key a name, such as the application that will use it.');
-  if (state.models.length === 0) throw new FieldError('models', 'Choose at least one model.');
+  if (!name) throw new FieldError('name', i18n.t('keyForm.error.name'));
+  if (state.models.length === 0) throw new FieldError('models', i18n.t('keyForm.error.models'));
   const body: KeyBody = {
     name,
     description: state.description.trim() || null,

@@ -3,15 +3,15 @@
  * and how its prices read (tokens, cached tokens, minutes of audio, a fee per request). Pure, so
  * the catalog, the admin table and the examples say the same thing.
  */
+import i18n from './i18n';
 import type { ModelInfo, ModelKind } from './types';
 
-export const kindLabels: Record<ModelKind, string> = {
-  chat: 'Chat',
-  completion: 'Completion',
-  embedding: 'Embedding',
-  rerank: 'Rerank',
-  audio: 'Audio (speech to text)',
-};
+export const modelKinds: readonly ModelKind[] = ['chat', 'completion', 'embedding', 'rerank', 'audio'];
+
+/** A kind's name in the active language: "Chat", "Audio (speech to text)"… */
+export function kindLabel(kind: ModelKind): string {
+  return i18n.t(`kinds.${kind}`);
+}
 
 /** The gateway paths that accept a model of this kind (the gateway decides; this says it to people). */
 export const kindEndpoints: Record<ModelKind, string[]> = {
@@ -30,7 +30,8 @@ export interface Price {
   /** Inside a line of token prices: "in", "cached in", "out". */
   short: string;
   value: number;
-  unit: 'per 1M tokens' | 'per minute of audio' | 'per request';
+  /** Translated, also what groups prices on one line. */
+  unit: string;
 }
 
 /**
@@ -39,15 +40,16 @@ export interface Price {
  * model no output price), never when an admin set it.
  */
 export function modelPrices(m: Prices): Price[] {
-  const tokens = 'per 1M tokens' as const;
+  const t = i18n.t.bind(i18n);
+  const tokens = t('prices.perMillionTokens');
   const out: Price[] = [];
   const usesTokens = m.kind !== 'audio' || m.inputPricePer1M > 0 || m.outputPricePer1M > 0;
   const generates = m.kind === 'chat' || m.kind === 'completion';
-  if (usesTokens) out.push({ label: 'Input price', short: 'in', value: m.inputPricePer1M, unit: tokens });
-  if (usesTokens && m.cachedInputPricePer1M !== null) out.push({ label: 'Cached input price', short: 'cached in', value: m.cachedInputPricePer1M, unit: tokens });
-  if (usesTokens && (generates || m.outputPricePer1M > 0)) out.push({ label: 'Output price', short: 'out', value: m.outputPricePer1M, unit: tokens });
-  if (m.kind === 'audio' || m.audioPricePerMinute > 0) out.push({ label: 'Audio price', short: '', value: m.audioPricePerMinute, unit: 'per minute of audio' });
-  if (m.requestPrice > 0) out.push({ label: 'Per-request fee', short: '', value: m.requestPrice, unit: 'per request' });
+  if (usesTokens) out.push({ label: t('prices.input'), short: t('prices.inShort'), value: m.inputPricePer1M, unit: tokens });
+  if (usesTokens && m.cachedInputPricePer1M !== null) out.push({ label: t('prices.cachedInput'), short: t('prices.cachedInShort'), value: m.cachedInputPricePer1M, unit: tokens });
+  if (usesTokens && (generates || m.outputPricePer1M > 0)) out.push({ label: t('prices.output'), short: t('prices.outShort'), value: m.outputPricePer1M, unit: tokens });
+  if (m.kind === 'audio' || m.audioPricePerMinute > 0) out.push({ label: t('prices.audio'), short: '', value: m.audioPricePerMinute, unit: t('prices.perAudioMinute') });
+  if (m.requestPrice > 0) out.push({ label: t('prices.request'), short: '', value: m.requestPrice, unit: t('prices.perRequest') });
   return out;
 }
 

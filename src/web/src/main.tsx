@@ -7,6 +7,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { ApiError } from './api';
 import { App } from './App';
 import { ToastProvider } from './hooks/toast';
+import './i18n';
 // After the components, whose own CSS comes in with them, so these few overrides win.
 import './app.css';
 

@@ -9,10 +9,12 @@ import { useFeatureFlags } from './hooks/useBackend';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { SummarizePage } from './pages/SummarizePage';
 import { TutorPage } from './pages/TutorPage';
+import { useTranslation } from 'react-i18next';
 
 export function App() {
+  const { t } = useTranslation();
   const flags = useFeatureFlags();
-  if (flags.isPending) return <Loading label="Loading Canopy" />;
+  if (flags.isPending) return <Loading label={t('app.loading')} />;
   if (flags.isError) return <BackendError error={flags.error} onRetry={() => void flags.refetch()} />;
 
   const on = flags.data;

@@ -43,6 +43,7 @@ export interface StreamEvent {
 
 export const UNREACHABLE = "Canopy's backend cannot be reached. Check that it is running, then try again.";
 export const CUT_OFF = 'The answer was cut off';
+export const UNREADABLE = "Canopy's backend sent an answer the UI cannot read.";
 export const FEEDBACK_EXPORT_URL = '/feedback/export';
 
 /** An error whose message is meant to be shown to the person as it is. */
@@ -96,7 +97,7 @@ async function json<T>(res: Response): Promise<T> {
     return (await res.json()) as T;
   } catch {
     // Typically the dev server's index.html where the backend should have answered.
-    throw new ApiError("Canopy's backend sent an answer the UI cannot read.", res.status);
+    throw new ApiError(UNREADABLE, res.status);
   }
 }
 

@@ -6,37 +6,18 @@
 
 export interface Feature {
   key: string;
-  label: string;
+  /** Translation key of its name. */
+  labelKey: string;
   path: string;
-  /** One line on what it does, for its page and its "coming soon" state. */
-  description: string;
+  /** Translation key of one line on what it does, for its page and its "coming soon" state. */
+  descriptionKey: string;
 }
 
 export const features = {
-  summarize: {
-    key: 'summarize',
-    label: 'Summarization',
-    path: '/',
-    description: 'Paste a text to get a short summary, then ask follow-up questions about it.',
-  },
-  tutor: {
-    key: 'socratic-tutor',
-    label: 'Socratic tutor',
-    path: '/tutor',
-    description: 'A tutor that answers with guiding questions, so you reach the answer yourself.',
-  },
-  search: {
-    key: 'information-search',
-    label: 'Information search',
-    path: '/search',
-    description: 'Answers grounded in the course documents, found by meaning rather than by keyword.',
-  },
-  assistant: {
-    key: 'student-assistant',
-    label: 'Student assistant',
-    path: '/assistant',
-    description: 'An assistant that can use tools to help with coursework.',
-  },
+  summarize: { key: 'summarize', labelKey: 'features.summarize.label', path: '/', descriptionKey: 'features.summarize.description' },
+  tutor: { key: 'socratic-tutor', labelKey: 'features.tutor.label', path: '/tutor', descriptionKey: 'features.tutor.description' },
+  search: { key: 'information-search', labelKey: 'features.search.label', path: '/search', descriptionKey: 'features.search.description' },
+  assistant: { key: 'student-assistant', labelKey: 'features.assistant.label', path: '/assistant', descriptionKey: 'features.assistant.description' },
 } satisfies Record<string, Feature>;
 
 export const featureList: Feature[] = Object.values(features);

@@ -6,6 +6,7 @@ import { BrowserRouter } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { ApiError } from './api';
 import { App } from './App';
+import './i18n';
 // After PatternFly's CSS so these few touches win.
 import './app.css';
 

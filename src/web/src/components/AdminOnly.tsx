@@ -5,18 +5,20 @@ import { PageSection } from '@patternfly/react-core';
 import LockIcon from '@patternfly/react-icons/dist/esm/icons/lock-icon';
 import { canSeeAdmin, useMe } from '../hooks/useMe';
 import { Empty } from './States';
+import { useTranslation } from 'react-i18next';
 
 export function AdminOnly() {
+  const { t } = useTranslation();
   const me = useMe();
   if (canSeeAdmin(me.data)) return <Outlet />;
   return (
     <PageSection>
       <Empty
-        title="Administrators only"
+        title={t('adminOnly.title')}
         icon={LockIcon}
-        action={<LinkButton to="/models">Back to models</LinkButton>}
+        action={<LinkButton to="/models">{t('adminOnly.back')}</LinkButton>}
       >
-        This page needs the admin or admin-readonly role. Ask an administrator if you need it.
+        {t('adminOnly.body')}
       </Empty>
     </PageSection>
   );

@@ -30,23 +30,13 @@ import { Field, serverField } from './Field';
 import { LinkButton } from './LinkButton';
 import { MultiSelect } from './MultiSelect';
 import { Loading } from './States';
+import { useTranslation } from 'react-i18next';
 
-const expiryChoices: { value: Expiry; label: string }[] = [
-  { value: 'never', label: 'Never' },
-  { value: '30', label: 'In 30 days' },
-  { value: '60', label: 'In 60 days' },
-  { value: '90', label: 'In 90 days' },
-  { value: '180', label: 'In 180 days' },
-  { value: '365', label: 'In a year' },
-  { value: 'custom', label: 'On a date…' },
-];
+/** Each choice's label is `keyForm.expiry.<value>`. */
+const expiryChoices: Expiry[] = ['never', '30', '60', '90', '180', '365', 'custom'];
 
-const periods: { value: BudgetPeriod; label: string }[] = [
-  { value: 'monthly', label: 'Monthly' },
-  { value: 'weekly', label: 'Weekly' },
-  { value: 'daily', label: 'Daily' },
-  { value: 'none', label: 'Total (never resets)' },
-];
+/** Each period's label is `keyForm.period.<value>`. */
+const periods: BudgetPeriod[] = ['monthly', 'weekly', 'daily', 'none'];
 
 export function ApiKeyFormModal({
   apiKey,
@@ -63,6 +53,7 @@ export function ApiKeyFormModal({
   onClose: () => void;
   onCreated?: (created: ApiKeyWithSecret) => void;
 }) {
+  const { t } = useTranslation();
   const config = useConfig();
   // Charged to: '' the person, else one of their teams. Only chosen on create; a key's owner never changes.
   const [chargeTo, setChargeTo] = useState<string>(team?.id ?? '');
@@ -89,10 +80,10 @@ export function ApiKeyFormModal({
       void queryClient.invalidateQueries({ queryKey: keys.apiKeys });
       void queryClient.invalidateQueries({ queryKey: teamKeys.teams });
       if (isEdit) {
-        toast.success(`Key ${saved.name} saved`);
+        toast.success(t('keyForm.saved', { name: saved.name }));
         onClose();
       } else {
-        toast.success(`Key ${saved.name} created`);
+        toast.success(t('keyForm.created', { name: saved.name }));
         onCreated?.(saved as ApiKeyWithSecret);
       }
     },
@@ -128,91 +119,91 @@ export function ApiKeyFormModal({
 
   return (
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="key-form-title">
-      <ModalHeader title={isEdit ? `Edit key: ${apiKey.name}` : team ? `Create a key for team ${team.name}` : 'Create API key'} labelId="key-form-title" />
+      <ModalHeader title={isEdit ? t('keyForm.editTitle', { name: apiKey.name }) : team ? t('keyForm.teamTitle', { name: team.name }) : t('keyForm.createTitle')} labelId="key-form-title" />
       <ModalBody>
-        {subscriptions.isPending && <Loading label="Loading your subscriptions" />}
+        {subscriptions.isPending && <Loading label={t('keyForm.loadingSubscriptions')} />}
         {noSubscriptions && (
-          <Alert variant="warning" isInline title="Subscribe to a model first" actionLinks={<LinkButton to="/models" variant="link" isInline>Browse models</LinkButton>}>
-            A key can only use models you have an active subscription to.
+          <Alert variant="warning" isInline title={t('keyForm.subscribeFirst')} actionLinks={<LinkButton to="/models" variant="link" isInline>{t('keyForm.browseModels')}</LinkButton>}>
+            {t('keyForm.subscribeFirstBody')}
           </Alert>
         )}
         {formError && (
-          <Alert variant="danger" isInline title={isEdit ? 'Could not save the key' : 'Could not create the key'} style={{ marginBottom: 16 }}>
+          <Alert variant="danger" isInline title={isEdit ? t('keyForm.saveFailed') : t('keyForm.createFailed')} style={{ marginBottom: 16 }}>
             {formError}
           </Alert>
         )}
         <Form id="key-form" onSubmit={submit} noValidate>
           {!isEdit && !team && (teams.data?.teams.length ?? 0) > 0 && (
-            <Field label="Charged to" fieldId="key-charge" hint="A team's key uses the team's budget, limits and model subscriptions, and stays with the team if you leave it.">
+            <Field label={t('keyForm.chargedTo')} fieldId="key-charge" hint={t('keyForm.chargedToHint')}>
               <FormSelect id="key-charge" value={chargeTo} onChange={(_e, v) => { setChargeTo(v); set('models', []); }}>
-                <FormSelectOption value="" label="Me (my own budget)" />
-                {teams.data!.teams.map((t) => (
-                  <FormSelectOption key={t.id} value={t.id} label={`Team ${t.name}`} />
+                <FormSelectOption value="" label={t('keyForm.chargeMe')} />
+                {teams.data!.teams.map((other) => (
+                  <FormSelectOption key={other.id} value={other.id} label={t('keyForm.chargeTeam', { name: other.name })} />
                 ))}
               </FormSelect>
             </Field>
           )}
-          <Field label="Name" fieldId="key-name" isRequired error={errors.name}>
+          <Field label={t('keyForm.name')} fieldId="key-name" isRequired error={errors.name}>
             <TextInput id="key-name" isRequired value={form.name} onChange={(_e, v) => set('name', v)} validated={errors.name ? 'error' : 'default'} />
           </Field>
-          <Field label="Description" fieldId="key-description" error={errors.description} hint="Who or what uses this key, so you recognise it later.">
+          <Field label={t('keyForm.description')} fieldId="key-description" error={errors.description} hint={t('keyForm.descriptionHint')}>
             <TextArea id="key-description" value={form.description} onChange={(_e, v) => set('description', v)} resizeOrientation="vertical" rows={2} />
           </Field>
-          <Field label="Models" fieldId="key-models" isRequired error={errors.models} hint={chargeTo ? "Only models the team is actively subscribed to." : 'Only models you are actively subscribed to.'}>
+          <Field label={t('keyForm.models')} fieldId="key-models" isRequired error={errors.models} hint={chargeTo ? t('keyForm.modelsHintTeam') : t('keyForm.modelsHint')}>
             <MultiSelect
               id="key-models"
               options={modelOptions}
               selected={form.models}
               onChange={(v) => set('models', v)}
-              placeholder="Choose models"
+              placeholder={t('keyForm.chooseModels')}
               validated={errors.models ? 'error' : undefined}
             />
           </Field>
           <Grid hasGutter md={6}>
             <GridItem>
-              <Field label={`Max budget (${currency})`} fieldId="key-budget" error={errors.maxBudget} hint={maximums?.maxBudget != null ? `At most ${maximums.maxBudget}. Empty: no budget.` : 'Empty: no budget.'}>
+              <Field label={t('keyForm.maxBudget', { currency })} fieldId="key-budget" error={errors.maxBudget} hint={maximums?.maxBudget != null ? t('keyForm.atMostBudget', { max: maximums.maxBudget }) : t('keyForm.emptyNoBudget')}>
                 <TextInput id="key-budget" type="number" min={0} step="any" value={form.maxBudget} onChange={(_e, v) => set('maxBudget', v)} validated={errors.maxBudget ? 'error' : 'default'} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Budget period" fieldId="key-period" error={errors.budgetPeriod}>
+              <Field label={t('keyForm.budgetPeriod')} fieldId="key-period" error={errors.budgetPeriod}>
                 <FormSelect id="key-period" value={form.budgetPeriod} onChange={(_e, v) => set('budgetPeriod', v as BudgetPeriod)}>
                   {periods.map((p) => (
-                    <FormSelectOption key={p.value} value={p.value} label={p.label} />
+                    <FormSelectOption key={p} value={p} label={t(`keyForm.period.${p}`)} />
                   ))}
                 </FormSelect>
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Requests per minute (RPM)" fieldId="key-rpm" error={errors.rpm} hint={maximums?.rpm != null ? `At most ${maximums.rpm}. Empty: no limit.` : 'Empty: no limit.'}>
+              <Field label={t('keyForm.rpm')} fieldId="key-rpm" error={errors.rpm} hint={maximums?.rpm != null ? t('keyForm.atMostLimit', { max: maximums.rpm }) : t('keyForm.emptyNoLimit')}>
                 <TextInput id="key-rpm" type="number" min={1} step={1} value={form.rpm} onChange={(_e, v) => set('rpm', v)} validated={errors.rpm ? 'error' : 'default'} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Tokens per minute (TPM)" fieldId="key-tpm" error={errors.tpm} hint={maximums?.tpm != null ? `At most ${maximums.tpm}. Empty: no limit.` : 'Empty: no limit.'}>
+              <Field label={t('keyForm.tpm')} fieldId="key-tpm" error={errors.tpm} hint={maximums?.tpm != null ? t('keyForm.atMostLimit', { max: maximums.tpm }) : t('keyForm.emptyNoLimit')}>
                 <TextInput id="key-tpm" type="number" min={1} step={1} value={form.tpm} onChange={(_e, v) => set('tpm', v)} validated={errors.tpm ? 'error' : 'default'} />
               </Field>
             </GridItem>
             <GridItem>
               <Field
-                label="Expires"
+                label={t('keyForm.expires')}
                 fieldId="key-expiry"
                 error={errors.expiry}
-                hint={maximums?.expiresInDays ? `Keys last at most ${maximums.expiresInDays} days.` : undefined}
+                hint={maximums?.expiresInDays ? t('keyForm.maxLifetime', { count: maximums.expiresInDays }) : undefined}
               >
                 <FormSelect id="key-expiry" value={form.expiry} onChange={(_e, v) => set('expiry', v as Expiry)}>
-                  {isEdit && apiKey.expiresAt && <FormSelectOption value="keep" label={`Keep (${formatDate(apiKey.expiresAt)})`} />}
+                  {isEdit && apiKey.expiresAt && <FormSelectOption value="keep" label={t('keyForm.keep', { date: formatDate(apiKey.expiresAt) })} />}
                   {expiryChoices
-                    .filter((c) => allowed.includes(c.value) || c.value === form.expiry)
+                    .filter((c) => allowed.includes(c) || c === form.expiry)
                     .map((c) => (
-                      <FormSelectOption key={c.value} value={c.value} label={c.label} />
+                      <FormSelectOption key={c} value={c} label={t(`keyForm.expiry.${c}`)} />
                     ))}
                 </FormSelect>
               </Field>
             </GridItem>
             {form.expiry === 'custom' && (
               <GridItem>
-                <Field label="Expiry date" fieldId="key-expiry-date" error={errors.expiryDate} hint="The key works until the end of this day (UTC).">
+                <Field label={t('keyForm.expiryDate')} fieldId="key-expiry-date" error={errors.expiryDate} hint={t('keyForm.expiryDateHint')}>
                   <TextInput id="key-expiry-date" type="date" value={form.expiryDate} onChange={(_e, v) => set('expiryDate', v)} validated={errors.expiryDate ? 'error' : 'default'} />
                 </Field>
               </GridItem>
@@ -222,10 +213,10 @@ export function ApiKeyFormModal({
       </ModalBody>
       <ModalFooter>
         <Button type="submit" form="key-form" variant="primary" isLoading={save.isPending} isDisabled={save.isPending || noSubscriptions}>
-          {isEdit ? 'Save' : 'Create'}
+          {isEdit ? t('keyForm.save') : t('keyForm.create')}
         </Button>
         <Button variant="link" onClick={onClose}>
-          Cancel
+          {t('common.cancel')}
         </Button>
       </ModalFooter>
     </Modal>

@@ -17,19 +17,21 @@ import {
 import type { Me } from '../types';
 import { UserMenu } from './UserMenu';
 import { NotificationBell } from './NotificationDrawer';
+import { useTranslation } from 'react-i18next';
 
 function HomeLink(props: ComponentProps<'a'>) {
   return <Link {...props} to="/models" />;
 }
 
 export function AppMasthead({ me, isSidebarOpen, onToggleSidebar }: { me: Me; isSidebarOpen: boolean; onToggleSidebar: () => void }) {
+  const { t } = useTranslation();
   return (
     <Masthead display={{ default: 'inline' }}>
       <MastheadMain>
         <MastheadToggle>
           <PageToggleButton
             isHamburgerButton
-            aria-label="Toggle navigation"
+            aria-label={t('shell.toggleNavigation')}
             isSidebarOpen={isSidebarOpen}
             onSidebarToggle={onToggleSidebar}
           />

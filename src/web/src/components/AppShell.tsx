@@ -11,11 +11,13 @@ import { AppMasthead } from './AppMasthead';
 import { AppSidebar } from './AppSidebar';
 import { PageErrorBoundary } from './PageErrorBoundary';
 import { ErrorAlert, Loading } from './States';
+import { useTranslation } from 'react-i18next';
 
 /** PatternFly's Page switches to its mobile layout below this width. */
 const DESKTOP_MIN_WIDTH = 1200;
 
 export function AppShell() {
+  const { t } = useTranslation();
   const me = useMe();
   const location = useLocation();
   const [isSidebarOpen, setSidebarOpen] = useState(() => window.innerWidth >= DESKTOP_MIN_WIDTH);
@@ -28,14 +30,14 @@ export function AppShell() {
     setSidebarOpen(!mobileView);
   };
 
-  if (me.isPending) return <Loading label="Checking your sign-in" />;
+  if (me.isPending) return <Loading label={t('shell.checkingSignIn')} />;
   if (me.isError) {
     if (isApiError(me.error) && me.error.status === 401) {
       return <Navigate to={loginUrl(location.pathname + location.search)} replace />;
     }
     return (
       <div style={{ padding: 24 }}>
-        <ErrorAlert error={me.error} title="Could not load your account" />
+        <ErrorAlert error={me.error} title={t('shell.accountError')} />
       </div>
     );
   }
@@ -48,7 +50,7 @@ export function AppShell() {
       isContentFilled
     >
       <PageErrorBoundary key={location.pathname}>
-        <Suspense fallback={<Loading label="Loading the page" />}>
+        <Suspense fallback={<Loading label={t('shell.loadingPage')} />}>
           <Outlet />
         </Suspense>
       </PageErrorBoundary>

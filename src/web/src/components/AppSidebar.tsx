@@ -3,40 +3,43 @@ import { NavLink, useLocation } from 'react-router';
 import { Nav, NavGroup, NavItem, NavList, PageSidebar, PageSidebarBody } from '@patternfly/react-core';
 import { canSeeAdmin } from '../hooks/useMe';
 import type { Me } from '../types';
+import { useTranslation } from 'react-i18next';
 
+/** `label` is a translation key. */
 const mainLinks = [
-  { to: '/models', label: 'Models' },
-  { to: '/subscriptions', label: 'Subscriptions' },
-  { to: '/api-keys', label: 'API Keys' },
-  { to: '/usage', label: 'Usage' },
-  { to: '/teams', label: 'Teams' },
-  { to: '/playground', label: 'Playground' },
+  { to: '/models', label: 'nav.models' },
+  { to: '/subscriptions', label: 'nav.subscriptions' },
+  { to: '/api-keys', label: 'nav.apiKeys' },
+  { to: '/usage', label: 'nav.usage' },
+  { to: '/teams', label: 'nav.teams' },
+  { to: '/playground', label: 'nav.playground' },
 ];
 
 const adminLinks = [
-  { to: '/admin/models', label: 'Models' },
-  { to: '/admin/users', label: 'Users' },
-  { to: '/admin/subscriptions', label: 'Subscription approvals' },
-  { to: '/admin/usage', label: 'Usage (all users)' },
-  { to: '/admin/audit', label: 'Audit log' },
-  { to: '/admin/settings', label: 'Settings' },
-  { to: '/admin/tokens', label: 'Admin tokens' },
-  { to: '/admin/alerts', label: 'Alerts & deliveries' },
+  { to: '/admin/models', label: 'nav.admin.models' },
+  { to: '/admin/users', label: 'nav.admin.users' },
+  { to: '/admin/subscriptions', label: 'nav.admin.subscriptions' },
+  { to: '/admin/usage', label: 'nav.admin.usage' },
+  { to: '/admin/audit', label: 'nav.admin.audit' },
+  { to: '/admin/settings', label: 'nav.admin.settings' },
+  { to: '/admin/tokens', label: 'nav.admin.tokens' },
+  { to: '/admin/alerts', label: 'nav.admin.alerts' },
 ];
 
 export function AppSidebar({ me, isOpen, onNavigate }: { me: Me; isOpen: boolean; onNavigate: () => void }) {
+  const { t } = useTranslation();
   const { pathname } = useLocation();
   const item = ({ to, label }: { to: string; label: string }) => (
     <NavItem key={to} itemId={to} isActive={pathname === to || pathname.startsWith(`${to}/`)}>
-      <NavLink to={to}>{label}</NavLink>
+      <NavLink to={to}>{t(label)}</NavLink>
     </NavItem>
   );
   return (
     <PageSidebar isSidebarOpen={isOpen}>
       <PageSidebarBody>
-        <Nav aria-label="Main" onSelect={onNavigate}>
+        <Nav aria-label={t('nav.main')} onSelect={onNavigate}>
           <NavList>{mainLinks.map(item)}</NavList>
-          {canSeeAdmin(me) && <NavGroup title="Administration">{adminLinks.map(item)}</NavGroup>}
+          {canSeeAdmin(me) && <NavGroup title={t('nav.administration')}>{adminLinks.map(item)}</NavGroup>}
         </Nav>
       </PageSidebarBody>
     </PageSidebar>

@@ -1,12 +1,13 @@
 /** @module "Are you sure?" for actions that cannot be undone. The confirm button names the action. */
 import type { ReactNode } from 'react';
 import { Button, Modal, ModalBody, ModalFooter, ModalHeader } from '@patternfly/react-core';
+import { useTranslation } from 'react-i18next';
 
 export function ConfirmModal({
   title,
   children,
   confirmLabel,
-  cancelLabel = 'Cancel',
+  cancelLabel,
   isDanger = true,
   isWorking = false,
   onConfirm,
@@ -21,6 +22,7 @@ export function ConfirmModal({
   onConfirm: () => void;
   onClose: () => void;
 }) {
+  const { t } = useTranslation();
   return (
     <Modal isOpen onClose={onClose} variant="small" aria-labelledby="confirm-title" aria-describedby="confirm-body">
       <ModalHeader title={title} labelId="confirm-title" titleIconVariant={isDanger ? 'warning' : undefined} />
@@ -30,7 +32,7 @@ export function ConfirmModal({
           {confirmLabel}
         </Button>
         <Button variant="link" onClick={onClose}>
-          {cancelLabel}
+          {cancelLabel ?? t('common.cancel')}
         </Button>
       </ModalFooter>
     </Modal>

@@ -7,8 +7,10 @@ import { ClipboardCopyButton } from '@patternfly/react-core';
 import { copyText } from '../clipboard';
 import { errorMessage } from '../hooks/toast';
 import { useDomId } from '../hooks/useDomId';
+import { useTranslation } from 'react-i18next';
 
 export function CopyButton({ label, text }: { label: string; text: string | (() => Promise<string | undefined>) }) {
+  const { t } = useTranslation();
   const id = useDomId('copy');
   const [state, setState] = useState<'idle' | 'copied' | string>('idle');
   const onClick = async () => {
@@ -30,7 +32,7 @@ export function CopyButton({ label, text }: { label: string; text: string | (() 
       onClick={() => void onClick()}
       onTooltipHidden={() => setState('idle')}
     >
-      {state === 'idle' ? label : state === 'copied' ? 'Copied' : state}
+      {state === 'idle' ? label : state === 'copied' ? t('common.copied') : state}
     </ClipboardCopyButton>
   );
 }

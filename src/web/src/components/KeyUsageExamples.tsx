@@ -36,6 +36,7 @@ import { secretManifest } from '../k8s-secret';
 import { CopyButton } from './CopyButton';
 import { RevealError } from './RevealError';
 import { Loading } from './States';
+import { Trans, useTranslation } from 'react-i18next';
 
 
 /** The tab beside the languages' that holds the key as a Kubernetes Secret. */
@@ -43,6 +44,7 @@ const K8S = 'k8s';
 type ExampleTab = Language | typeof K8S;
 
 export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: ApiKey; knownSecret?: string; returnTo: string }) {
+  const { t } = useTranslation();
   const config = useConfig();
   const models = useModels();
   const { secret, error, isFetching, fetchSecret } = useKeySecret(apiKey.id, knownSecret);
@@ -51,7 +53,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
   const [chosenApi, setApi] = useState<ApiName>('chat');
   const [language, setLanguage] = useState<ExampleTab>('curl');
 
-  if (!config.data) return <Loading label="Loading the gateway address" />;
+  if (!config.data) return <Loading label={t('examples.loadingGateway')} />;
   const gatewayUrl = config.data.gatewayUrl;
   const kindOf = (id: string) => models.data?.find((m) => m.id === id)?.kind;
   // Until a model is picked, the first chat model of the key (it has the most to show), else its first.
@@ -84,7 +86,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
           style={{ marginTop: 8 }}
           actions={
             <CodeBlockAction>
-              <CopyButton label={`Copy ${title} example`} text={copyWithKey(lang)} />
+              <CopyButton label={t('examples.copyExample', { title })} text={copyWithKey(lang)} />
             </CodeBlockAction>
           }
         >
@@ -97,16 +99,15 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
   };
   // The workshop's next step: the same key for a deployment, sealed for git. Masked like the examples until the eye is clicked.
   const kubernetesTab = (
-    <Tab key={K8S} eventKey={K8S} title={<TabTitleText>Kubernetes / Sealed Secret</TabTitleText>}>
+    <Tab key={K8S} eventKey={K8S} title={<TabTitleText>{t('examples.k8sTab')}</TabTitleText>}>
       <p className="lm-muted" style={{ margin: '8px 0' }}>
-        The key as a Secret whose <code>api_token</code> a deployment reads (the stack takes it as <code>API_TOKEN</code>). Seal it with{' '}
-        <code>kubeseal</code> and commit only the SealedSecret; <code>litemaas keys create --output k8s-secret</code> prints the same.
+        <Trans i18nKey="examples.k8sBody" components={{ c1: <code />, c2: <code />, c3: <code />, c4: <code /> }} />
       </p>
       <CodeBlock
         className="lm-code-block"
         actions={
           <CodeBlockAction>
-            <CopyButton label="Copy Kubernetes Secret" text={copySecret} />
+            <CopyButton label={t('examples.copySecret')} text={copySecret} />
           </CodeBlockAction>
         }
       >
@@ -118,7 +119,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
     <Tabs
       activeKey={language}
       onSelect={(_event, key) => setLanguage(key as ExampleTab)}
-      aria-label={`${apis[api].title} examples`}
+      aria-label={t('examples.apiExamples', { api: apis[api].title })}
       isSubtab={offered.length > 1}
     >
       {[...languages.map(exampleTab), kubernetesTab]}
@@ -128,19 +129,19 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
   return (
     <Stack hasGutter>
       <StackItem>
-        <FormGroup label="Endpoint" fieldId={`endpoint-${apiKey.id}`}>
+        <FormGroup label={t('examples.endpoint')} fieldId={`endpoint-${apiKey.id}`}>
           <InputGroup>
             <InputGroupItem isFill>
               <TextInput id={`endpoint-${apiKey.id}`} readOnlyVariant="default" value={gatewayUrl} className="lm-mono" />
             </InputGroupItem>
             <InputGroupItem>
-              <CopyButton label="Copy endpoint" text={gatewayUrl} />
+              <CopyButton label={t('examples.copyEndpoint')} text={gatewayUrl} />
             </InputGroupItem>
           </InputGroup>
         </FormGroup>
       </StackItem>
       <StackItem>
-        <FormGroup label="API key" fieldId={`secret-${apiKey.id}`}>
+        <FormGroup label={t('examples.apiKey')} fieldId={`secret-${apiKey.id}`}>
           <InputGroup>
             <InputGroupItem isFill>
               <TextInput
@@ -154,7 +155,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
             <InputGroupItem>
               <Button
                 variant="control"
-                aria-label={isShown ? 'Hide key' : 'Show key'}
+                aria-label={isShown ? t('examples.hideKey') : t('examples.showKey')}
                 icon={isShown ? <EyeSlashIcon /> : <EyeIcon />}
                 isLoading={isFetching}
                 isDisabled={isFetching}
@@ -162,7 +163,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
               />
             </InputGroupItem>
             <InputGroupItem>
-              <CopyButton label="Copy key" text={fetchSecret} />
+              <CopyButton label={t('examples.copyKey')} text={fetchSecret} />
             </InputGroupItem>
           </InputGroup>
         </FormGroup>
@@ -175,7 +176,7 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
       {apiKey.models.length > 1 && (
         <StackItem>
           <Flex gap={{ default: 'gapSm' }} alignItems={{ default: 'alignItemsCenter' }}>
-            <span id={`example-model-${apiKey.id}`}>Model in the examples:</span>
+            <span id={`example-model-${apiKey.id}`}>{t('examples.modelInExamples')}</span>
             <ToggleGroup aria-labelledby={`example-model-${apiKey.id}`} isCompact>
               {apiKey.models.map((id) => (
                 <ToggleGroupItem key={id} text={id} isSelected={id === model} onChange={() => setModel(id)} />
@@ -187,14 +188,17 @@ export function KeyUsageExamples({ apiKey, knownSecret, returnTo }: { apiKey: Ap
       <StackItem>
         {offered.length > 1 ? (
           // Only the chosen API's examples are in the page, so each language's example is found once.
-          <Tabs activeKey={api} onSelect={(_event, key) => setApi(key as ApiName)} aria-label="APIs" mountOnEnter unmountOnExit>
+          <Tabs activeKey={api} onSelect={(_event, key) => setApi(key as ApiName)} aria-label={t('examples.apis')} mountOnEnter unmountOnExit>
             {offered.map((name) => (
               <Tab key={name} eventKey={name} title={<TabTitleText>{apis[name].title}</TabTitleText>}>
                 <div style={{ marginTop: 8 }}>
                   {name === 'anthropic' && (
                     <p className="lm-muted" style={{ marginBottom: 8 }}>
-                      The Anthropic SDKs take the gateway's address without <code>/v1</code> ({anthropicBaseUrl(gatewayUrl)}) and send the key as{' '}
-                      <code>x-api-key</code>; <code>Authorization: Bearer</code> works too.
+                      <Trans
+                        i18nKey="examples.anthropicNote"
+                        values={{ url: anthropicBaseUrl(gatewayUrl) }}
+                        components={{ c1: <code />, c2: <code />, c3: <code /> }}
+                      />
                     </p>
                   )}
                   {languageTabs}

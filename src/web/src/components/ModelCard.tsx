@@ -5,12 +5,14 @@
 import { Button, Card, CardBody, CardFooter, CardHeader, CardTitle, Content, Flex, Label, LabelGroup } from '@patternfly/react-core';
 import LockIcon from '@patternfly/react-icons/dist/esm/icons/lock-icon';
 import { formatNumber } from '../format';
-import { kindLabels, priceLines } from '../kinds';
+import { kindLabel, priceLines } from '../kinds';
 import { useMoney } from '../hooks/useMoney';
 import type { Model } from '../types';
 import { SubscriptionStatusLabel } from './StatusLabel';
+import { useTranslation } from 'react-i18next';
 
 export function ModelCard({ model, onOpen }: { model: Model; onOpen: () => void }) {
+  const { t } = useTranslation();
   const money = useMoney();
   return (
     <Card isFullHeight className="lm-card-clickable" onClick={onOpen}>
@@ -31,7 +33,7 @@ export function ModelCard({ model, onOpen }: { model: Model; onOpen: () => void 
       </CardHeader>
       <CardBody>
         <Content component="p" className="lm-muted">
-          {[model.provider, kindLabels[model.kind], model.contextLength ? `${formatNumber(model.contextLength)} tokens context` : null]
+          {[model.provider, kindLabel(model.kind), model.contextLength ? t('modelCard.context', { tokens: formatNumber(model.contextLength) }) : null]
             .filter(Boolean)
             .join(' · ')}
         </Content>
@@ -42,13 +44,13 @@ export function ModelCard({ model, onOpen }: { model: Model; onOpen: () => void 
             </Content>
           ))}
         </div>
-        <LabelGroup numLabels={4} aria-label="Features">
+        <LabelGroup numLabels={4} aria-label={t('modelCard.features')}>
           {model.restricted && (
             <Label color="orange" icon={<LockIcon />} isCompact>
-              Restricted
+              {t('modelCard.restricted')}
             </Label>
           )}
-          {model.status === 'deprecated' && <Label color="grey" isCompact>Deprecated</Label>}
+          {model.status === 'deprecated' && <Label color="grey" isCompact>{t('modelCard.deprecated')}</Label>}
           {model.features.map((feature) => (
             <Label key={feature} color="blue" isCompact>
               {feature}
@@ -61,7 +63,7 @@ export function ModelCard({ model, onOpen }: { model: Model; onOpen: () => void 
           {model.subscription && model.subscription.status !== 'cancelled' ? (
             <SubscriptionStatusLabel status={model.subscription.status} />
           ) : (
-            <span className="lm-muted">Not subscribed</span>
+            <span className="lm-muted">{t('modelCard.notSubscribed')}</span>
           )}
         </Flex>
       </CardFooter>

@@ -21,15 +21,17 @@ import {
 import LockIcon from '@patternfly/react-icons/dist/esm/icons/lock-icon';
 import { api } from '../api';
 import { formatNumber } from '../format';
-import { kindEndpoints, kindLabels, modelPrices } from '../kinds';
+import { kindEndpoints, kindLabel, modelPrices } from '../kinds';
 import { keys } from '../hooks/queries';
 import { useToast } from '../hooks/toast';
 import { useMoney } from '../hooks/useMoney';
 import type { Model, Subscription } from '../types';
 import { LinkButton } from './LinkButton';
 import { SubscriptionStatusLabel } from './StatusLabel';
+import { useTranslation } from 'react-i18next';
 
 export function ModelDetailModal({ model, onClose }: { model: Model; onClose: () => void }) {
+  const { t } = useTranslation();
   const money = useMoney();
   const toast = useToast();
   const queryClient = useQueryClient();
@@ -42,15 +44,15 @@ export function ModelDetailModal({ model, onClose }: { model: Model; onClose: ()
       );
       void queryClient.invalidateQueries({ queryKey: keys.models });
       void queryClient.invalidateQueries({ queryKey: keys.subscriptions });
-      if (subscription.status === 'pending') toast.success(`Access requested for ${model.id}`, 'An administrator will review your request.');
-      else toast.success(`Subscribed to ${model.id}`, 'You can now create an API key for it.');
+      if (subscription.status === 'pending') toast.success(t('modelDetail.requested', { model: model.id }), t('modelDetail.requestedBody'));
+      else toast.success(t('modelDetail.subscribed', { model: model.id }), t('modelDetail.subscribedBody'));
     },
-    onError: (error) => toast.failure(`Could not subscribe to ${model.id}`, error),
+    onError: (error) => toast.failure(t('modelDetail.subscribeFailed', { model: model.id }), error),
   });
 
   const status = model.subscription?.status;
   const canAsk = !status || status === 'cancelled' || status === 'denied';
-  const askLabel = model.restricted ? 'Request access' : 'Subscribe';
+  const askLabel = model.restricted ? t('modelDetail.requestAccess') : t('modelDetail.subscribe');
 
   return (
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="model-detail-title">
@@ -59,16 +61,16 @@ export function ModelDetailModal({ model, onClose }: { model: Model; onClose: ()
         {model.description && <Content component="p">{model.description}</Content>}
         <DescriptionList isHorizontal isCompact style={{ marginTop: 16 }}>
           <DescriptionListGroup>
-            <DescriptionListTerm>Kind</DescriptionListTerm>
-            <DescriptionListDescription>{kindLabels[model.kind]}</DescriptionListDescription>
+            <DescriptionListTerm>{t('modelDetail.kind')}</DescriptionListTerm>
+            <DescriptionListDescription>{kindLabel(model.kind)}</DescriptionListDescription>
           </DescriptionListGroup>
           <DescriptionListGroup>
-            <DescriptionListTerm>Endpoints</DescriptionListTerm>
+            <DescriptionListTerm>{t('modelDetail.endpoints')}</DescriptionListTerm>
             <DescriptionListDescription className="lm-mono">{kindEndpoints[model.kind].join(', ')}</DescriptionListDescription>
           </DescriptionListGroup>
           <DescriptionListGroup>
-            <DescriptionListTerm>Context length</DescriptionListTerm>
-            <DescriptionListDescription>{model.contextLength ? `${formatNumber(model.contextLength)} tokens` : 'not stated'}</DescriptionListDescription>
+            <DescriptionListTerm>{t('modelDetail.contextLength')}</DescriptionListTerm>
+            <DescriptionListDescription>{model.contextLength ? t('modelDetail.tokens', { tokens: formatNumber(model.contextLength) }) : t('modelDetail.notStated')}</DescriptionListDescription>
           </DescriptionListGroup>
           {modelPrices(model).map((price) => (
             <DescriptionListGroup key={price.label}>
@@ -80,7 +82,7 @@ export function ModelDetailModal({ model, onClose }: { model: Model; onClose: ()
           ))}
           {model.features.length > 0 && (
             <DescriptionListGroup>
-              <DescriptionListTerm>Features</DescriptionListTerm>
+              <DescriptionListTerm>{t('modelDetail.features')}</DescriptionListTerm>
               <DescriptionListDescription>
                 <LabelGroup>
                   {model.features.map((feature) => (
@@ -93,30 +95,30 @@ export function ModelDetailModal({ model, onClose }: { model: Model; onClose: ()
             </DescriptionListGroup>
           )}
           <DescriptionListGroup>
-            <DescriptionListTerm>Your access</DescriptionListTerm>
+            <DescriptionListTerm>{t('modelDetail.yourAccess')}</DescriptionListTerm>
             <DescriptionListDescription>
-              {status && status !== 'cancelled' ? <SubscriptionStatusLabel status={status} /> : 'Not subscribed'}
+              {status && status !== 'cancelled' ? <SubscriptionStatusLabel status={status} /> : t('modelDetail.notSubscribed')}
             </DescriptionListDescription>
           </DescriptionListGroup>
         </DescriptionList>
         {model.restricted && canAsk && (
-          <Alert variant="info" isInline isPlain customIcon={<LockIcon />} title="Restricted model" style={{ marginTop: 16 }}>
-            An administrator approves access to this model. Your request stays pending until then.
+          <Alert variant="info" isInline isPlain customIcon={<LockIcon />} title={t('modelDetail.restricted')} style={{ marginTop: 16 }}>
+            {t('modelDetail.restrictedBody')}
           </Alert>
         )}
         {status === 'pending' && (
-          <Alert variant="warning" isInline isPlain title="Waiting for approval" style={{ marginTop: 16 }}>
-            You can create a key for this model once an administrator approves your request.
+          <Alert variant="warning" isInline isPlain title={t('modelDetail.waiting')} style={{ marginTop: 16 }}>
+            {t('modelDetail.waitingBody')}
           </Alert>
         )}
         {status === 'denied' && (
-          <Alert variant="danger" isInline isPlain title="Access denied" style={{ marginTop: 16 }}>
-            {model.subscription?.reason || 'No reason was given.'} You can ask again.
+          <Alert variant="danger" isInline isPlain title={t('modelDetail.denied')} style={{ marginTop: 16 }}>
+            {t('modelDetail.deniedBody', { reason: model.subscription?.reason || t('modelDetail.noReason') })}
           </Alert>
         )}
         {model.status === 'deprecated' && (
-          <Alert variant="warning" isInline isPlain title="Deprecated" style={{ marginTop: 16 }}>
-            This model is being retired; new subscriptions may be refused.
+          <Alert variant="warning" isInline isPlain title={t('modelDetail.deprecated')} style={{ marginTop: 16 }}>
+            {t('modelDetail.deprecatedBody')}
           </Alert>
         )}
       </ModalBody>
@@ -127,10 +129,10 @@ export function ModelDetailModal({ model, onClose }: { model: Model; onClose: ()
           </Button>
         )}
         {status === 'active' && (
-          <LinkButton to={`/api-keys?create=1&model=${encodeURIComponent(model.id)}`}>Create API key</LinkButton>
+          <LinkButton to={`/api-keys?create=1&model=${encodeURIComponent(model.id)}`}>{t('modelDetail.createKey')}</LinkButton>
         )}
         <Button variant="link" onClick={onClose}>
-          Done
+          {t('modelDetail.done')}
         </Button>
       </ModalFooter>
     </Modal>

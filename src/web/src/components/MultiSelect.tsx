@@ -5,6 +5,7 @@
  */
 import { useState } from 'react';
 import { Label, LabelGroup, MenuToggle, Select, SelectList, SelectOption } from '@patternfly/react-core';
+import { useTranslation } from 'react-i18next';
 
 export interface MultiSelectOption {
   value: string;
@@ -31,6 +32,7 @@ export function MultiSelect({
   isDisabled?: boolean;
   validated?: 'error';
 }) {
+  const { t } = useTranslation();
   const [isOpen, setOpen] = useState(false);
   const labelOf = (value: string) => options.find((option) => option.value === value)?.label ?? value;
   const toggleValue = (value: string) =>
@@ -56,12 +58,12 @@ export function MultiSelect({
             status={validated === 'error' ? 'danger' : undefined}
             onClick={() => setOpen(!isOpen)}
           >
-            {selected.length === 0 ? placeholder : selected.length === 1 ? labelOf(selected[0]) : `${selected.length} selected`}
+            {selected.length === 0 ? placeholder : selected.length === 1 ? labelOf(selected[0]) : t('multiSelect.count', { count: selected.length })}
           </MenuToggle>
         )}
       >
         <SelectList isAriaMultiselectable>
-          {options.length === 0 && <SelectOption isDisabled>Nothing to choose from</SelectOption>}
+          {options.length === 0 && <SelectOption isDisabled>{t('multiSelect.nothing')}</SelectOption>}
           {options.map((option) => (
             <SelectOption key={option.value} value={option.value} isSelected={selected.includes(option.value)} description={option.description}>
               {option.label ?? option.value}
@@ -72,7 +74,7 @@ export function MultiSelect({
       {selected.length > 0 && (
         <LabelGroup numLabels={6} style={{ marginTop: 8 }}>
           {selected.map((value) => (
-            <Label key={value} isCompact onClose={isDisabled ? undefined : () => toggleValue(value)} closeBtnAriaLabel={`Remove ${labelOf(value)}`}>
+            <Label key={value} isCompact onClose={isDisabled ? undefined : () => toggleValue(value)} closeBtnAriaLabel={t('multiSelect.remove', { label: labelOf(value) })}>
               {labelOf(value)}
             </Label>
           ))}

@@ -21,6 +21,7 @@ import {
 import { api } from '../api';
 import { formatDateTime } from '../format';
 import type { Notification, NotificationList } from '../types';
+import { useTranslation } from 'react-i18next';
 
 const KEY = ['notifications'] as const;
 
@@ -32,6 +33,7 @@ function variant(n: Notification): 'danger' | 'warning' | 'info' | 'success' {
 }
 
 export function NotificationBell() {
+  const { t } = useTranslation();
   const [isOpen, setOpen] = useState(false);
   const queryClient = useQueryClient();
   const list = useQuery({
@@ -51,7 +53,7 @@ export function NotificationBell() {
         variant={unread > 0 ? 'unread' : 'read'}
         count={unread}
         onClick={() => setOpen((o) => !o)}
-        aria-label={unread > 0 ? `Notifications, ${unread} unread` : 'Notifications'}
+        aria-label={unread > 0 ? t('notifications.unreadLabel', { count: unread }) : t('notifications.label')}
         aria-expanded={isOpen}
       />
       {isOpen && (
@@ -59,19 +61,19 @@ export function NotificationBell() {
           <NotificationDrawer>
             <NotificationDrawerHeader count={unread} onClose={() => setOpen(false)}>
               <Button variant="link" isInline isDisabled={unread === 0 || markAll.isPending} onClick={() => markAll.mutate()}>
-                Mark all read
+                {t('notifications.markAll')}
               </Button>
             </NotificationDrawerHeader>
             <NotificationDrawerBody>
               {items.length === 0 ? (
-                <EmptyState titleText="No notifications" headingLevel="h3">
-                  <EmptyStateBody>Budget alerts, keys about to expire and subscription decisions appear here.</EmptyStateBody>
+                <EmptyState titleText={t('notifications.empty')} headingLevel="h3">
+                  <EmptyStateBody>{t('notifications.emptyBody')}</EmptyStateBody>
                 </EmptyState>
               ) : (
-                <NotificationDrawerList aria-label="Notifications">
+                <NotificationDrawerList aria-label={t('notifications.label')}>
                   {items.map((n) => (
                     <NotificationDrawerListItem key={n.id} variant={variant(n)} isRead={n.readAt !== null} onClick={() => n.readAt === null && markRead.mutate(n.id)}>
-                      <NotificationDrawerListItemHeader variant={variant(n)} title={n.title} srTitle={n.readAt === null ? 'Unread:' : undefined} />
+                      <NotificationDrawerListItemHeader variant={variant(n)} title={n.title} srTitle={n.readAt === null ? t('notifications.unread') : undefined} />
                       <NotificationDrawerListItemBody timestamp={formatDateTime(n.createdAt)}>{n.body}</NotificationDrawerListItemBody>
                     </NotificationDrawerListItem>
                   ))}

@@ -4,6 +4,7 @@
  */
 import { Component, type ErrorInfo, type ReactNode } from 'react';
 import { Alert, AlertActionLink, PageSection } from '@patternfly/react-core';
+import i18n from '../i18n';
 
 export class PageErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   state: { error: Error | null } = { error: null };
@@ -23,8 +24,8 @@ export class PageErrorBoundary extends Component<{ children: ReactNode }, { erro
         <Alert
           variant="danger"
           isInline
-          title="Something went wrong on this page"
-          actionLinks={<AlertActionLink onClick={() => window.location.reload()}>Reload the page</AlertActionLink>}
+          title={i18n.t('pageError.title')}
+          actionLinks={<AlertActionLink onClick={() => window.location.reload()}>{i18n.t('pageError.reload')}</AlertActionLink>}
         >
           {this.state.error.message}
         </Alert>

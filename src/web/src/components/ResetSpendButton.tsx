@@ -9,36 +9,37 @@ import { api } from '../api';
 import { adminKeys } from '../hooks/adminQueries';
 import { useToast } from '../hooks/toast';
 import { ConfirmModal } from './ConfirmModal';
+import { useTranslation } from 'react-i18next';
 
 export function ResetSpendButton({ kind, id, name, userId }: { kind: 'key' | 'user'; id: string; name: string; userId: string }) {
+  const { t } = useTranslation();
   const [confirming, setConfirming] = useState(false);
   const client = useQueryClient();
   const toast = useToast();
   const reset = useMutation({
     mutationFn: () => api<unknown>('POST', kind === 'key' ? `/admin/api-keys/${encodeURIComponent(id)}/reset-spend` : `/admin/users/${encodeURIComponent(id)}/reset-spend`),
     onSuccess: () => {
-      toast.success(`Spend of ${name} reset`, 'The current period counts from zero again.');
+      toast.success(t('resetSpend.done', { name }), t('resetSpend.doneBody'));
       setConfirming(false);
       void client.invalidateQueries({ queryKey: adminKeys.userKeys(userId) });
       void client.invalidateQueries({ queryKey: adminKeys.users });
     },
-    onError: (error) => toast.failure('Could not reset the spend', error),
+    onError: (error) => toast.failure(t('resetSpend.failed'), error),
   });
   return (
     <>
       <Button variant="link" size="sm" onClick={() => setConfirming(true)}>
-        Reset spend
+        {t('resetSpend.action')}
       </Button>
       {confirming && (
         <ConfirmModal
-          title={`Reset the spend of ${name}?`}
-          confirmLabel="Reset spend"
+          title={t('resetSpend.title', { name })}
+          confirmLabel={t('resetSpend.action')}
           isWorking={reset.isPending}
           onConfirm={() => reset.mutate()}
           onClose={() => setConfirming(false)}
         >
-          The spend counted toward {kind === 'key' ? "this key's" : "this user's"} budget starts from zero for the rest of the current period.
-          Usage history and reports keep every request.
+          {kind === 'key' ? t('resetSpend.bodyKey') : t('resetSpend.bodyUser')}
         </ConfirmModal>
       )}
     </>

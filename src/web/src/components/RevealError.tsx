@@ -6,8 +6,10 @@ import { Alert, AlertActionLink } from '@patternfly/react-core';
 import { isApiError, loginUrl } from '../api';
 import { errorMessage } from '../hooks/toast';
 import { useMe } from '../hooks/useMe';
+import { useTranslation } from 'react-i18next';
 
 export function RevealError({ error, returnTo }: { error: unknown; returnTo: string }) {
+  const { t } = useTranslation();
   const me = useMe();
   if (!error) return null;
   if (isApiError(error, 'reauth_required')) {
@@ -19,19 +21,19 @@ export function RevealError({ error, returnTo }: { error: unknown; returnTo: str
       <Alert
         variant="warning"
         isInline
-        title="Sign in again to see this key"
+        title={t('revealError.title')}
         actionLinks={
           <AlertActionLink component="a" href={href}>
-            Sign in again
+            {t('revealError.action')}
           </AlertActionLink>
         }
       >
-        For your safety, showing a key needs a recent sign-in. {errorMessage(error)}
+        {t('revealError.body', { detail: errorMessage(error) })}
       </Alert>
     );
   }
   return (
-    <Alert variant="danger" isInline title="Could not show the key">
+    <Alert variant="danger" isInline title={t('revealError.failed')}>
       {errorMessage(error)}
     </Alert>
   );

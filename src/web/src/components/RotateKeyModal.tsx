@@ -5,29 +5,24 @@
 import { useState } from 'react';
 import { Button, Form, FormSelect, FormSelectOption, Modal, ModalBody, ModalFooter, ModalHeader } from '@patternfly/react-core';
 import { Field } from './Field';
+import { useTranslation } from 'react-i18next';
 
-const GRACES: Array<[number, string]> = [
-  [0, 'Stops at once'],
-  [3600, 'Keeps working for 1 hour'],
-  [86_400, 'Keeps working for 24 hours'],
-  [7 * 86_400, 'Keeps working for 7 days'],
-];
+/** Grace periods in seconds; each one's label is `rotateKey.grace.<seconds>`. */
+const GRACES = [0, 3600, 86_400, 7 * 86_400];
 
 export function RotateKeyModal({ name, isWorking, onConfirm, onClose }: { name: string; isWorking: boolean; onConfirm: (graceSeconds: number) => void; onClose: () => void }) {
+  const { t } = useTranslation();
   const [grace, setGrace] = useState(0);
   return (
     <Modal isOpen onClose={onClose} variant="small" aria-labelledby="rotate-title" aria-describedby="rotate-body">
-      <ModalHeader title={`Rotate key ${name}?`} labelId="rotate-title" titleIconVariant="warning" />
+      <ModalHeader title={t('rotateKey.title', { name })} labelId="rotate-title" titleIconVariant="warning" />
       <ModalBody id="rotate-body">
-        <p style={{ marginBottom: 16 }}>
-          The key gets a new secret. Its name, models, budget and usage history stay the same; what the old secret spends while it still
-          works is counted on this key too.
-        </p>
+        <p style={{ marginBottom: 16 }}>{t('rotateKey.body')}</p>
         <Form onSubmit={(e) => e.preventDefault()}>
-          <Field label="The current secret" fieldId="rotate-grace">
+          <Field label={t('rotateKey.current')} fieldId="rotate-grace">
             <FormSelect id="rotate-grace" value={String(grace)} onChange={(_e, v) => setGrace(Number(v))}>
-              {GRACES.map(([seconds, label]) => (
-                <FormSelectOption key={seconds} value={String(seconds)} label={label} />
+              {GRACES.map((seconds) => (
+                <FormSelectOption key={seconds} value={String(seconds)} label={t(`rotateKey.grace.${seconds}`)} />
               ))}
             </FormSelect>
           </Field>
@@ -35,10 +30,10 @@ export function RotateKeyModal({ name, isWorking, onConfirm, onClose }: { name: 
       </ModalBody>
       <ModalFooter>
         <Button variant="danger" onClick={() => onConfirm(grace)} isLoading={isWorking} isDisabled={isWorking}>
-          Rotate key
+          {t('rotateKey.confirm')}
         </Button>
         <Button variant="link" onClick={onClose}>
-          Cancel
+          {t('common.cancel')}
         </Button>
       </ModalFooter>
     </Modal>

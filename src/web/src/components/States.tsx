@@ -11,18 +11,21 @@ import {
 } from '@patternfly/react-core';
 import type { SVGIconProps } from '@patternfly/react-icons/dist/esm/createIcon';
 import { errorMessage } from '../hooks/toast';
+import { useTranslation } from 'react-i18next';
 
-export function Loading({ label = 'Loading' }: { label?: string }) {
+export function Loading({ label }: { label?: string }) {
+  const { t } = useTranslation();
   return (
     <Bullseye style={{ minHeight: 160 }}>
-      <Spinner aria-label={label} />
+      <Spinner aria-label={label ?? t('states.loading')} />
     </Bullseye>
   );
 }
 
-export function ErrorAlert({ error, title = 'Something went wrong' }: { error: unknown; title?: string }) {
+export function ErrorAlert({ error, title }: { error: unknown; title?: string }) {
+  const { t } = useTranslation();
   return (
-    <Alert variant="danger" isInline title={title}>
+    <Alert variant="danger" isInline title={title ?? t('states.error')}>
       {errorMessage(error)}
     </Alert>
   );

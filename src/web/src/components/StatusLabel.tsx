@@ -1,29 +1,32 @@
 /** @module Colored labels for subscription and key statuses, worded for people. */
 import { Label } from '@patternfly/react-core';
 import type { ApiKey, SubscriptionStatus } from '../types';
+import { useTranslation } from 'react-i18next';
 
 type Color = 'green' | 'orange' | 'red' | 'grey' | 'blue' | 'purple' | 'teal' | 'yellow' | 'orangered';
 
-const subscriptionLabels: Record<SubscriptionStatus, { text: string; color: Color }> = {
-  active: { text: 'Active', color: 'green' },
-  pending: { text: 'Pending approval', color: 'orange' },
-  denied: { text: 'Access denied', color: 'red' },
-  suspended: { text: 'Suspended', color: 'orangered' },
-  cancelled: { text: 'Cancelled', color: 'grey' },
+const subscriptionColors: Record<SubscriptionStatus, Color> = {
+  active: 'green',
+  pending: 'orange',
+  denied: 'red',
+  suspended: 'orangered',
+  cancelled: 'grey',
 };
 
 export function SubscriptionStatusLabel({ status }: { status: SubscriptionStatus }) {
-  const { text, color } = subscriptionLabels[status] ?? { text: status, color: 'grey' };
-  return <Label color={color} isCompact>{text}</Label>;
+  const { t } = useTranslation();
+  const color = subscriptionColors[status];
+  return <Label color={color ?? 'grey'} isCompact>{color ? t(`status.subscription.${status}`) : status}</Label>;
 }
 
-const keyLabels: Record<ApiKey['status'], { text: string; color: Color }> = {
-  active: { text: 'Active', color: 'green' },
-  revoked: { text: 'Revoked', color: 'red' },
-  expired: { text: 'Expired', color: 'grey' },
+const keyColors: Record<ApiKey['status'], Color> = {
+  active: 'green',
+  revoked: 'red',
+  expired: 'grey',
 };
 
 export function KeyStatusLabel({ status }: { status: ApiKey['status'] }) {
-  const { text, color } = keyLabels[status] ?? { text: status, color: 'grey' };
-  return <Label color={color} isCompact>{text}</Label>;
+  const { t } = useTranslation();
+  const color = keyColors[status];
+  return <Label color={color ?? 'grey'} isCompact>{color ? t(`status.key.${status}`) : status}</Label>;
 }

@@ -1,14 +1,17 @@
-/** @module The signed-in person's dropdown: who they are, the API docs, and Log out. */
+/** @module The signed-in person's dropdown: who they are, the API docs, the language, and Log out. */
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
-import { Dropdown, DropdownItem, DropdownList, Divider, MenuToggle } from '@patternfly/react-core';
+import { Dropdown, DropdownGroup, DropdownItem, DropdownList, Divider, MenuToggle } from '@patternfly/react-core';
 import UserIcon from '@patternfly/react-icons/dist/esm/icons/user-icon';
 import { api } from '../api';
+import { chooseLanguage, languages } from '../i18n';
 import { useToast } from '../hooks/toast';
 import type { Me } from '../types';
+import { useTranslation } from 'react-i18next';
 
 export function UserMenu({ me }: { me: Me }) {
+  const { t, i18n } = useTranslation();
   const [isOpen, setOpen] = useState(false);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
@@ -18,7 +21,7 @@ export function UserMenu({ me }: { me: Me }) {
     try {
       await api<void>('POST', '/api/auth/logout');
     } catch (error) {
-      toast.failure('Could not sign out cleanly', error);
+      toast.failure(t('userMenu.signOutFailed'), error);
     }
     queryClient.clear();
     navigate('/login', { replace: true });
@@ -39,14 +42,31 @@ export function UserMenu({ me }: { me: Me }) {
     >
       <DropdownList>
         <DropdownItem key="who" isDisabled description={[me.email, me.roles.join(', ')].filter(Boolean).join(' · ')}>
-          Signed in as {me.username}
+          {t('userMenu.signedInAs', { username: me.username })}
         </DropdownItem>
         <DropdownItem key="docs" to="/docs" isExternalLink>
-          API documentation
+          {t('userMenu.apiDocs')}
         </DropdownItem>
-        <Divider component="li" key="divider" />
+      </DropdownList>
+      <Divider />
+      <DropdownGroup label={t('userMenu.language')} labelHeadingLevel="h3">
+        <DropdownList aria-label={t('userMenu.language')}>
+          {languages.map(({ code, name }) => (
+            <DropdownItem
+              key={code}
+              lang={code}
+              isSelected={i18n.resolvedLanguage === code}
+              onClick={() => chooseLanguage(code)}
+            >
+              {name}
+            </DropdownItem>
+          ))}
+        </DropdownList>
+      </DropdownGroup>
+      <Divider />
+      <DropdownList>
         <DropdownItem key="logout" onClick={() => void logout()}>
-          Log out
+          {t('userMenu.logout')}
         </DropdownItem>
       </DropdownList>
     </Dropdown>

@@ -24,6 +24,7 @@ import { formatDate, formatDateTime, formatLimit } from '../format';
 import { keys, useApiKeys, useSubscriptions, useTeams } from '../hooks/queries';
 import { useToast } from '../hooks/toast';
 import type { ApiKey, ApiKeyWithSecret } from '../types';
+import { useTranslation } from 'react-i18next';
 
 type Dialog =
   | { kind: 'create'; models: string[] }
@@ -33,6 +34,7 @@ type Dialog =
   | { kind: 'secret'; key: ApiKeyWithSecret; title: string };
 
 export function ApiKeysPage() {
+  const { t } = useTranslation();
   const apiKeys = useApiKeys();
   const subscriptions = useSubscriptions();
   const teams = useTeams();
@@ -64,12 +66,12 @@ export function ApiKeysPage() {
       api<ApiKeyWithSecret>('POST', `/api-keys/${encodeURIComponent(key.id)}/rotate`, { graceSeconds }),
     onSuccess: (rotated) => {
       void queryClient.invalidateQueries({ queryKey: keys.apiKeys });
-      const until = rotated.previousValidUntil ? `The old secret works until ${formatDateTime(rotated.previousValidUntil)}.` : 'The old secret no longer works.';
-      toast.success(`Key ${rotated.name} rotated`, until);
-      setDialog({ kind: 'secret', key: rotated, title: `Key rotated: ${rotated.name}` });
+      const until = rotated.previousValidUntil ? t('apiKeys.rotate.oldUntil', { date: formatDateTime(rotated.previousValidUntil) }) : t('apiKeys.rotate.oldGone');
+      toast.success(t('apiKeys.rotate.done', { name: rotated.name }), until);
+      setDialog({ kind: 'secret', key: rotated, title: t('apiKeys.rotate.title', { name: rotated.name }) });
     },
     onError: (error) => {
-      toast.failure('Could not rotate the key', error);
+      toast.failure(t('apiKeys.rotate.failed'), error);
       setDialog(null);
     },
   });
@@ -77,11 +79,11 @@ export function ApiKeysPage() {
     mutationFn: (key: ApiKey) => api<ApiKey>('DELETE', `/api-keys/${encodeURIComponent(key.id)}`),
     onSuccess: (revoked) => {
       void queryClient.invalidateQueries({ queryKey: keys.apiKeys });
-      toast.success(`Key ${revoked.name} revoked`);
+      toast.success(t('apiKeys.revoke.done', { name: revoked.name }));
       setDialog(null);
     },
     onError: (error) => {
-      toast.failure('Could not revoke the key', error);
+      toast.failure(t('apiKeys.revoke.failed'), error);
       setDialog(null);
     },
   });
@@ -90,59 +92,59 @@ export function ApiKeysPage() {
   const hasActiveSubscription = subscriptions.data?.some((s) => s.status === 'active') || (teams.data?.teams.length ?? 0) > 0;
   const createButton = (
     <Button variant="primary" onClick={() => setDialog({ kind: 'create', models: [] })}>
-      Create API key
+      {t('apiKeys.create')}
     </Button>
   );
 
   return (
     <>
       <PageHeader
-        title="API Keys"
-        description="Keys let your applications call the models you subscribe to. Use one key per application."
+        title={t('apiKeys.title')}
+        description={t('apiKeys.description')}
         actions={apiKeys.data?.length === 0 ? undefined : createButton /* the empty state offers it instead */}
       />
       <PageSection isFilled>
-        {apiKeys.isPending && <Loading label="Loading API keys" />}
-        {apiKeys.isError && <ErrorAlert error={apiKeys.error} title="Could not load API keys" />}
+        {apiKeys.isPending && <Loading label={t('apiKeys.loading')} />}
+        {apiKeys.isError && <ErrorAlert error={apiKeys.error} title={t('apiKeys.loadError')} />}
         {apiKeys.isSuccess && apiKeys.data.length === 0 &&
           (subscriptions.isSuccess && !hasActiveSubscription ? (
-            <Empty title="Subscribe to a model first" icon={KeyIcon} action={<LinkButton to="/models">Browse models</LinkButton>}>
-              A key can call only the models you are subscribed to. Pick a model, subscribe, then come back to create a key.
+            <Empty title={t('apiKeys.subscribeFirst')} icon={KeyIcon} action={<LinkButton to="/models">{t('apiKeys.browseModels')}</LinkButton>}>
+              {t('apiKeys.subscribeFirstBody')}
             </Empty>
           ) : (
-            <Empty title="No API keys yet — create one" icon={KeyIcon} action={createButton}>
-              Create a key for each application, with its own budget and limits.
+            <Empty title={t('apiKeys.empty')} icon={KeyIcon} action={createButton}>
+              {t('apiKeys.emptyBody')}
             </Empty>
           ))}
         {apiKeys.isSuccess && apiKeys.data.length > 0 && (
-          <Table aria-label="API keys" variant="compact">
+          <Table aria-label={t('apiKeys.table')} variant="compact">
             <Thead>
               <Tr>
-                <Th modifier="wrap">Name</Th>
-                <Th modifier="wrap">Key</Th>
-                <Th modifier="wrap">Models</Th>
-                <Th modifier="wrap">Budget and limits</Th>
-                <Th modifier="wrap">Expires · last used</Th>
-                <Th modifier="wrap">Status</Th>
-                <Th screenReaderText="Actions" />
+                <Th modifier="wrap">{t('apiKeys.col.name')}</Th>
+                <Th modifier="wrap">{t('apiKeys.col.key')}</Th>
+                <Th modifier="wrap">{t('apiKeys.col.models')}</Th>
+                <Th modifier="wrap">{t('apiKeys.col.budget')}</Th>
+                <Th modifier="wrap">{t('apiKeys.col.expires')}</Th>
+                <Th modifier="wrap">{t('apiKeys.col.status')}</Th>
+                <Th screenReaderText={t('apiKeys.col.actions')} />
               </Tr>
             </Thead>
             <Tbody>
               {apiKeys.data.map((key) => (
                 <Tr key={key.id}>
-                  <Td dataLabel="Name">
+                  <Td dataLabel={t('apiKeys.col.name')}>
                     <strong>{key.name}</strong>
                     {key.teamName && (
                       <div>
-                        <Label isCompact color="purple">Team {key.teamName}</Label>
+                        <Label isCompact color="purple">{t('apiKeys.team', { name: key.teamName })}</Label>
                       </div>
                     )}
                     {key.description && <div className="lm-muted">{key.description}</div>}
                   </Td>
-                  <Td dataLabel="Key" modifier="nowrap">
+                  <Td dataLabel={t('apiKeys.col.key')} modifier="nowrap">
                     <span className="lm-mono">{key.prefix}</span>
                   </Td>
-                  <Td dataLabel="Models">
+                  <Td dataLabel={t('apiKeys.col.models')}>
                     <LabelGroup numLabels={2}>
                       {key.models.map((model) => (
                         <Label key={model} isCompact>
@@ -151,34 +153,34 @@ export function ApiKeysPage() {
                       ))}
                     </LabelGroup>
                   </Td>
-                  <Td dataLabel="Budget and limits">
+                  <Td dataLabel={t('apiKeys.col.budget')}>
                     <BudgetText spend={key.spend} maxBudget={key.maxBudget} period={key.budgetPeriod} />
                     <div className="lm-muted">
-                      {key.rpm === null && key.tpm === null ? 'No rate limits' : `${formatLimit(key.rpm, 'RPM')} · ${formatLimit(key.tpm, 'TPM')}`}
+                      {key.rpm === null && key.tpm === null ? t('apiKeys.noRateLimits') : `${formatLimit(key.rpm, 'RPM')} · ${formatLimit(key.tpm, 'TPM')}`}
                     </div>
                   </Td>
-                  <Td dataLabel="Expires · last used">
-                    {key.expiresAt ? `Expires ${formatDate(key.expiresAt)}` : 'Never expires'}
-                    <div className="lm-muted">{key.lastUsedAt ? `Used ${formatDateTime(key.lastUsedAt)}` : 'Never used'}</div>
+                  <Td dataLabel={t('apiKeys.col.expires')}>
+                    {key.expiresAt ? t('apiKeys.expires', { date: formatDate(key.expiresAt) }) : t('apiKeys.neverExpires')}
+                    <div className="lm-muted">{key.lastUsedAt ? t('apiKeys.used', { date: formatDateTime(key.lastUsedAt) }) : t('apiKeys.neverUsed')}</div>
                   </Td>
-                  <Td dataLabel="Status">
+                  <Td dataLabel={t('apiKeys.col.status')}>
                     <KeyStatusLabel status={key.status} />
                   </Td>
-                  <Td dataLabel="Actions">
+                  <Td dataLabel={t('apiKeys.col.actions')}>
                     <Flex gap={{ default: 'gapXs' }}>
                       <Button variant="secondary" size="sm" onClick={() => setView(key.id)}>
-                        View key
+                        {t('apiKeys.view')}
                       </Button>
                       {key.status !== 'revoked' && (
                         <>
                           <Button variant="link" size="sm" onClick={() => setDialog({ kind: 'edit', key })}>
-                            Edit
+                            {t('apiKeys.edit')}
                           </Button>
                           <Button variant="link" size="sm" onClick={() => setDialog({ kind: 'rotate', key })}>
-                            Rotate
+                            {t('apiKeys.rotateAction')}
                           </Button>
                           <Button variant="link" isDanger size="sm" onClick={() => setDialog({ kind: 'revoke', key })}>
-                            Revoke
+                            {t('apiKeys.revokeAction')}
                           </Button>
                         </>
                       )}
@@ -198,7 +200,7 @@ export function ApiKeysPage() {
           onClose={close}
           onCreated={(created) => {
             if (params.has('create')) setView(null);
-            setDialog({ kind: 'secret', key: created, title: `API key created: ${created.name}` });
+            setDialog({ kind: 'secret', key: created, title: t('apiKeys.createdTitle', { name: created.name }) });
           }}
         />
       )}
@@ -209,13 +211,13 @@ export function ApiKeysPage() {
       )}
       {dialog?.kind === 'revoke' && (
         <ConfirmModal
-          title={`Revoke key ${dialog.key.name}?`}
-          confirmLabel="Revoke key"
+          title={t('apiKeys.revoke.title', { name: dialog.key.name })}
+          confirmLabel={t('apiKeys.revoke.confirm')}
           isWorking={revoke.isPending}
           onConfirm={() => revoke.mutate(dialog.key)}
           onClose={close}
         >
-          Applications using this key will be refused from now on. This cannot be undone; its usage history is kept.
+          {t('apiKeys.revoke.body')}
         </ConfirmModal>
       )}
     </>

@@ -20,7 +20,9 @@ import { api, isApiError } from '../api';
 import { useConfig } from '../hooks/useConfig';
 import { useMe } from '../hooks/useMe';
 import { errorMessage } from '../hooks/toast';
+import i18n from '../i18n';
 import type { Me } from '../types';
+import { Trans, useTranslation } from 'react-i18next';
 
 /** Only same-site paths, so a crafted link cannot bounce someone to another site after sign-in. */
 function safeReturnTo(value: string | null): string {
@@ -28,15 +30,17 @@ function safeReturnTo(value: string | null): string {
 }
 
 function signInError(error: unknown): string {
-  if (isApiError(error) && error.status === 401) return 'Wrong username or password.';
+  const t = i18n.t.bind(i18n);
+  if (isApiError(error) && error.status === 401) return t('login.wrongPassword');
   if (isApiError(error) && error.status === 429) {
-    const wait = error.retryAfter ? `${Math.ceil(error.retryAfter)} seconds` : 'a minute';
-    return `Too many sign-in attempts. Wait ${wait} and try again.`;
+    const wait = error.retryAfter ? t('login.waitSeconds', { count: Math.ceil(error.retryAfter) }) : t('login.waitMinute');
+    return t('login.tooManyAttempts', { wait });
   }
   return errorMessage(error);
 }
 
 export function LoginPage() {
+  const { t } = useTranslation();
   const [params] = useSearchParams();
   const returnTo = safeReturnTo(params.get('returnTo'));
   const config = useConfig();
@@ -51,7 +55,7 @@ export function LoginPage() {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!username || !password) {
-      setError('Enter your username and password.');
+      setError(t('login.missingFields'));
       return;
     }
     setSubmitting(true);
@@ -76,36 +80,32 @@ export function LoginPage() {
 
   return (
     <PfLoginPage
-      loginTitle="Sign in to LiteMaaS"
-      loginSubtitle="Models as a Service: subscribe to models, create API keys, watch your usage."
-      textContent="LiteMaaS gives your team OpenAI-compatible access to shared models, with a key per application, budgets and limits, and usage you can see as it happens."
+      loginTitle={t('login.title')}
+      loginSubtitle={t('login.subtitle')}
+      textContent={t('login.text')}
     >
       {error && (
-        <Alert variant="danger" isInline title="Could not sign in" style={{ marginBottom: 16 }}>
+        <Alert variant="danger" isInline title={t('login.failed')} style={{ marginBottom: 16 }}>
           {error}
         </Alert>
       )}
       {me.data && (
-        <Alert variant="info" isInline isPlain title={`You are signed in as ${me.data.username}.`} style={{ marginBottom: 16 }}>
-          Sign in again below to refresh your session, or{' '}
-          <Button variant="link" isInline onClick={() => navigate(returnTo)}>
-            continue
-          </Button>
-          .
+        <Alert variant="info" isInline isPlain title={t('login.signedInAs', { username: me.data.username })} style={{ marginBottom: 16 }}>
+          <Trans i18nKey="login.signInAgain" components={{ continue: <Button variant="link" isInline onClick={() => navigate(returnTo)} /> }} />
         </Alert>
       )}
-      {config.isError && <Alert variant="warning" isInline title="Could not load the sign-in options" style={{ marginBottom: 16 }}>{errorMessage(config.error)}</Alert>}
+      {config.isError && <Alert variant="warning" isInline title={t('login.optionsError')} style={{ marginBottom: 16 }}>{errorMessage(config.error)}</Alert>}
       {openshift && (
         <>
           <Button component="a" href={openshiftHref} variant="primary" isBlock>
-            Sign in with OpenShift
+            {t('login.withOpenShift')}
           </Button>
           {passwordLogin && <Divider style={{ margin: '16px 0' }} />}
         </>
       )}
       {passwordLogin && (
         <Form onSubmit={(event) => void submit(event)} noValidate>
-          <FormGroup label="Username" fieldId="login-username" isRequired>
+          <FormGroup label={t('login.username')} fieldId="login-username" isRequired>
             <TextInput
               id="login-username"
               name="username"
@@ -116,7 +116,7 @@ export function LoginPage() {
               onChange={(_event, value) => setUsername(value)}
             />
           </FormGroup>
-          <FormGroup label="Password" fieldId="login-password" isRequired>
+          <FormGroup label={t('login.password')} fieldId="login-password" isRequired>
             <TextInput
               id="login-password"
               name="password"
@@ -129,7 +129,7 @@ export function LoginPage() {
           </FormGroup>
           <ActionGroup>
             <Button type="submit" variant={openshift ? 'secondary' : 'primary'} isBlock isLoading={submitting} isDisabled={submitting}>
-              Sign in
+              {t('login.submit')}
             </Button>
           </ActionGroup>
         </Form>
@@ -138,7 +138,7 @@ export function LoginPage() {
         <>
           {passwordLogin && <Divider style={{ margin: '16px 0' }} />}
           <Button component="a" href={oidcHref} variant="secondary" isBlock>
-            Sign in with {oidc.label || 'single sign-on'}
+            {t('login.withOidc', { provider: oidc.label || t('login.singleSignOn') })}
           </Button>
         </>
       )}

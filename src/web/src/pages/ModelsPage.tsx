@@ -18,6 +18,7 @@ import { PageHeader } from '../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../components/States';
 import { useModels } from '../hooks/queries';
 import type { Model } from '../types';
+import { useTranslation } from 'react-i18next';
 
 function matches(model: Model, search: string): boolean {
   const needle = search.trim().toLowerCase();
@@ -26,6 +27,7 @@ function matches(model: Model, search: string): boolean {
 }
 
 export function ModelsPage() {
+  const { t } = useTranslation();
   const models = useModels();
   const [params, setParams] = useSearchParams();
   const [search, setSearch] = useState('');
@@ -51,37 +53,37 @@ export function ModelsPage() {
 
   return (
     <>
-      <PageHeader title="Models" description="Pick a model and subscribe to it; then create an API key for it." />
+      <PageHeader title={t('models.title')} description={t('models.description')} />
       <PageSection isFilled>
         <Toolbar>
           <ToolbarContent>
             <ToolbarItem>
               <SearchInput
-                aria-label="Search models"
-                placeholder="Search by name, provider or feature"
+                aria-label={t('models.search')}
+                placeholder={t('models.searchPlaceholder')}
                 value={search}
                 onChange={(_event, value) => setSearch(value)}
                 onClear={() => setSearch('')}
               />
             </ToolbarItem>
             <ToolbarItem>
-              <ToggleGroup aria-label="Which models">
-                <ToggleGroupItem text="All models" isSelected={!onlyMine} onChange={() => setOnlyMine(false)} />
-                <ToggleGroupItem text="My subscriptions" isSelected={onlyMine} onChange={() => setOnlyMine(true)} />
+              <ToggleGroup aria-label={t('models.which')}>
+                <ToggleGroupItem text={t('models.all')} isSelected={!onlyMine} onChange={() => setOnlyMine(false)} />
+                <ToggleGroupItem text={t('models.mine')} isSelected={onlyMine} onChange={() => setOnlyMine(true)} />
               </ToggleGroup>
             </ToolbarItem>
           </ToolbarContent>
         </Toolbar>
-        {models.isPending && <Loading label="Loading models" />}
-        {models.isError && <ErrorAlert error={models.error} title="Could not load models" />}
+        {models.isPending && <Loading label={t('models.loading')} />}
+        {models.isError && <ErrorAlert error={models.error} title={t('models.loadError')} />}
         {models.isSuccess && models.data.length === 0 && (
-          <Empty title="No models yet" icon={CubesIcon}>
-            An administrator has not published any models. Check back later.
+          <Empty title={t('models.none')} icon={CubesIcon}>
+            {t('models.noneBody')}
           </Empty>
         )}
         {models.isSuccess && models.data.length > 0 && shown.length === 0 && (
-          <Empty title="No models match" icon={CubesIcon}>
-            Try a different search{onlyMine ? ', or show all models' : ''}.
+          <Empty title={t('models.noMatch')} icon={CubesIcon}>
+            {onlyMine ? t('models.noMatchBodyMine') : t('models.noMatchBody')}
           </Empty>
         )}
         <Gallery hasGutter minWidths={{ default: '100%', sm: '280px' }}>

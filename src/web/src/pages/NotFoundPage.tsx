@@ -2,12 +2,14 @@
 import { PageSection } from '@patternfly/react-core';
 import { Empty } from '../components/States';
 import { LinkButton } from '../components/LinkButton';
+import { useTranslation } from 'react-i18next';
 
 export function NotFoundPage() {
+  const { t } = useTranslation();
   return (
     <PageSection>
-      <Empty title="Page not found" action={<LinkButton to="/models">Go to models</LinkButton>}>
-        There is nothing at this address.
+      <Empty title={t('notFound.title')} action={<LinkButton to="/models">{t('notFound.action')}</LinkButton>}>
+        {t('notFound.body')}
       </Empty>
     </PageSection>
   );

@@ -35,8 +35,10 @@ import { useApiKeys, useModels } from '../hooks/queries';
 import { errorMessage } from '../hooks/toast';
 import { useKeySecret } from '../hooks/useKeySecret';
 import type { Model } from '../types';
+import { useTranslation } from 'react-i18next';
 
 const apiTitles: Record<ChatApi, string> = { chat: 'Chat Completions', responses: 'Responses API' };
+const apiPaths: Record<ChatApi, string> = { chat: 'POST /v1/chat/completions', responses: 'POST /v1/responses' };
 
 /** What the reply cost at the model's prices: cached prompt tokens at their own price, plus any per-request fee. */
 export function replyCost(usage: ChatResult['usage'], model: Model | undefined): number | undefined {
@@ -56,6 +58,7 @@ function replyStats(result: ChatResult, model: Model | undefined): ReplyStats {
 }
 
 export function PlaygroundPage() {
+  const { t } = useTranslation();
   const apiKeys = useApiKeys();
   const models = useModels();
   const active = (apiKeys.data ?? []).filter((key) => key.status === 'active');
@@ -113,7 +116,7 @@ export function PlaygroundPage() {
       } else {
         setGatewayError(errorMessage(error));
         // Drop the empty reply, and the question too, so it can be sent again.
-        setTurns((all) => (all[all.length - 1]?.content ? all.map((t, i) => (i === all.length - 1 ? { ...t, isStreaming: false } : t)) : all.slice(0, -2)));
+        setTurns((all) => (all[all.length - 1]?.content ? all.map((turn, i) => (i === all.length - 1 ? { ...turn, isStreaming: false } : turn)) : all.slice(0, -2)));
         setDraft((current) => current || text);
       }
     } finally {
@@ -129,16 +132,16 @@ export function PlaygroundPage() {
     }
   };
 
-  const header = <PageHeader title="Playground" description="Try a model with one of your keys. Replies stream in; each shows its speed and cost." />;
-  if (apiKeys.isPending) return <>{header}<PageSection><Loading label="Loading your keys" /></PageSection></>;
-  if (apiKeys.isError) return <>{header}<PageSection><ErrorAlert error={apiKeys.error} title="Could not load your keys" /></PageSection></>;
+  const header = <PageHeader title={t('playground.title')} description={t('playground.description')} />;
+  if (apiKeys.isPending) return <>{header}<PageSection><Loading label={t('playground.loadingKeys')} /></PageSection></>;
+  if (apiKeys.isError) return <>{header}<PageSection><ErrorAlert error={apiKeys.error} title={t('playground.keysError')} /></PageSection></>;
   if (!apiKey) {
     return (
       <>
         {header}
         <PageSection>
-          <Empty title="Create an API key first" icon={KeyIcon} action={<LinkButton to="/api-keys">Go to API keys</LinkButton>}>
-            The playground calls the gateway with one of your active keys. No key yet? Subscribe to a model, then create a key for it.
+          <Empty title={t('playground.noKey')} icon={KeyIcon} action={<LinkButton to="/api-keys">{t('playground.goToKeys')}</LinkButton>}>
+            {t('playground.noKeyBody')}
           </Empty>
         </PageSection>
       </>
@@ -152,42 +155,42 @@ export function PlaygroundPage() {
         <Grid hasGutter>
           <GridItem lg={4}>
             <Card>
-              <CardTitle>Settings</CardTitle>
+              <CardTitle>{t('playground.settings')}</CardTitle>
               <CardBody>
                 <Form onSubmit={(event) => event.preventDefault()}>
-                  <Field label="API key" fieldId="pg-key">
+                  <Field label={t('playground.apiKey')} fieldId="pg-key">
                     <FormSelect id="pg-key" value={apiKey.id} onChange={(_e, v) => setKeyId(v)} isDisabled={isStreaming}>
                       {active.map((key) => (
                         <FormSelectOption key={key.id} value={key.id} label={`${key.name} (${key.prefix})`} />
                       ))}
                     </FormSelect>
                   </Field>
-                  <Field label="Model" fieldId="pg-model" hint={model ? undefined : "The playground chats; this key's models serve other APIs (View key has examples)."}>
+                  <Field label={t('playground.model')} fieldId="pg-model" hint={model ? undefined : t('playground.noChatHint')}>
                     <FormSelect id="pg-model" value={model ?? ''} onChange={(_e, v) => setModelId(v)} isDisabled={isStreaming || !model}>
                       {chatModels.map((id) => (
                         <FormSelectOption key={id} value={id} label={id} />
                       ))}
-                      {!model && <FormSelectOption value="" label="No chat model on this key" isPlaceholder />}
+                      {!model && <FormSelectOption value="" label={t('playground.noChatModel')} isPlaceholder />}
                     </FormSelect>
                   </Field>
-                  <Field label="API" fieldId="pg-api" hint={api === 'chat' ? 'POST /v1/chat/completions' : 'POST /v1/responses'}>
+                  <Field label="API" fieldId="pg-api" hint={apiPaths[api]}>
                     <ToggleGroup id="pg-api" aria-label="API" isCompact>
                       {(Object.keys(apiTitles) as ChatApi[]).map((name) => (
                         <ToggleGroupItem key={name} text={apiTitles[name]} buttonId={`pg-api-${name}`} isSelected={api === name} isDisabled={isStreaming} onChange={() => setApi(name)} />
                       ))}
                     </ToggleGroup>
                   </Field>
-                  <Field label="System prompt" fieldId="pg-system" hint="Optional instructions sent before the conversation.">
+                  <Field label={t('playground.systemPrompt')} fieldId="pg-system" hint={t('playground.systemHint')}>
                     <TextArea id="pg-system" value={system} onChange={(_e, v) => setSystem(v)} rows={3} resizeOrientation="vertical" />
                   </Field>
                   <Grid hasGutter sm={6}>
                     <GridItem>
-                      <Field label="Temperature" fieldId="pg-temperature">
+                      <Field label={t('playground.temperature')} fieldId="pg-temperature">
                         <TextInput id="pg-temperature" type="number" min={0} max={2} step={0.1} value={temperature} onChange={(_e, v) => setTemperature(v)} />
                       </Field>
                     </GridItem>
                     <GridItem>
-                      <Field label="Max tokens" fieldId="pg-max-tokens">
+                      <Field label={t('playground.maxTokens')} fieldId="pg-max-tokens">
                         <TextInput id="pg-max-tokens" type="number" min={1} step={1} value={maxTokens} onChange={(_e, v) => setMaxTokens(v)} />
                       </Field>
                     </GridItem>
@@ -198,35 +201,35 @@ export function PlaygroundPage() {
           </GridItem>
           <GridItem lg={8}>
             <Card>
-              <CardTitle>Conversation</CardTitle>
+              <CardTitle>{t('playground.conversation')}</CardTitle>
               <CardBody>
                 {secret.error != null && <RevealError error={secret.error} returnTo="/playground" />}
                 {gatewayError && (
-                  <Alert variant="danger" isInline title="The gateway refused the request" style={{ marginBottom: 16 }}>
+                  <Alert variant="danger" isInline title={t('playground.refused')} style={{ marginBottom: 16 }}>
                     {gatewayError}
                   </Alert>
                 )}
                 {turns.length === 0 ? (
-                  <p className="lm-muted">Ask something to start. Enter sends; Shift+Enter adds a line.</p>
+                  <p className="lm-muted">{t('playground.start')}</p>
                 ) : (
                   <ChatTranscript turns={turns} />
                 )}
                 <Form onSubmit={(event) => { event.preventDefault(); void send(); }} style={{ marginTop: 16 }}>
-                  <Field label="Message" fieldId="pg-message">
+                  <Field label={t('playground.message')} fieldId="pg-message">
                     <TextArea id="pg-message" value={draft} onChange={(_e, v) => setDraft(v)} onKeyDown={onKeyDown} rows={3} resizeOrientation="vertical" />
                   </Field>
                   <ActionGroup>
                     {isStreaming ? (
                       <Button variant="secondary" onClick={() => abort.current?.abort()}>
-                        Stop
+                        {t('playground.stop')}
                       </Button>
                     ) : (
                       <Button type="submit" variant="primary" isDisabled={!draft.trim() || !model} isLoading={secret.isFetching}>
-                        Send
+                        {t('playground.send')}
                       </Button>
                     )}
                     <Button variant="link" onClick={() => setTurns([])} isDisabled={isStreaming || turns.length === 0}>
-                      Clear conversation
+                      {t('playground.clear')}
                     </Button>
                   </ActionGroup>
                 </Form>

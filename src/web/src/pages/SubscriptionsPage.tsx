@@ -14,8 +14,10 @@ import { formatDate } from '../format';
 import { keys, useSubscriptions } from '../hooks/queries';
 import { useToast } from '../hooks/toast';
 import type { Subscription } from '../types';
+import { Trans, useTranslation } from 'react-i18next';
 
 export function SubscriptionsPage() {
+  const { t } = useTranslation();
   const subscriptions = useSubscriptions();
   const [cancelling, setCancelling] = useState<Subscription | null>(null);
   const toast = useToast();
@@ -23,13 +25,13 @@ export function SubscriptionsPage() {
   const cancel = useMutation({
     mutationFn: (subscription: Subscription) => api<Subscription>('POST', `/subscriptions/${encodeURIComponent(subscription.id)}/cancel`),
     onSuccess: (subscription) => {
-      toast.success(`Subscription to ${subscription.modelId} cancelled`);
+      toast.success(t('subscriptions.cancelled', { model: subscription.modelId }));
       setCancelling(null);
       void queryClient.invalidateQueries({ queryKey: keys.subscriptions });
       void queryClient.invalidateQueries({ queryKey: keys.models });
     },
     onError: (error) => {
-      toast.failure('Could not cancel the subscription', error);
+      toast.failure(t('subscriptions.cancelFailed'), error);
       setCancelling(null);
     },
   });
@@ -37,44 +39,44 @@ export function SubscriptionsPage() {
   return (
     <>
       <PageHeader
-        title="Subscriptions"
-        description="The models you can use. Restricted models wait for an administrator's approval."
-        actions={subscriptions.data?.length === 0 ? undefined : <LinkButton to="/models" variant="secondary">Browse models</LinkButton>}
+        title={t('subscriptions.title')}
+        description={t('subscriptions.description')}
+        actions={subscriptions.data?.length === 0 ? undefined : <LinkButton to="/models" variant="secondary">{t('subscriptions.browse')}</LinkButton>}
       />
       <PageSection isFilled>
-        {subscriptions.isPending && <Loading label="Loading subscriptions" />}
-        {subscriptions.isError && <ErrorAlert error={subscriptions.error} title="Could not load subscriptions" />}
+        {subscriptions.isPending && <Loading label={t('subscriptions.loading')} />}
+        {subscriptions.isError && <ErrorAlert error={subscriptions.error} title={t('subscriptions.loadError')} />}
         {subscriptions.isSuccess && subscriptions.data.length === 0 && (
-          <Empty title="No subscriptions yet" icon={ListIcon} action={<LinkButton to="/models">Browse models</LinkButton>}>
-            Subscribe to a model first; then you can create API keys for it.
+          <Empty title={t('subscriptions.empty')} icon={ListIcon} action={<LinkButton to="/models">{t('subscriptions.browse')}</LinkButton>}>
+            {t('subscriptions.emptyBody')}
           </Empty>
         )}
         {subscriptions.isSuccess && subscriptions.data.length > 0 && (
-          <Table aria-label="Subscriptions" variant="compact">
+          <Table aria-label={t('subscriptions.title')} variant="compact">
             <Thead>
               <Tr>
-                <Th modifier="wrap">Model</Th>
-                <Th modifier="wrap">Status</Th>
-                <Th modifier="wrap">Reason</Th>
-                <Th modifier="wrap">Requested</Th>
-                <Th modifier="wrap">Updated</Th>
-                <Th screenReaderText="Actions" />
+                <Th modifier="wrap">{t('subscriptions.col.model')}</Th>
+                <Th modifier="wrap">{t('subscriptions.col.status')}</Th>
+                <Th modifier="wrap">{t('subscriptions.col.reason')}</Th>
+                <Th modifier="wrap">{t('subscriptions.col.requested')}</Th>
+                <Th modifier="wrap">{t('subscriptions.col.updated')}</Th>
+                <Th screenReaderText={t('subscriptions.col.actions')} />
               </Tr>
             </Thead>
             <Tbody>
               {subscriptions.data.map((subscription) => (
                 <Tr key={subscription.id}>
-                  <Td dataLabel="Model">{subscription.modelId}</Td>
-                  <Td dataLabel="Status">
+                  <Td dataLabel={t('subscriptions.col.model')}>{subscription.modelId}</Td>
+                  <Td dataLabel={t('subscriptions.col.status')}>
                     <SubscriptionStatusLabel status={subscription.status} />
                   </Td>
-                  <Td dataLabel="Reason">{subscription.reason || '—'}</Td>
-                  <Td dataLabel="Requested">{formatDate(subscription.createdAt)}</Td>
-                  <Td dataLabel="Updated">{formatDate(subscription.updatedAt)}</Td>
-                  <Td dataLabel="Actions" isActionCell>
+                  <Td dataLabel={t('subscriptions.col.reason')}>{subscription.reason || '—'}</Td>
+                  <Td dataLabel={t('subscriptions.col.requested')}>{formatDate(subscription.createdAt)}</Td>
+                  <Td dataLabel={t('subscriptions.col.updated')}>{formatDate(subscription.updatedAt)}</Td>
+                  <Td dataLabel={t('subscriptions.col.actions')} isActionCell>
                     {(subscription.status === 'active' || subscription.status === 'pending') && (
                       <Button variant="secondary" isDanger size="sm" onClick={() => setCancelling(subscription)}>
-                        Cancel
+                        {t('subscriptions.cancel')}
                       </Button>
                     )}
                   </Td>
@@ -86,15 +88,14 @@ export function SubscriptionsPage() {
       </PageSection>
       {cancelling && (
         <ConfirmModal
-          title="Cancel subscription?"
-          confirmLabel="Cancel subscription"
-          cancelLabel="Keep it"
+          title={t('subscriptions.confirmTitle')}
+          confirmLabel={t('subscriptions.confirm')}
+          cancelLabel={t('subscriptions.keep')}
           isWorking={cancel.isPending}
           onConfirm={() => cancel.mutate(cancelling)}
           onClose={() => setCancelling(null)}
         >
-          Your API keys will no longer be able to call <strong>{cancelling.modelId}</strong>. You can subscribe again later; a restricted
-          model then needs approval again.
+          <Trans i18nKey="subscriptions.confirmBody" values={{ model: cancelling.modelId }} components={{ model: <strong /> }} />
         </ConfirmModal>
       )}
     </>

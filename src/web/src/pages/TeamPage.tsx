@@ -26,10 +26,12 @@ import { teamKeys, useModels, useTeamSubscriptions } from '../hooks/queries';
 import { canAdminister, useMe } from '../hooks/useMe';
 import { useToast } from '../hooks/toast';
 import type { ApiKey, ApiKeyWithSecret, Team, TeamMember } from '../types';
+import { Trans, useTranslation } from 'react-i18next';
 
 type Dialog = { kind: 'create' } | { kind: 'secret'; key: ApiKeyWithSecret } | { kind: 'view'; key: ApiKey } | { kind: 'revoke'; key: ApiKey } | { kind: 'remove'; member: TeamMember };
 
 export function TeamPage() {
+  const { t } = useTranslation();
   const { id = '' } = useParams();
   const base = `/teams/${encodeURIComponent(id)}`;
   const me = useMe();
@@ -50,33 +52,33 @@ export function TeamPage() {
 
   const addMember = useMutation({
     mutationFn: () => api('POST', `${base}/members`, { username: newMember.username.trim(), role: newMember.role }),
-    onSuccess: () => { toast.success(`${newMember.username} added`); setNewMember({ username: '', role: 'member' }); refresh(); },
-    onError: fail('Could not add the member'),
+    onSuccess: () => { toast.success(t('team.added', { username: newMember.username })); setNewMember({ username: '', role: 'member' }); refresh(); },
+    onError: fail(t('team.addFailed')),
   });
   const setRole = useMutation({
     mutationFn: (m: { userId: string; role: string }) => api('POST', `${base}/members`, m),
     onSuccess: refresh,
-    onError: fail('Could not change the role'),
+    onError: fail(t('team.roleFailed')),
   });
   const removeMember = useMutation({
     mutationFn: (m: TeamMember) => api('DELETE', `${base}/members/${encodeURIComponent(m.userId)}`),
     onSuccess: () => { setDialog(null); refresh(); },
-    onError: (e) => { setDialog(null); fail('Could not remove the member')(e); },
+    onError: (e) => { setDialog(null); fail(t('team.removeFailed'))(e); },
   });
   const subscribe = useMutation({
     mutationFn: () => api('POST', `${base}/subscriptions`, { modelId: model }),
-    onSuccess: () => { toast.success(`Team subscribed to ${model}`); setModel(''); refresh(); },
-    onError: fail('Could not subscribe the team'),
+    onSuccess: () => { toast.success(t('team.subscribed', { model })); setModel(''); refresh(); },
+    onError: fail(t('team.subscribeFailed')),
   });
   const revoke = useMutation({
     mutationFn: (k: ApiKey) => api('DELETE', `/api-keys/${encodeURIComponent(k.id)}`),
     onSuccess: () => { setDialog(null); refresh(); },
-    onError: (e) => { setDialog(null); fail('Could not revoke the key')(e); },
+    onError: (e) => { setDialog(null); fail(t('team.revokeFailed'))(e); },
   });
 
-  if (team.isPending) return <PageSection><Loading label="Loading the team" /></PageSection>;
-  if (team.isError) return <PageSection><ErrorAlert error={team.error} title="Could not load the team" /></PageSection>;
-  const t = team.data;
+  if (team.isPending) return <PageSection><Loading label={t('team.loading')} /></PageSection>;
+  if (team.isError) return <PageSection><ErrorAlert error={team.error} title={t('team.loadError')} /></PageSection>;
+  const current = team.data;
   const subscribed = new Set((subscriptions.data ?? []).filter((s) => s.status !== 'cancelled' && s.status !== 'denied').map((s) => s.modelId));
   const available = (models.data ?? []).filter((m) => !subscribed.has(m.id));
   const add = (e: FormEvent) => { e.preventDefault(); if (newMember.username.trim()) addMember.mutate(); };
@@ -84,21 +86,21 @@ export function TeamPage() {
   return (
     <>
       <PageHeader
-        title={`Team ${t.name}`}
-        description={t.description ?? 'Keys of this team use its budget, limits and subscriptions.'}
-        actions={owner ? <LinkButton to={`/usage?team=${encodeURIComponent(id)}`} variant="secondary">Team usage</LinkButton> : undefined}
+        title={t('team.title', { name: current.name })}
+        description={current.description ?? t('team.defaultDescription')}
+        actions={owner ? <LinkButton to={`/usage?team=${encodeURIComponent(id)}`} variant="secondary">{t('team.usage')}</LinkButton> : undefined}
       />
       <PageSection isFilled>
         <Stack hasGutter>
           <StackItem>
             <Card isCompact>
-              <CardTitle>Budget and limits</CardTitle>
+              <CardTitle>{t('team.budgetAndLimits')}</CardTitle>
               <CardBody>
                 <DescriptionList isHorizontal isCompact columnModifier={{ default: '2Col' }}>
-                  <DescriptionListGroup><DescriptionListTerm>Budget</DescriptionListTerm><DescriptionListDescription><BudgetText spend={t.spend} maxBudget={t.maxBudget} period={t.budgetPeriod} /></DescriptionListDescription></DescriptionListGroup>
-                  <DescriptionListGroup><DescriptionListTerm>Rate limits</DescriptionListTerm><DescriptionListDescription>{formatLimit(t.rpm, 'rpm')} · {formatLimit(t.tpm, 'tpm')}</DescriptionListDescription></DescriptionListGroup>
-                  <DescriptionListGroup><DescriptionListTerm>Your role</DescriptionListTerm><DescriptionListDescription>{t.role ?? (canAdminister(me.data) ? 'administrator' : '—')}</DescriptionListDescription></DescriptionListGroup>
-                  <DescriptionListGroup><DescriptionListTerm>Status</DescriptionListTerm><DescriptionListDescription>{t.disabled ? <Label color="red">disabled — its keys do not work</Label> : 'active'}</DescriptionListDescription></DescriptionListGroup>
+                  <DescriptionListGroup><DescriptionListTerm>{t('team.budget')}</DescriptionListTerm><DescriptionListDescription><BudgetText spend={current.spend} maxBudget={current.maxBudget} period={current.budgetPeriod} /></DescriptionListDescription></DescriptionListGroup>
+                  <DescriptionListGroup><DescriptionListTerm>{t('team.rateLimits')}</DescriptionListTerm><DescriptionListDescription>{formatLimit(current.rpm, 'rpm')} · {formatLimit(current.tpm, 'tpm')}</DescriptionListDescription></DescriptionListGroup>
+                  <DescriptionListGroup><DescriptionListTerm>{t('team.yourRole')}</DescriptionListTerm><DescriptionListDescription>{current.role ? t(`teams.role.${current.role}`) : canAdminister(me.data) ? t('team.administrator') : '—'}</DescriptionListDescription></DescriptionListGroup>
+                  <DescriptionListGroup><DescriptionListTerm>{t('team.status')}</DescriptionListTerm><DescriptionListDescription>{current.disabled ? <Label color="red">{t('team.disabled')}</Label> : t('team.active')}</DescriptionListDescription></DescriptionListGroup>
                 </DescriptionList>
               </CardBody>
             </Card>
@@ -106,27 +108,27 @@ export function TeamPage() {
 
           <StackItem>
             <Card isCompact>
-              <CardTitle>Members</CardTitle>
+              <CardTitle>{t('team.members')}</CardTitle>
               <CardBody>
-                {members.isError && <ErrorAlert error={members.error} title="Could not load members" />}
-                <Table aria-label="Members" variant="compact">
-                  <Thead><Tr><Th>Person</Th><Th>Role</Th><Th>Added</Th><Th screenReaderText="Actions" /></Tr></Thead>
+                {members.isError && <ErrorAlert error={members.error} title={t('team.membersError')} />}
+                <Table aria-label={t('team.members')} variant="compact">
+                  <Thead><Tr><Th>{t('team.col.person')}</Th><Th>{t('team.col.role')}</Th><Th>{t('team.col.added')}</Th><Th screenReaderText={t('team.col.actions')} /></Tr></Thead>
                   <Tbody>
                     {(members.data ?? []).map((m) => (
                       <Tr key={m.userId}>
-                        <Td dataLabel="Person"><strong>{m.displayName ?? m.username}</strong> <span className="lm-muted">{m.username}</span></Td>
-                        <Td dataLabel="Role">
+                        <Td dataLabel={t('team.col.person')}><strong>{m.displayName ?? m.username}</strong> <span className="lm-muted">{m.username}</span></Td>
+                        <Td dataLabel={t('team.col.role')}>
                           {owner ? (
-                            <FormSelect aria-label={`Role of ${m.username}`} value={m.role} onChange={(_e, role) => setRole.mutate({ userId: m.userId, role })} style={{ width: 140 }}>
-                              <FormSelectOption value="owner" label="owner" />
-                              <FormSelectOption value="member" label="member" />
+                            <FormSelect aria-label={t('team.roleOf', { username: m.username })} value={m.role} onChange={(_e, role) => setRole.mutate({ userId: m.userId, role })} style={{ width: 140 }}>
+                              <FormSelectOption value="owner" label={t('teams.role.owner')} />
+                              <FormSelectOption value="member" label={t('teams.role.member')} />
                             </FormSelect>
-                          ) : <Label isCompact color={m.role === 'owner' ? 'blue' : 'grey'}>{m.role}</Label>}
+                          ) : <Label isCompact color={m.role === 'owner' ? 'blue' : 'grey'}>{t(`teams.role.${m.role}`)}</Label>}
                         </Td>
-                        <Td dataLabel="Added">{formatDate(m.addedAt)}</Td>
+                        <Td dataLabel={t('team.col.added')}>{formatDate(m.addedAt)}</Td>
                         <Td isActionCell>
                           {(owner || m.userId === me.data?.id) && (
-                            <Button variant="secondary" isDanger size="sm" onClick={() => setDialog({ kind: 'remove', member: m })}>{m.userId === me.data?.id ? 'Leave' : 'Remove'}</Button>
+                            <Button variant="secondary" isDanger size="sm" onClick={() => setDialog({ kind: 'remove', member: m })}>{m.userId === me.data?.id ? t('team.leave') : t('team.remove')}</Button>
                           )}
                         </Td>
                       </Tr>
@@ -137,15 +139,15 @@ export function TeamPage() {
                   <form onSubmit={add} style={{ marginTop: 12 }}>
                     <Flex gap={{ default: 'gapSm' }} alignItems={{ default: 'alignItemsCenter' }}>
                       <FlexItem style={{ width: 240 }}>
-                        <TextInput aria-label="Username to add" placeholder="username" value={newMember.username} onChange={(_e, v) => setNewMember((c) => ({ ...c, username: v }))} />
+                        <TextInput aria-label={t('team.usernameToAdd')} placeholder={t('team.usernamePlaceholder')} value={newMember.username} onChange={(_e, v) => setNewMember((c) => ({ ...c, username: v }))} />
                       </FlexItem>
                       <FlexItem style={{ width: 140 }}>
-                        <FormSelect aria-label="Role of the new member" value={newMember.role} onChange={(_e, role) => setNewMember((c) => ({ ...c, role }))}>
-                          <FormSelectOption value="member" label="member" />
-                          <FormSelectOption value="owner" label="owner" />
+                        <FormSelect aria-label={t('team.newMemberRole')} value={newMember.role} onChange={(_e, role) => setNewMember((c) => ({ ...c, role }))}>
+                          <FormSelectOption value="member" label={t('teams.role.member')} />
+                          <FormSelectOption value="owner" label={t('teams.role.owner')} />
                         </FormSelect>
                       </FlexItem>
-                      <Button type="submit" variant="secondary" isLoading={addMember.isPending} isDisabled={!newMember.username.trim()}>Add member</Button>
+                      <Button type="submit" variant="secondary" isLoading={addMember.isPending} isDisabled={!newMember.username.trim()}>{t('team.addMember')}</Button>
                     </Flex>
                   </form>
                 )}
@@ -155,25 +157,25 @@ export function TeamPage() {
 
           <StackItem>
             <Card isCompact>
-              <CardTitle>Model subscriptions</CardTitle>
+              <CardTitle>{t('team.subscriptions')}</CardTitle>
               <CardBody>
-                <Table aria-label="Team subscriptions" variant="compact">
-                  <Thead><Tr><Th>Model</Th><Th>Status</Th><Th>Since</Th></Tr></Thead>
+                <Table aria-label={t('team.subscriptionsTable')} variant="compact">
+                  <Thead><Tr><Th>{t('team.col.model')}</Th><Th>{t('team.col.status')}</Th><Th>{t('team.col.since')}</Th></Tr></Thead>
                   <Tbody>
                     {(subscriptions.data ?? []).map((s) => (
-                      <Tr key={s.id}><Td dataLabel="Model">{s.modelId}</Td><Td dataLabel="Status"><SubscriptionStatusLabel status={s.status} /></Td><Td dataLabel="Since">{formatDate(s.createdAt)}</Td></Tr>
+                      <Tr key={s.id}><Td dataLabel={t('team.col.model')}>{s.modelId}</Td><Td dataLabel={t('team.col.status')}><SubscriptionStatusLabel status={s.status} /></Td><Td dataLabel={t('team.col.since')}>{formatDate(s.createdAt)}</Td></Tr>
                     ))}
                   </Tbody>
                 </Table>
                 {owner && available.length > 0 && (
                   <Flex gap={{ default: 'gapSm' }} style={{ marginTop: 12 }}>
                     <FlexItem style={{ width: 320 }}>
-                      <FormSelect aria-label="Model to subscribe the team to" value={model} onChange={(_e, v) => setModel(v)}>
-                        <FormSelectOption value="" label="Choose a model" isPlaceholder />
+                      <FormSelect aria-label={t('team.modelToSubscribe')} value={model} onChange={(_e, v) => setModel(v)}>
+                        <FormSelectOption value="" label={t('team.chooseModel')} isPlaceholder />
                         {available.map((m) => <FormSelectOption key={m.id} value={m.id} label={m.id} />)}
                       </FormSelect>
                     </FlexItem>
-                    <Button variant="secondary" isDisabled={!model} isLoading={subscribe.isPending} onClick={() => subscribe.mutate()}>Subscribe the team</Button>
+                    <Button variant="secondary" isDisabled={!model} isLoading={subscribe.isPending} onClick={() => subscribe.mutate()}>{t('team.subscribe')}</Button>
                   </Flex>
                 )}
               </CardBody>
@@ -184,27 +186,27 @@ export function TeamPage() {
             <Card isCompact>
               <CardTitle>
                 <Flex justifyContent={{ default: 'justifyContentSpaceBetween' }}>
-                  <span>Team API keys</span>
-                  {t.role && !t.disabled && <Button size="sm" onClick={() => setDialog({ kind: 'create' })}>Create team key</Button>}
+                  <span>{t('team.keys')}</span>
+                  {current.role && !current.disabled && <Button size="sm" onClick={() => setDialog({ kind: 'create' })}>{t('team.createKey')}</Button>}
                 </Flex>
               </CardTitle>
               <CardBody>
-                <Table aria-label="Team API keys" variant="compact">
-                  <Thead><Tr><Th>Name</Th><Th>Key</Th><Th>Spend</Th><Th>Status</Th><Th screenReaderText="Actions" /></Tr></Thead>
+                <Table aria-label={t('team.keys')} variant="compact">
+                  <Thead><Tr><Th>{t('team.col.name')}</Th><Th>{t('team.col.key')}</Th><Th>{t('team.col.spend')}</Th><Th>{t('team.col.status')}</Th><Th screenReaderText={t('team.col.actions')} /></Tr></Thead>
                   <Tbody>
                     {(apiKeys.data ?? []).map((k) => {
                       const mine = owner || k.createdBy === me.data?.id;
                       return (
                         <Tr key={k.id}>
-                          <Td dataLabel="Name"><strong>{k.name}</strong>{k.createdBy && members.data && <div className="lm-muted">by {members.data.find((m) => m.userId === k.createdBy)?.username ?? 'a former member'}</div>}</Td>
-                          <Td dataLabel="Key"><code className="lm-nowrap">{k.prefix}</code></Td>
-                          <Td dataLabel="Spend"><BudgetText spend={k.spend} maxBudget={k.maxBudget} period={k.budgetPeriod} /></Td>
-                          <Td dataLabel="Status"><KeyStatusLabel status={k.status} /></Td>
+                          <Td dataLabel={t('team.col.name')}><strong>{k.name}</strong>{k.createdBy && members.data && <div className="lm-muted">{t('team.by', { username: members.data.find((m) => m.userId === k.createdBy)?.username ?? t('team.formerMember') })}</div>}</Td>
+                          <Td dataLabel={t('team.col.key')}><code className="lm-nowrap">{k.prefix}</code></Td>
+                          <Td dataLabel={t('team.col.spend')}><BudgetText spend={k.spend} maxBudget={k.maxBudget} period={k.budgetPeriod} /></Td>
+                          <Td dataLabel={t('team.col.status')}><KeyStatusLabel status={k.status} /></Td>
                           <Td isActionCell>
                             {mine && k.status === 'active' && (
                               <Flex gap={{ default: 'gapSm' }} flexWrap={{ default: 'nowrap' }}>
-                                <Button variant="secondary" size="sm" onClick={() => setDialog({ kind: 'view', key: k })}>View key</Button>
-                                <Button variant="secondary" isDanger size="sm" onClick={() => setDialog({ kind: 'revoke', key: k })}>Revoke</Button>
+                                <Button variant="secondary" size="sm" onClick={() => setDialog({ kind: 'view', key: k })}>{t('team.viewKey')}</Button>
+                                <Button variant="secondary" isDanger size="sm" onClick={() => setDialog({ kind: 'revoke', key: k })}>{t('team.revoke')}</Button>
                               </Flex>
                             )}
                           </Td>
@@ -220,18 +222,18 @@ export function TeamPage() {
       </PageSection>
 
       {dialog?.kind === 'create' && (
-        <ApiKeyFormModal team={{ id, name: t.name }} onClose={() => setDialog(null)} onCreated={(key) => { refresh(); setDialog({ kind: 'secret', key }); }} />
+        <ApiKeyFormModal team={{ id, name: current.name }} onClose={() => setDialog(null)} onCreated={(key) => { refresh(); setDialog({ kind: 'secret', key }); }} />
       )}
-      {dialog?.kind === 'secret' && <NewKeyModal apiKey={dialog.key} title={`Team key created: ${dialog.key.name}`} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'secret' && <NewKeyModal apiKey={dialog.key} title={t('team.keyCreated', { name: dialog.key.name })} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'view' && <ViewKeyModal apiKey={dialog.key} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'revoke' && (
-        <ConfirmModal title="Revoke team key?" confirmLabel="Revoke" isWorking={revoke.isPending} onConfirm={() => revoke.mutate(dialog.key)} onClose={() => setDialog(null)}>
-          Applications using <strong>{dialog.key.name}</strong> stop working at once.
+        <ConfirmModal title={t('team.revokeTitle')} confirmLabel={t('team.revoke')} isWorking={revoke.isPending} onConfirm={() => revoke.mutate(dialog.key)} onClose={() => setDialog(null)}>
+          <Trans i18nKey="team.revokeBody" values={{ name: dialog.key.name }} components={{ key: <strong /> }} />
         </ConfirmModal>
       )}
       {dialog?.kind === 'remove' && (
-        <ConfirmModal title={dialog.member.userId === me.data?.id ? 'Leave the team?' : `Remove ${dialog.member.username}?`} confirmLabel={dialog.member.userId === me.data?.id ? 'Leave' : 'Remove'} isWorking={removeMember.isPending} onConfirm={() => removeMember.mutate(dialog.member)} onClose={() => setDialog(null)}>
-          The team's keys stay with the team and keep working.
+        <ConfirmModal title={dialog.member.userId === me.data?.id ? t('team.leaveTitle') : t('team.removeTitle', { username: dialog.member.username })} confirmLabel={dialog.member.userId === me.data?.id ? t('team.leave') : t('team.remove')} isWorking={removeMember.isPending} onConfirm={() => removeMember.mutate(dialog.member)} onClose={() => setDialog(null)}>
+          {t('team.removeBody')}
         </ConfirmModal>
       )}
     </>

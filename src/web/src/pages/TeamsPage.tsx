@@ -18,8 +18,10 @@ import { teamKeys, useTeams } from '../hooks/queries';
 import { canAdminister, canSeeAdmin, useMe } from '../hooks/useMe';
 import { useToast } from '../hooks/toast';
 import type { BudgetPeriod, Team } from '../types';
+import { useTranslation } from 'react-i18next';
 
 export function TeamsPage() {
+  const { t } = useTranslation();
   const mine = useTeams();
   const me = useMe();
   const admin = canAdminister(me.data);
@@ -27,50 +29,50 @@ export function TeamsPage() {
   // Admins see every team (the admin list), people the ones they are in.
   const all = useQuery({ queryKey: ['admin', 'teams'], queryFn: async () => (await api<{ teams: Team[] }>('GET', '/admin/teams')).teams, enabled: seesAll });
   const [creating, setCreating] = useState(false);
-  const roles = new Map((mine.data?.teams ?? []).map((t) => [t.id, t.role]));
-  const teams = seesAll ? all.data?.map((t) => ({ ...t, role: roles.get(t.id) ?? null })) : mine.data?.teams;
+  const roles = new Map((mine.data?.teams ?? []).map((team) => [team.id, team.role]));
+  const teams = seesAll ? all.data?.map((team) => ({ ...team, role: roles.get(team.id) ?? null })) : mine.data?.teams;
   const loading = seesAll ? all.isPending : mine.isPending;
   const error = mine.error ?? all.error;
-  const create = mine.data?.canCreate ? <Button onClick={() => setCreating(true)}>Create team</Button> : undefined;
+  const create = mine.data?.canCreate ? <Button onClick={() => setCreating(true)}>{t('teams.create')}</Button> : undefined;
 
   return (
     <>
       <PageHeader
-        title="Teams"
-        description="A team shares a budget, rate limits, model subscriptions and API keys. Its keys belong to the team and keep working when the person who made them leaves."
+        title={t('teams.title')}
+        description={t('teams.description')}
         actions={create}
       />
       <PageSection isFilled>
-        {loading && <Loading label="Loading teams" />}
-        {error && <ErrorAlert error={error} title="Could not load teams" />}
+        {loading && <Loading label={t('teams.loading')} />}
+        {error && <ErrorAlert error={error} title={t('teams.loadError')} />}
         {teams && teams.length === 0 && (
-          <Empty title="You are not in a team yet" icon={UsersIcon} action={create}>
-            An administrator adds you to a team, or a team owner does. Team keys are charged to the team's budget.
+          <Empty title={t('teams.empty')} icon={UsersIcon} action={create}>
+            {t('teams.emptyBody')}
           </Empty>
         )}
         {teams && teams.length > 0 && (
-          <Table aria-label="Teams" variant="compact">
+          <Table aria-label={t('teams.title')} variant="compact">
             <Thead>
               <Tr>
-                <Th>Team</Th>
-                <Th>Your role</Th>
-                <Th>Members</Th>
-                <Th>Budget</Th>
-                <Th>Limits</Th>
+                <Th>{t('teams.col.team')}</Th>
+                <Th>{t('teams.col.role')}</Th>
+                <Th>{t('teams.col.members')}</Th>
+                <Th>{t('teams.col.budget')}</Th>
+                <Th>{t('teams.col.limits')}</Th>
               </Tr>
             </Thead>
             <Tbody>
-              {teams.map((t) => (
-                <Tr key={t.id}>
-                  <Td dataLabel="Team">
-                    <Link to={`/teams/${encodeURIComponent(t.id)}`}><strong>{t.name}</strong></Link>
-                    {t.disabled && <> <Label isCompact color="red">disabled</Label></>}
-                    {t.description && <div className="lm-muted">{t.description}</div>}
+              {teams.map((team) => (
+                <Tr key={team.id}>
+                  <Td dataLabel={t('teams.col.team')}>
+                    <Link to={`/teams/${encodeURIComponent(team.id)}`}><strong>{team.name}</strong></Link>
+                    {team.disabled && <> <Label isCompact color="red">{t('teams.disabled')}</Label></>}
+                    {team.description && <div className="lm-muted">{team.description}</div>}
                   </Td>
-                  <Td dataLabel="Your role">{t.role ? <Label isCompact color={t.role === 'owner' ? 'blue' : 'grey'}>{t.role}</Label> : '—'}</Td>
-                  <Td dataLabel="Members">{t.members}</Td>
-                  <Td dataLabel="Budget"><BudgetText spend={t.spend} maxBudget={t.maxBudget} period={t.budgetPeriod} /></Td>
-                  <Td dataLabel="Limits">{formatLimit(t.rpm, 'rpm')} · {formatLimit(t.tpm, 'tpm')}</Td>
+                  <Td dataLabel={t('teams.col.role')}>{team.role ? <Label isCompact color={team.role === 'owner' ? 'blue' : 'grey'}>{t(`teams.role.${team.role}`)}</Label> : '—'}</Td>
+                  <Td dataLabel={t('teams.col.members')}>{team.members}</Td>
+                  <Td dataLabel={t('teams.col.budget')}><BudgetText spend={team.spend} maxBudget={team.maxBudget} period={team.budgetPeriod} /></Td>
+                  <Td dataLabel={t('teams.col.limits')}>{formatLimit(team.rpm, 'rpm')} · {formatLimit(team.tpm, 'tpm')}</Td>
                 </Tr>
               ))}
             </Tbody>
@@ -82,15 +84,12 @@ export function TeamsPage() {
   );
 }
 
-const periods: { value: BudgetPeriod; label: string }[] = [
-  { value: 'monthly', label: 'Monthly' },
-  { value: 'weekly', label: 'Weekly' },
-  { value: 'daily', label: 'Daily' },
-  { value: 'none', label: 'Total (never resets)' },
-];
+/** Each period's label is `keyForm.period.<value>`. */
+const periods: BudgetPeriod[] = ['monthly', 'weekly', 'daily', 'none'];
 
 /** Create a team; admins also set its budget and limits (people's teams start without them). */
 function TeamFormModal({ admin, onClose }: { admin: boolean; onClose: () => void }) {
+  const { t } = useTranslation();
   const [form, setForm] = useState({ name: '', description: '', maxBudget: '', budgetPeriod: 'monthly' as BudgetPeriod, rpm: '', tpm: '' });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -104,8 +103,8 @@ function TeamFormModal({ admin, onClose }: { admin: boolean; onClose: () => void
         : { name: form.name, description: form.description || null };
       return api<Team>('POST', admin ? '/admin/teams' : '/teams', body);
     },
-    onSuccess: (t) => {
-      toast.success(`Team ${t.name} created`);
+    onSuccess: (team) => {
+      toast.success(t('teams.created', { name: team.name }));
       void queryClient.invalidateQueries({ queryKey: teamKeys.teams });
       void queryClient.invalidateQueries({ queryKey: ['admin', 'teams'] });
       onClose();
@@ -123,42 +122,42 @@ function TeamFormModal({ admin, onClose }: { admin: boolean; onClose: () => void
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
     setFormError(null);
-    if (!form.name.trim()) { setErrors({ name: 'Give the team a name.' }); return; }
+    if (!form.name.trim()) { setErrors({ name: t('teams.form.nameRequired') }); return; }
     save.mutate();
   };
   return (
     <Modal isOpen onClose={onClose} variant="small" aria-labelledby="team-form-title">
-      <ModalHeader title="Create team" labelId="team-form-title" />
+      <ModalHeader title={t('teams.form.title')} labelId="team-form-title" />
       <ModalBody>
-        {formError && <Alert variant="danger" isInline title="Could not create the team" style={{ marginBottom: 16 }}>{formError}</Alert>}
+        {formError && <Alert variant="danger" isInline title={t('teams.form.failed')} style={{ marginBottom: 16 }}>{formError}</Alert>}
         <Form id="team-form" onSubmit={submit} noValidate>
-          <Field label="Name" fieldId="team-name" isRequired error={errors.name}>
+          <Field label={t('teams.form.name')} fieldId="team-name" isRequired error={errors.name}>
             <TextInput id="team-name" value={form.name} onChange={(_e, v) => set('name', v)} validated={errors.name ? 'error' : 'default'} />
           </Field>
-          <Field label="Description" fieldId="team-description" error={errors.description}>
+          <Field label={t('teams.form.description')} fieldId="team-description" error={errors.description}>
             <TextInput id="team-description" value={form.description} onChange={(_e, v) => set('description', v)} />
           </Field>
           {admin && (
             <Grid hasGutter md={6}>
               <GridItem>
-                <Field label="Max budget" fieldId="team-budget" error={errors.maxBudget} hint="Empty: no budget.">
+                <Field label={t('teams.form.maxBudget')} fieldId="team-budget" error={errors.maxBudget} hint={t('keyForm.emptyNoBudget')}>
                   <TextInput id="team-budget" type="number" min={0} step="any" value={form.maxBudget} onChange={(_e, v) => set('maxBudget', v)} />
                 </Field>
               </GridItem>
               <GridItem>
-                <Field label="Budget period" fieldId="team-period">
+                <Field label={t('teams.form.budgetPeriod')} fieldId="team-period">
                   <FormSelect id="team-period" value={form.budgetPeriod} onChange={(_e, v) => set('budgetPeriod', v)}>
-                    {periods.map((p) => <FormSelectOption key={p.value} value={p.value} label={p.label} />)}
+                    {periods.map((p) => <FormSelectOption key={p} value={p} label={t(`keyForm.period.${p}`)} />)}
                   </FormSelect>
                 </Field>
               </GridItem>
               <GridItem>
-                <Field label="Requests per minute" fieldId="team-rpm" error={errors.rpm} hint="Empty: no limit.">
+                <Field label={t('teams.form.rpm')} fieldId="team-rpm" error={errors.rpm} hint={t('keyForm.emptyNoLimit')}>
                   <TextInput id="team-rpm" type="number" min={1} step={1} value={form.rpm} onChange={(_e, v) => set('rpm', v)} />
                 </Field>
               </GridItem>
               <GridItem>
-                <Field label="Tokens per minute" fieldId="team-tpm" error={errors.tpm} hint="Empty: no limit.">
+                <Field label={t('teams.form.tpm')} fieldId="team-tpm" error={errors.tpm} hint={t('keyForm.emptyNoLimit')}>
                   <TextInput id="team-tpm" type="number" min={1} step={1} value={form.tpm} onChange={(_e, v) => set('tpm', v)} />
                 </Field>
               </GridItem>
@@ -167,8 +166,8 @@ function TeamFormModal({ admin, onClose }: { admin: boolean; onClose: () => void
         </Form>
       </ModalBody>
       <ModalFooter>
-        <Button type="submit" form="team-form" isLoading={save.isPending} isDisabled={save.isPending}>Create</Button>
-        <Button variant="link" onClick={onClose}>Cancel</Button>
+        <Button type="submit" form="team-form" isLoading={save.isPending} isDisabled={save.isPending}>{t('teams.form.create')}</Button>
+        <Button variant="link" onClick={onClose}>{t('common.cancel')}</Button>
       </ModalFooter>
     </Modal>
   );

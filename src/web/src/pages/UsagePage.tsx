@@ -4,24 +4,26 @@ import { FormSelect, FormSelectOption } from '@patternfly/react-core';
 import { PageHeader } from '../components/PageHeader';
 import { useTeams } from '../hooks/queries';
 import { UsageView } from '../usage/UsageView';
+import { useTranslation } from 'react-i18next';
 
 export function UsagePage() {
+  const { t } = useTranslation();
   const [params, setParams] = useSearchParams();
   const teams = useTeams();
   // Owners see their teams' usage; members see only their own keys' (a team's usage is its owners' to read).
-  const owned = (teams.data?.teams ?? []).filter((t) => t.role === 'owner');
+  const owned = (teams.data?.teams ?? []).filter((o) => o.role === 'owner');
   const team = params.get('team') ?? '';
-  const chosen = owned.find((t) => t.id === team);
+  const chosen = owned.find((o) => o.id === team);
   const pick = (id: string) => setParams((p) => { const n = new URLSearchParams(p); if (id) n.set('team', id); else n.delete('team'); return n; });
   return (
     <>
       <PageHeader
-        title={chosen ? `Usage of team ${chosen.name}` : 'Usage'}
-        description={chosen ? "Requests, tokens and cost of the team's API keys. Days are UTC; the page refreshes every 10 seconds." : 'Requests, tokens and cost of your API keys. Days are UTC; the page refreshes every 10 seconds.'}
+        title={chosen ? t('usagePage.teamTitle', { name: chosen.name }) : t('usagePage.title')}
+        description={chosen ? t('usagePage.teamDescription') : t('usagePage.description')}
         actions={owned.length > 0 ? (
-          <FormSelect id="usage-team" aria-label="Whose usage" value={chosen ? team : ''} onChange={(_e, v) => pick(v)} style={{ minWidth: 220 }}>
-            <FormSelectOption value="" label="My keys" />
-            {owned.map((t) => <FormSelectOption key={t.id} value={t.id} label={`Team ${t.name}`} />)}
+          <FormSelect id="usage-team" aria-label={t('usagePage.whose')} value={chosen ? team : ''} onChange={(_e, v) => pick(v)} style={{ minWidth: 220 }}>
+            <FormSelectOption value="" label={t('usagePage.myKeys')} />
+            {owned.map((o) => <FormSelectOption key={o.id} value={o.id} label={t('usagePage.team', { name: o.name })} />)}
           </FormSelect>
         ) : undefined}
       />

@@ -6,16 +6,18 @@ import { formatNumber } from '../format';
 import { useMoney } from '../hooks/useMoney';
 import { useWidth } from '../hooks/useWidth';
 import type { UsageRow } from '../types';
+import { useTranslation } from 'react-i18next';
 
 type Metric = 'requests' | 'tokens' | 'cost';
 
 export function ByModelChart({ rows }: { rows: UsageRow[] }) {
+  const { t } = useTranslation();
   const [metric, setMetric] = useState<Metric>('requests');
   const money = useMoney();
   const { ref, width } = useWidth<HTMLDivElement>(400);
   const value = (row: UsageRow) => (metric === 'requests' ? row.requests : metric === 'tokens' ? row.totalTokens : row.cost);
   const format = (n: number) => (metric === 'cost' ? money(n) : formatNumber(n));
-  const data = rows.filter((row) => value(row) > 0).map((row) => ({ x: row.modelId ?? 'unknown', y: value(row) }));
+  const data = rows.filter((row) => value(row) > 0).map((row) => ({ x: row.modelId ?? t('usage.unknownModel'), y: value(row) }));
   const total = data.reduce((sum, d) => sum + d.y, 0);
   const narrow = width < 480;
   const height = narrow ? 320 : 240;
@@ -25,24 +27,24 @@ export function ByModelChart({ rows }: { rows: UsageRow[] }) {
       <CardHeader
         actions={{
           actions: (
-            <ToggleGroup aria-label="Metric by model" isCompact>
-              <ToggleGroupItem text="Requests" isSelected={metric === 'requests'} onChange={() => setMetric('requests')} />
-              <ToggleGroupItem text="Tokens" isSelected={metric === 'tokens'} onChange={() => setMetric('tokens')} />
-              <ToggleGroupItem text="Cost" isSelected={metric === 'cost'} onChange={() => setMetric('cost')} />
+            <ToggleGroup aria-label={t('usage.byModel.metric')} isCompact>
+              <ToggleGroupItem text={t('usage.metric.requests')} isSelected={metric === 'requests'} onChange={() => setMetric('requests')} />
+              <ToggleGroupItem text={t('usage.metric.tokens')} isSelected={metric === 'tokens'} onChange={() => setMetric('tokens')} />
+              <ToggleGroupItem text={t('usage.metric.cost')} isSelected={metric === 'cost'} onChange={() => setMetric('cost')} />
             </ToggleGroup>
           ),
           hasNoOffset: true,
         }}
       >
-        <CardTitle>By model</CardTitle>
+        <CardTitle>{t('usage.byModel.title')}</CardTitle>
       </CardHeader>
       <CardBody>
         <div ref={ref} className="lm-chart" style={{ height }}>
           {data.length === 0 ? (
-            <p className="lm-muted">Nothing in this range yet.</p>
+            <p className="lm-muted">{t('usage.nothing')}</p>
           ) : (
             <ChartDonut
-              ariaTitle={`${metric} by model`}
+              ariaTitle={t('usage.byModel.ariaTitle', { metric: t(`usage.metric.${metric}`) })}
               width={width}
               height={height}
               data={data}
@@ -52,7 +54,7 @@ export function ByModelChart({ rows }: { rows: UsageRow[] }) {
               legendPosition={narrow ? 'bottom' : 'right'}
               padding={narrow ? { top: 10, bottom: 110, left: 10, right: 10 } : { top: 20, bottom: 20, left: 20, right: Math.min(260, width / 2) }}
               title={format(total)}
-              subTitle={metric}
+              subTitle={t(`usage.metric.${metric}`)}
               themeColor={ChartThemeColor.multiOrdered}
             />
           )}

@@ -6,6 +6,7 @@ import { formatDay, formatNumber } from '../format';
 import { useMoney } from '../hooks/useMoney';
 import { useWidth } from '../hooks/useWidth';
 import type { UsageTimeseries } from '../types';
+import { useTranslation } from 'react-i18next';
 
 type Metric = 'requests' | 'tokens' | 'cost';
 type Point = UsageTimeseries['points'][number];
@@ -18,16 +19,17 @@ const colors = {
   green: 'var(--pf-t--chart--color--green--300, #3d7317)',
 };
 
+/** `name` is the series' translation key. */
 const series: Record<Metric, { name: string; color: string; value: (p: Point) => number }[]> = {
   requests: [
-    { name: 'Answered', color: colors.blue, value: (p) => p.requests },
-    { name: 'Refused or failed', color: colors.red, value: (p) => p.errors },
+    { name: 'usage.series.answered', color: colors.blue, value: (p) => p.requests },
+    { name: 'usage.series.refused', color: colors.red, value: (p) => p.errors },
   ],
   tokens: [
-    { name: 'Prompt', color: colors.blue, value: (p) => p.promptTokens },
-    { name: 'Completion', color: colors.purple, value: (p) => p.completionTokens },
+    { name: 'usage.series.prompt', color: colors.blue, value: (p) => p.promptTokens },
+    { name: 'usage.series.completion', color: colors.purple, value: (p) => p.completionTokens },
   ],
-  cost: [{ name: 'Cost', color: colors.green, value: (p) => p.cost }],
+  cost: [{ name: 'usage.series.cost', color: colors.green, value: (p) => p.cost }],
 };
 
 /** Whole-number ticks for counts (the default ticks repeat "1, 1, 2, 2" when the largest bar is small). */
@@ -41,6 +43,7 @@ function countTicks(values: number[]): number[] | undefined {
 }
 
 export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
+  const { t } = useTranslation();
   const [metric, setMetric] = useState<Metric>('requests');
   const money = useMoney();
   const { ref, width } = useWidth<HTMLDivElement>();
@@ -53,30 +56,30 @@ export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
       <CardHeader
         actions={{
           actions: (
-            <ToggleGroup aria-label="Metric over time" isCompact>
-              <ToggleGroupItem text="Requests" isSelected={metric === 'requests'} onChange={() => setMetric('requests')} />
-              <ToggleGroupItem text="Tokens" isSelected={metric === 'tokens'} onChange={() => setMetric('tokens')} />
-              <ToggleGroupItem text="Cost" isSelected={metric === 'cost'} onChange={() => setMetric('cost')} />
+            <ToggleGroup aria-label={t('usage.overTime.metric')} isCompact>
+              <ToggleGroupItem text={t('usage.metric.requests')} isSelected={metric === 'requests'} onChange={() => setMetric('requests')} />
+              <ToggleGroupItem text={t('usage.metric.tokens')} isSelected={metric === 'tokens'} onChange={() => setMetric('tokens')} />
+              <ToggleGroupItem text={t('usage.metric.cost')} isSelected={metric === 'cost'} onChange={() => setMetric('cost')} />
             </ToggleGroup>
           ),
           hasNoOffset: true,
         }}
       >
-        <CardTitle>Over time</CardTitle>
+        <CardTitle>{t('usage.overTime.title')}</CardTitle>
       </CardHeader>
       <CardBody>
         <div ref={ref} className="lm-chart" style={{ height }}>
           <Chart
-            ariaTitle={`${metric} per day`}
+            ariaTitle={t('usage.overTime.ariaTitle', { metric: t(`usage.metric.${metric}`) })}
             width={width}
             height={height}
             padding={{ top: 20, bottom: 80, left: metric === 'cost' ? 80 : 60, right: 20 }}
             domainPadding={{ x: [10, 10] }}
-            legendData={series[metric].map((s) => ({ name: s.name, symbol: { fill: s.color } }))}
+            legendData={series[metric].map((s) => ({ name: t(s.name), symbol: { fill: s.color } }))}
             legendPosition="bottom-left"
             containerComponent={
               <ChartVoronoiContainer
-                labels={({ datum }: { datum: { name: string; x: string; y: number } }) => `${datum.name} on ${formatDay(datum.x)}: ${format(datum.y)}`}
+                labels={({ datum }: { datum: { name: string; x: string; y: number } }) => t('usage.overTime.point', { series: datum.name, day: formatDay(datum.x), value: format(datum.y) })}
                 constrainToVisibleArea
               />
             }
@@ -85,7 +88,7 @@ export function OverTimeChart({ data }: { data: UsageTimeseries | undefined }) {
             <ChartAxis dependentAxis showGrid tickFormat={(value: number) => format(value)} tickValues={metric === 'cost' ? undefined : countTicks(points.map((p) => series[metric].reduce((sum, s) => sum + s.value(p), 0)))} />
             <ChartStack>
               {series[metric].map((s) => (
-                <ChartBar key={s.name} name={s.name} style={{ data: { fill: s.color } }} data={points.map((p) => ({ name: s.name, x: p.day, y: s.value(p) }))} />
+                <ChartBar key={s.name} name={s.name} style={{ data: { fill: s.color } }} data={points.map((p) => ({ name: t(s.name), x: p.day, y: s.value(p) }))} />
               ))}
             </ChartStack>
           </Chart>

@@ -4,6 +4,7 @@ import { Card, CardBody, CardTitle, Grid, GridItem, Skeleton } from '@patternfly
 import { formatNumber, formatPercent } from '../format';
 import { useMoney } from '../hooks/useMoney';
 import type { UsageTotals } from '../types';
+import { useTranslation } from 'react-i18next';
 
 function Metric({ title, testId, value, detail }: { title: string; testId: string; value: ReactNode; detail: ReactNode }) {
   return (
@@ -22,16 +23,17 @@ function Metric({ title, testId, value, detail }: { title: string; testId: strin
 }
 
 export function UsageCards({ totals }: { totals: UsageTotals | undefined }) {
+  const { t } = useTranslation();
   const money = useMoney();
   if (!totals) {
     return (
       <Grid hasGutter sm={6} xl={3}>
-        {['Requests', 'Tokens', 'Cost', 'Success rate'].map((title) => (
+        {[t('usage.metric.requests'), t('usage.metric.tokens'), t('usage.metric.cost'), t('usage.cards.successRate')].map((title) => (
           <GridItem key={title}>
             <Card isCompact>
               <CardTitle>{title}</CardTitle>
               <CardBody>
-                <Skeleton height="2.5em" screenreaderText={`Loading ${title.toLowerCase()}`} />
+                <Skeleton height="2.5em" screenreaderText={t('usage.cards.loading', { metric: title })} />
               </CardBody>
             </Card>
           </GridItem>
@@ -43,23 +45,23 @@ export function UsageCards({ totals }: { totals: UsageTotals | undefined }) {
   return (
     <Grid hasGutter sm={6} xl={3}>
       <Metric
-        title="Requests"
+        title={t('usage.metric.requests')}
         testId="usage-requests"
         value={formatNumber(totals.requests)}
-        detail={totals.errors > 0 ? `answered · ${formatNumber(totals.errors)} refused or failed` : 'answered'}
+        detail={totals.errors > 0 ? t('usage.cards.answeredRefused', { errors: formatNumber(totals.errors) }) : t('usage.cards.answered')}
       />
       <Metric
-        title="Tokens"
+        title={t('usage.metric.tokens')}
         testId="usage-tokens"
         value={formatNumber(totals.totalTokens)}
-        detail={`${formatNumber(totals.promptTokens)} prompt · ${formatNumber(totals.completionTokens)} completion`}
+        detail={t('usage.cards.tokensDetail', { prompt: formatNumber(totals.promptTokens), completion: formatNumber(totals.completionTokens) })}
       />
-      <Metric title="Cost" testId="usage-cost" value={money(totals.cost)} detail="in the selected range" />
+      <Metric title={t('usage.metric.cost')} testId="usage-cost" value={money(totals.cost)} detail={t('usage.cards.inRange')} />
       <Metric
-        title="Success rate"
+        title={t('usage.cards.successRate')}
         testId="usage-success-rate"
         value={formatPercent(totals.requests, attempts)}
-        detail={attempts > 0 ? `${formatNumber(totals.requests)} of ${formatNumber(attempts)} requests` : 'no requests yet'}
+        detail={attempts > 0 ? t('usage.cards.ofRequests', { requests: formatNumber(totals.requests), attempts: formatNumber(attempts) }) : t('usage.cards.noRequests')}
       />
     </Grid>
   );

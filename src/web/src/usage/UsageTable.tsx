@@ -4,8 +4,10 @@ import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { formatNumber, formatPercent } from '../format';
 import { useMoney } from '../hooks/useMoney';
 import type { UsageRow } from '../types';
+import { useTranslation } from 'react-i18next';
 
 export function UsageTable({ title, groupLabel, rows, name }: { title: string; groupLabel: string; rows: UsageRow[]; name: (row: UsageRow) => string }) {
+  const { t } = useTranslation();
   const money = useMoney();
   const sorted = [...rows].sort((a, b) => b.cost - a.cost || b.requests - a.requests);
   return (
@@ -13,30 +15,30 @@ export function UsageTable({ title, groupLabel, rows, name }: { title: string; g
       <CardTitle>{title}</CardTitle>
       <CardBody>
         {sorted.length === 0 ? (
-          <p className="lm-muted">Nothing in this range yet.</p>
+          <p className="lm-muted">{t('usage.nothing')}</p>
         ) : (
           <Table aria-label={title} variant="compact">
             <Thead>
               <Tr>
                 <Th modifier="wrap">{groupLabel}</Th>
-                <Th modifier="wrap">Requests</Th>
-                <Th modifier="wrap">Errors</Th>
-                <Th modifier="wrap">Success rate</Th>
-                <Th modifier="wrap">Prompt tokens</Th>
-                <Th modifier="wrap">Completion tokens</Th>
-                <Th modifier="wrap">Cost</Th>
+                <Th modifier="wrap">{t('usage.metric.requests')}</Th>
+                <Th modifier="wrap">{t('usage.table.errors')}</Th>
+                <Th modifier="wrap">{t('usage.cards.successRate')}</Th>
+                <Th modifier="wrap">{t('usage.table.promptTokens')}</Th>
+                <Th modifier="wrap">{t('usage.table.completionTokens')}</Th>
+                <Th modifier="wrap">{t('usage.metric.cost')}</Th>
               </Tr>
             </Thead>
             <Tbody>
               {sorted.map((row) => (
                 <Tr key={name(row)}>
                   <Td dataLabel={groupLabel}>{name(row)}</Td>
-                  <Td dataLabel="Requests">{formatNumber(row.requests)}</Td>
-                  <Td dataLabel="Errors">{formatNumber(row.errors)}</Td>
-                  <Td dataLabel="Success rate">{formatPercent(row.requests, row.requests + row.errors)}</Td>
-                  <Td dataLabel="Prompt tokens">{formatNumber(row.promptTokens)}</Td>
-                  <Td dataLabel="Completion tokens">{formatNumber(row.completionTokens)}</Td>
-                  <Td dataLabel="Cost">{money(row.cost)}</Td>
+                  <Td dataLabel={t('usage.metric.requests')}>{formatNumber(row.requests)}</Td>
+                  <Td dataLabel={t('usage.table.errors')}>{formatNumber(row.errors)}</Td>
+                  <Td dataLabel={t('usage.cards.successRate')}>{formatPercent(row.requests, row.requests + row.errors)}</Td>
+                  <Td dataLabel={t('usage.table.promptTokens')}>{formatNumber(row.promptTokens)}</Td>
+                  <Td dataLabel={t('usage.table.completionTokens')}>{formatNumber(row.completionTokens)}</Td>
+                  <Td dataLabel={t('usage.metric.cost')}>{money(row.cost)}</Td>
                 </Tr>
               ))}
             </Tbody>

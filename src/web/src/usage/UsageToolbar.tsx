@@ -21,15 +21,13 @@ import SyncIcon from '@patternfly/react-icons/dist/esm/icons/sync-icon';
 import DownloadIcon from '@patternfly/react-icons/dist/esm/icons/download-icon';
 import { apiUrl } from '../api';
 import { MultiSelect, type MultiSelectOption } from '../components/MultiSelect';
+import { currentLocale } from '../i18n';
 import type { UsageGroupBy } from '../types';
 import { usagePath, type Preset, type Scope, type UsageFilters } from './filters';
+import { useTranslation } from 'react-i18next';
 
-const presets: { value: Preset; label: string }[] = [
-  { value: '7', label: 'Last 7 days' },
-  { value: '30', label: 'Last 30 days' },
-  { value: '90', label: 'Last 90 days' },
-  { value: 'custom', label: 'Custom' },
-];
+/** Each preset's label is `usage.toolbar.preset.<value>`. */
+const presets: Preset[] = ['7', '30', '90', 'custom'];
 
 export function UsageToolbar({
   scope,
@@ -57,6 +55,7 @@ export function UsageToolbar({
   isRefreshing: boolean;
   updatedAt: number;
 }) {
+  const { t } = useTranslation();
   const [exportGroup, setExportGroup] = useState<UsageGroupBy>('day');
   const set = (patch: Partial<UsageFilters>) => onChange({ ...filters, ...patch });
   const exportHref = (format: 'csv' | 'json') => apiUrl(usagePath(scope, 'export', filters, { format, groupBy: exportGroup }));
@@ -68,13 +67,13 @@ export function UsageToolbar({
       <ToolbarContent>
         <ToolbarGroup>
           <ToolbarItem>
-            <ToggleGroup aria-label="Date range">
+            <ToggleGroup aria-label={t('usage.toolbar.dateRange')}>
               {presets.map((preset) => (
                 <ToggleGroupItem
-                  key={preset.value}
-                  text={preset.label}
-                  isSelected={filters.preset === preset.value}
-                  onChange={() => set({ preset: preset.value })}
+                  key={preset}
+                  text={t(`usage.toolbar.preset.${preset}`)}
+                  isSelected={filters.preset === preset}
+                  onChange={() => set({ preset })}
                 />
               ))}
             </ToggleGroup>
@@ -82,10 +81,10 @@ export function UsageToolbar({
           {filters.preset === 'custom' && (
             <>
               <ToolbarItem>
-                <TextInput type="date" aria-label="From" value={filters.customFrom} max={filters.customTo} onChange={(_e, v) => set({ customFrom: v })} />
+                <TextInput type="date" aria-label={t('usage.toolbar.from')} value={filters.customFrom} max={filters.customTo} onChange={(_e, v) => set({ customFrom: v })} />
               </ToolbarItem>
               <ToolbarItem>
-                <TextInput type="date" aria-label="To" value={filters.customTo} min={filters.customFrom} onChange={(_e, v) => set({ customTo: v })} />
+                <TextInput type="date" aria-label={t('usage.toolbar.to')} value={filters.customTo} min={filters.customFrom} onChange={(_e, v) => set({ customTo: v })} />
               </ToolbarItem>
             </>
           )}
@@ -93,8 +92,8 @@ export function UsageToolbar({
         <ToolbarGroup>
           {userOptions && (
             <ToolbarItem style={{ minWidth: 160 }}>
-              <FormSelect aria-label="User" value={filters.userId} onChange={(_e, v) => set({ userId: v, keys: [] })}>
-                <FormSelectOption value="" label="All users" />
+              <FormSelect aria-label={t('usage.toolbar.user')} value={filters.userId} onChange={(_e, v) => set({ userId: v, keys: [] })}>
+                <FormSelectOption value="" label={t('usage.toolbar.allUsers')} />
                 {userOptions.map((user) => (
                   <FormSelectOption key={user.value} value={user.value} label={user.label ?? user.value} />
                 ))}
@@ -102,53 +101,53 @@ export function UsageToolbar({
             </ToolbarItem>
           )}
           <ToolbarItem style={{ minWidth: 180 }}>
-            <MultiSelect id={`${scope}-usage-models`} aria-label="Filter by model" placeholder="All models" options={modelOptions} selected={filters.models} onChange={(models) => set({ models })} />
+            <MultiSelect id={`${scope}-usage-models`} aria-label={t('usage.toolbar.filterModel')} placeholder={t('usage.toolbar.allModels')} options={modelOptions} selected={filters.models} onChange={(models) => set({ models })} />
           </ToolbarItem>
           {keyOptions && (
             <ToolbarItem style={{ minWidth: 180 }}>
-              <MultiSelect id={`${scope}-usage-keys`} aria-label="Filter by API key" placeholder="All API keys" options={keyOptions} selected={filters.keys} onChange={(keys) => set({ keys })} />
+              <MultiSelect id={`${scope}-usage-keys`} aria-label={t('usage.toolbar.filterKey')} placeholder={t('usage.toolbar.allKeys')} options={keyOptions} selected={filters.keys} onChange={(keys) => set({ keys })} />
             </ToolbarItem>
           )}
         </ToolbarGroup>
         <ToolbarGroup>
           <ToolbarItem>
             <Button variant="secondary" icon={<SyncIcon />} onClick={onRefresh} isLoading={isRefreshing}>
-              Refresh
+              {t('usage.toolbar.refresh')}
             </Button>
           </ToolbarItem>
           <ToolbarItem alignSelf="center">
-            <Switch id={`${scope}-auto-refresh`} label="Auto-refresh (10 s)" isChecked={autoRefresh} onChange={(_e, on) => onAutoRefresh(on)} />
+            <Switch id={`${scope}-auto-refresh`} label={t('usage.toolbar.autoRefresh')} isChecked={autoRefresh} onChange={(_e, on) => onAutoRefresh(on)} />
           </ToolbarItem>
           {updatedAt > 0 && (
             <ToolbarItem alignSelf="center">
               <Content component="small" className="lm-muted" aria-live="polite">
-                Updated {new Date(updatedAt).toLocaleTimeString()}
+                {t('usage.toolbar.updated', { time: new Date(updatedAt).toLocaleTimeString(currentLocale()) })}
               </Content>
             </ToolbarItem>
           )}
         </ToolbarGroup>
         <ToolbarGroup align={{ default: 'alignEnd' }}>
           <ToolbarItem>
-            <FormSelect aria-label="Export rows by" value={exportGroup} onChange={(_e, v) => setExportGroup(v as UsageGroupBy)}>
-              <FormSelectOption value="day" label="Export by day" />
-              <FormSelectOption value="model" label="Export by model" />
-              <FormSelectOption value="key" label="Export by key" />
-              {scope === 'admin' && <FormSelectOption value="user" label="Export by user" />}
+            <FormSelect aria-label={t('usage.toolbar.exportBy')} value={exportGroup} onChange={(_e, v) => setExportGroup(v as UsageGroupBy)}>
+              <FormSelectOption value="day" label={t('usage.toolbar.exportDay')} />
+              <FormSelectOption value="model" label={t('usage.toolbar.exportModel')} />
+              <FormSelectOption value="key" label={t('usage.toolbar.exportKey')} />
+              {scope === 'admin' && <FormSelectOption value="user" label={t('usage.toolbar.exportUser')} />}
             </FormSelect>
           </ToolbarItem>
           <ToolbarItem>
             <Button variant="link" component="a" href={exportHref('csv')} download icon={<DownloadIcon />}>
-              Export CSV
+              {t('usage.toolbar.exportCsv')}
             </Button>
           </ToolbarItem>
           <ToolbarItem>
             <Button variant="link" component="a" href={exportHref('json')} download icon={<DownloadIcon />}>
-              Export JSON
+              {t('usage.toolbar.exportJson')}
             </Button>
           </ToolbarItem>
           <ToolbarItem>
             <Button variant="link" component="a" href={requestsHref} download icon={<DownloadIcon />}>
-              Download requests (CSV)
+              {t('usage.toolbar.downloadRequests')}
             </Button>
           </ToolbarItem>
         </ToolbarGroup>

@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { useIsFetching, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api';
+import i18n from '../i18n';
 import { Alert, Grid, GridItem, PageSection, Stack, StackItem } from '@patternfly/react-core';
 import { LinkButton } from '../components/LinkButton';
 import { ErrorAlert } from '../components/States';
@@ -20,13 +21,15 @@ import { UsageCards } from './UsageCards';
 import { UsageTable } from './UsageTable';
 import { UsageToolbar } from './UsageToolbar';
 import { REFRESH_MS, useUsageSummary, useUsageTimeseries } from './useUsage';
+import { useTranslation } from 'react-i18next';
 
-const keyName = (row: UsageRow) => row.keyName ?? row.keyId ?? 'unknown key';
-const modelName = (row: UsageRow) => row.modelId ?? 'unknown model';
-const userName = (row: UsageRow) => row.username ?? row.userId ?? 'unknown user';
-const teamName = (row: UsageRow) => row.teamName ?? row.teamId ?? 'unknown team';
+const keyName = (row: UsageRow) => row.keyName ?? row.keyId ?? i18n.t('usage.unknownKey');
+const modelName = (row: UsageRow) => row.modelId ?? i18n.t('usage.unknownModel');
+const userName = (row: UsageRow) => row.username ?? row.userId ?? i18n.t('usage.unknownUser');
+const teamName = (row: UsageRow) => row.teamName ?? row.teamId ?? i18n.t('usage.unknownTeam');
 
 export function UsageView({ scope }: { scope: Scope }) {
+  const { t } = useTranslation();
   const [filters, setFilters] = useState<UsageFilters>(initialFilters);
   const [autoRefresh, setAutoRefresh] = useState(true);
   const interval = autoRefresh ? REFRESH_MS : false;
@@ -87,7 +90,7 @@ export function UsageView({ scope }: { scope: Scope }) {
         <Stack hasGutter>
           {error && (
             <StackItem>
-              <ErrorAlert error={error} title="Could not load usage" />
+              <ErrorAlert error={error} title={t('usage.loadError')} />
             </StackItem>
           )}
           {idle && (
@@ -95,12 +98,10 @@ export function UsageView({ scope }: { scope: Scope }) {
               <Alert
                 variant="info"
                 isInline
-                title="No usage in this range yet"
-                actionLinks={!isAdmin && <LinkButton to="/playground" variant="link" isInline>Open the playground</LinkButton>}
+                title={t('usage.idle')}
+                actionLinks={!isAdmin && <LinkButton to="/playground" variant="link" isInline>{t('usage.openPlayground')}</LinkButton>}
               >
-                {isAdmin
-                  ? 'Nobody has made a request in this range with these filters.'
-                  : 'Send a request with one of your API keys and it shows up here within seconds.'}
+                {isAdmin ? t('usage.idleAdmin') : t('usage.idleMine')}
               </Alert>
             </StackItem>
           )}
@@ -124,19 +125,19 @@ export function UsageView({ scope }: { scope: Scope }) {
           )}
           {isAdmin && (
             <StackItem>
-              <UsageTable title="By user" groupLabel="User" rows={byUser.data?.rows ?? []} name={userName} />
+              <UsageTable title={t('usage.byUser')} groupLabel={t('usage.user')} rows={byUser.data?.rows ?? []} name={userName} />
             </StackItem>
           )}
           {isAdmin && (byTeam.data?.rows.length ?? 0) > 0 && (
             <StackItem>
-              <UsageTable title="By team" groupLabel="Team" rows={byTeam.data?.rows ?? []} name={teamName} />
+              <UsageTable title={t('usage.byTeam')} groupLabel={t('usage.team')} rows={byTeam.data?.rows ?? []} name={teamName} />
             </StackItem>
           )}
           <StackItem>
-            <UsageTable title="By API key" groupLabel="API key" rows={byKey.data?.rows ?? []} name={keyName} />
+            <UsageTable title={t('usage.byKey')} groupLabel={t('usage.apiKey')} rows={byKey.data?.rows ?? []} name={keyName} />
           </StackItem>
           <StackItem>
-            <UsageTable title="By model" groupLabel="Model" rows={byModel.data?.rows ?? []} name={modelName} />
+            <UsageTable title={t('usage.byModel.title')} groupLabel={t('usage.model')} rows={byModel.data?.rows ?? []} name={modelName} />
           </StackItem>
         </Stack>
       </PageSection>

@@ -9,6 +9,7 @@ import type { AbTurn } from '../conversation';
 import { AnswerView } from './AnswerView';
 import { FeedbackButtons } from './FeedbackButtons';
 import { StreamError } from './StreamError';
+import { useTranslation } from 'react-i18next';
 
 interface Props {
   turn: AbTurn;
@@ -19,6 +20,7 @@ interface Props {
 }
 
 export function AbAnswers({ turn, feature, prompt, isFeedbackEnabled, onPrefer }: Props) {
+  const { t } = useTranslation();
   const [saveError, setSaveError] = useState<string | null>(null);
   const isFinished = turn.a.status !== 'streaming' && turn.b.status !== 'streaming';
 
@@ -35,7 +37,7 @@ export function AbAnswers({ turn, feature, prompt, isFeedbackEnabled, onPrefer }
 
   const card = (variant: Variant) => {
     const answer = turn[variant];
-    const name = `Answer ${variant.toUpperCase()}`;
+    const name = t('ab.answer', { variant: variant.toUpperCase() });
     return (
       <Card isCompact data-testid={`answer-${variant}`} aria-label={name} component="section">
         <CardTitle>
@@ -43,7 +45,7 @@ export function AbAnswers({ turn, feature, prompt, isFeedbackEnabled, onPrefer }
             <span>{name}</span>
             {turn.preferred === variant && (
               <Label isCompact color="green">
-                Preferred
+                {t('ab.preferred')}
               </Label>
             )}
           </Flex>
@@ -58,7 +60,7 @@ export function AbAnswers({ turn, feature, prompt, isFeedbackEnabled, onPrefer }
         {isFinished && !turn.preferred && answer.status === 'done' && (
           <CardFooter>
             <Button variant="secondary" onClick={() => void prefer(variant)}>
-              Prefer {variant.toUpperCase()}
+              {t('ab.prefer', { variant: variant.toUpperCase() })}
             </Button>
           </CardFooter>
         )}
@@ -76,10 +78,10 @@ export function AbAnswers({ turn, feature, prompt, isFeedbackEnabled, onPrefer }
       <HelperText aria-live="polite" style={{ marginTop: 8 }}>
         {turn.preferred && (
           <HelperTextItem variant="success" data-testid="preference">
-            You preferred Answer {turn.preferred.toUpperCase()}; follow-up questions continue from it.
+            {t('ab.youPreferred', { variant: turn.preferred.toUpperCase() })}
           </HelperTextItem>
         )}
-        {saveError && <HelperTextItem variant="warning">Your preference was not saved: {saveError}</HelperTextItem>}
+        {saveError && <HelperTextItem variant="warning">{t('ab.notSaved', { error: saveError })}</HelperTextItem>}
       </HelperText>
     </div>
   );

@@ -1,6 +1,7 @@
 /** @module The input under a conversation: a labelled text area, its send button, and Stop while an answer streams. */
 import type { KeyboardEvent, ReactNode } from 'react';
 import { ActionGroup, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, TextArea } from '@patternfly/react-core';
+import { useTranslation } from 'react-i18next';
 
 interface Props {
   id: string;
@@ -18,6 +19,7 @@ interface Props {
 }
 
 export function AskForm({ id, label, submitLabel, value, onChange, onSubmit, isStreaming, onStop, blockedReason, hint, rows = 4 }: Props) {
+  const { t } = useTranslation();
   const canSend = value.trim() !== '' && !isStreaming && !blockedReason;
   const submit = () => canSend && onSubmit();
   // Enter alone adds a line (pasted texts have many); Ctrl/⌘+Enter sends.
@@ -48,7 +50,7 @@ export function AskForm({ id, label, submitLabel, value, onChange, onSubmit, isS
         </Button>
         {isStreaming && (
           <Button variant="secondary" onClick={onStop}>
-            Stop
+            {t('ask.stop')}
           </Button>
         )}
       </ActionGroup>

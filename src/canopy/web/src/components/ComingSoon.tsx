@@ -3,21 +3,21 @@ import { EmptyState, EmptyStateBody, PageSection } from '@patternfly/react-core'
 import CubesIcon from '@patternfly/react-icons/dist/esm/icons/cubes-icon';
 import type { Feature } from '../features';
 import { PageHeader } from './PageHeader';
+import { Trans, useTranslation } from 'react-i18next';
 
 export function ComingSoon({ feature, isEnabled = false }: { feature: Feature; isEnabled?: boolean }) {
+  const { t } = useTranslation();
+  const label = t(feature.labelKey);
   return (
     <>
-      <PageHeader title={feature.label} description={feature.description} />
+      <PageHeader title={label} description={t(feature.descriptionKey)} />
       <PageSection isFilled>
-        <EmptyState titleText="Coming soon" headingLevel="h2" icon={CubesIcon} data-testid="coming-soon">
+        <EmptyState titleText={t('comingSoon.title')} headingLevel="h2" icon={CubesIcon} data-testid="coming-soon">
           <EmptyStateBody>
             {isEnabled ? (
-              <>{feature.label} is enabled in this deployment, but this version of Canopy&apos;s interface does not offer it yet.</>
+              t('comingSoon.enabled', { feature: label })
             ) : (
-              <>
-                {feature.label} is not enabled in this deployment. Whoever runs Canopy can turn it on by setting{' '}
-                <code>enabled: true</code> under <code>{feature.key}</code> in its configuration.
-              </>
+              <Trans i18nKey="comingSoon.disabled" values={{ feature: label, key: feature.key }} components={{ c1: <code />, c2: <code /> }} />
             )}
           </EmptyStateBody>
         </EmptyState>

@@ -6,6 +6,7 @@ import { questionBefore, type Turn } from '../conversation';
 import { AbAnswers } from './AbAnswers';
 import { AnswerView } from './AnswerView';
 import { FeedbackButtons } from './FeedbackButtons';
+import { useTranslation } from 'react-i18next';
 
 interface Props {
   turns: Turn[];
@@ -24,14 +25,15 @@ function Speaker({ children, isUser }: { children: ReactNode; isUser?: boolean }
   );
 }
 
-export function Conversation({ turns, feature, isFeedbackEnabled, firstLabel = 'You', onPrefer }: Props) {
+export function Conversation({ turns, feature, isFeedbackEnabled, firstLabel, onPrefer }: Props) {
+  const { t } = useTranslation();
   return (
-    <div className="cn-conversation" role="log" aria-label="Conversation">
+    <div className="cn-conversation" role="log" aria-label={t('conversation.label')}>
       {turns.map((turn, index) => {
         if (turn.role === 'user') {
           return (
             <div key={turn.id}>
-              <Speaker isUser>{index === 0 ? firstLabel : 'You'}</Speaker>
+              <Speaker isUser>{index === 0 && firstLabel ? firstLabel : t('conversation.you')}</Speaker>
               <div className="cn-message cn-user-message" data-testid="user-message">
                 {turn.content}
               </div>

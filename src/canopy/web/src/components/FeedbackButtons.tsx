@@ -6,8 +6,10 @@ import OutlinedThumbsUpIcon from '@patternfly/react-icons/dist/esm/icons/outline
 import ThumbsDownIcon from '@patternfly/react-icons/dist/esm/icons/thumbs-down-icon';
 import ThumbsUpIcon from '@patternfly/react-icons/dist/esm/icons/thumbs-up-icon';
 import { errorMessage, postFeedback, type Rating, type Variant } from '../api';
+import { useTranslation } from 'react-i18next';
 
 export function FeedbackButtons({ feature, prompt, response, variant }: { feature: string; prompt: string; response: string; variant?: Variant }) {
+  const { t } = useTranslation();
   const [sent, setSent] = useState<Rating | null>(null);
   const [pending, setPending] = useState<Rating | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -40,14 +42,14 @@ export function FeedbackButtons({ feature, prompt, response, variant }: { featur
   );
 
   return (
-    <Flex gap={{ default: 'gapSm' }} alignItems={{ default: 'alignItemsCenter' }} role="group" aria-label="Rate this answer">
-      {button('up', 'Good answer', <ThumbsUpIcon />, <OutlinedThumbsUpIcon />)}
-      {button('down', 'Bad answer', <ThumbsDownIcon />, <OutlinedThumbsDownIcon />)}
+    <Flex gap={{ default: 'gapSm' }} alignItems={{ default: 'alignItemsCenter' }} role="group" aria-label={t('feedback.rate')}>
+      {button('up', t('feedback.good'), <ThumbsUpIcon />, <OutlinedThumbsUpIcon />)}
+      {button('down', t('feedback.bad'), <ThumbsDownIcon />, <OutlinedThumbsDownIcon />)}
       <HelperText aria-live="polite">
         {sent && <HelperTextItem variant="success" data-testid="feedback-thanks">
-            Thanks for your feedback: you rated this {sent === 'up' ? 'a good' : 'a bad'} answer.
+            {sent === 'up' ? t('feedback.thanksUp') : t('feedback.thanksDown')}
           </HelperTextItem>}
-        {error && <HelperTextItem variant="error">Your feedback was not saved: {error}</HelperTextItem>}
+        {error && <HelperTextItem variant="error">{t('feedback.notSaved', { error })}</HelperTextItem>}
       </HelperText>
     </Flex>
   );

@@ -2,6 +2,7 @@
 import { Bullseye, Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, Spinner } from '@patternfly/react-core';
 import ExclamationCircleIcon from '@patternfly/react-icons/dist/esm/icons/exclamation-circle-icon';
 import { errorMessage, UNREACHABLE } from '../api';
+import { useTranslation } from 'react-i18next';
 
 export function Loading({ label }: { label: string }) {
   return (
@@ -13,15 +14,16 @@ export function Loading({ label }: { label: string }) {
 
 /** The whole app depends on the feature flags, so failing to load them gets a full-page state. */
 export function BackendError({ error, onRetry }: { error: unknown; onRetry: () => void }) {
+  const { t } = useTranslation();
   const message = errorMessage(error);
-  const title = message === UNREACHABLE ? "Canopy's backend cannot be reached" : "Canopy's backend answered with an error";
+  const title = message === UNREACHABLE ? t('states.unreachable') : t('states.backendError');
   return (
     <EmptyState titleText={title} headingLevel="h1" icon={ExclamationCircleIcon} status="danger" data-testid="backend-error">
-      <EmptyStateBody>{message === UNREACHABLE ? 'Check that the backend is running, then try again.' : message}</EmptyStateBody>
+      <EmptyStateBody>{message === UNREACHABLE ? t('states.checkBackend') : message}</EmptyStateBody>
       <EmptyStateFooter>
         <EmptyStateActions>
           <Button variant="primary" onClick={onRetry}>
-            Try again
+            {t('states.tryAgain')}
           </Button>
         </EmptyStateActions>
       </EmptyStateFooter>

@@ -15,6 +15,7 @@ import { AB_TESTING, FEEDBACK, features } from '../features';
 import { useFeatureInfo, useIsEnabled } from '../hooks/useBackend';
 import { useConversation } from '../hooks/useConversation';
 import { tokenEstimateText } from '../tokens';
+import { useTranslation } from 'react-i18next';
 
 const feature = features.summarize;
 
@@ -22,6 +23,7 @@ const feature = features.summarize;
 const awaitsPreference = (turns: Turn[]) => turns.some((turn) => turn.role === 'ab' && !turn.preferred && (turn.a.status === 'done' || turn.b.status === 'done'));
 
 export function SummarizePage() {
+  const { t } = useTranslation();
   const isFeedbackEnabled = useIsEnabled(FEEDBACK);
   const isAbEnabled = useIsEnabled(AB_TESTING);
   const info = useFeatureInfo(feature.key);
@@ -56,11 +58,11 @@ export function SummarizePage() {
   const actions = (
     <Flex gap={{ default: 'gapSm' }}>
       <Button variant="secondary" onClick={newSummary} isDisabled={chat.turns.length === 0 && draft === ''}>
-        New summary
+        {t('summarize.new')}
       </Button>
       {isFeedbackEnabled && (
         <Button variant="link" component="a" href={FEEDBACK_EXPORT_URL} download icon={<DownloadIcon />}>
-          Export feedback (YAML)
+          {t('summarize.exportFeedback')}
         </Button>
       )}
     </Flex>
@@ -68,7 +70,7 @@ export function SummarizePage() {
 
   return (
     <>
-      <PageHeader title={feature.label} description={feature.description} model={info?.model} actions={actions} />
+      <PageHeader title={t(feature.labelKey)} description={t(feature.descriptionKey)} model={info?.model} actions={actions} />
       <PageSection isFilled>
         <div style={{ maxWidth: 1100 }}>
           {chat.turns.length > 0 && (
@@ -76,27 +78,27 @@ export function SummarizePage() {
               turns={chat.turns}
               feature={feature.key}
               isFeedbackEnabled={isFeedbackEnabled}
-              firstLabel="Text to summarise"
+              firstLabel={t('summarize.textLabel')}
               onPrefer={chat.prefer}
             />
           )}
           {chat.turns.length === 0 && isAbEnabled && (
             <Content component="p" className="cn-muted">
-              A/B testing is on: you will get two summaries from two different prompts, side by side. Prefer the better one to continue.
+              {t('summarize.abOn')}
             </Content>
           )}
           <div style={{ marginTop: 24 }}>
             <AskForm
               id={isFollowUp ? 'follow-up' : 'text-to-summarise'}
-              label={isFollowUp ? 'Follow-up question' : 'Text to summarise'}
-              submitLabel={isFollowUp ? 'Send' : 'Summarize'}
+              label={isFollowUp ? t('summarize.followUp') : t('summarize.textLabel')}
+              submitLabel={isFollowUp ? t('summarize.send') : t('summarize.submit')}
               rows={isFollowUp ? 3 : 8}
               value={draft}
               onChange={setDraft}
               onSubmit={() => void submit()}
               isStreaming={chat.isStreaming}
               onStop={chat.stop}
-              blockedReason={awaitsPreference(chat.turns) && !chat.isStreaming ? 'Choose Prefer A or Prefer B to continue the conversation.' : undefined}
+              blockedReason={awaitsPreference(chat.turns) && !chat.isStreaming ? t('summarize.choosePreference') : undefined}
               hint={<span data-testid="token-estimate">{tokenEstimateText(sentCharacters + draft.length, info?.maxTokens)}</span>}
             />
           </div>

@@ -9,10 +9,12 @@ import { features } from '../features';
 import { useFeatureInfo } from '../hooks/useBackend';
 import { useConversation } from '../hooks/useConversation';
 import { tokenEstimateText } from '../tokens';
+import { useTranslation } from 'react-i18next';
 
 const feature = features.tutor;
 
 export function TutorPage() {
+  const { t } = useTranslation();
   const info = useFeatureInfo(feature.key);
   const chat = useConversation();
   const [draft, setDraft] = useState('');
@@ -35,21 +37,21 @@ export function TutorPage() {
       }}
       isDisabled={chat.turns.length === 0 && draft === ''}
     >
-      New conversation
+      {t('tutor.new')}
     </Button>
   );
 
   return (
     <>
-      <PageHeader title={feature.label} description={feature.description} model={info?.model} actions={actions} />
+      <PageHeader title={t(feature.labelKey)} description={t(feature.descriptionKey)} model={info?.model} actions={actions} />
       <PageSection isFilled>
         <div style={{ maxWidth: 1100 }}>
           {chat.turns.length > 0 && <Conversation turns={chat.turns} feature={feature.key} isFeedbackEnabled={false} />}
           <div style={{ marginTop: 24 }}>
             <AskForm
               id="tutor-question"
-              label="Your question"
-              submitLabel="Ask"
+              label={t('tutor.question')}
+              submitLabel={t('tutor.ask')}
               rows={3}
               value={draft}
               onChange={setDraft}

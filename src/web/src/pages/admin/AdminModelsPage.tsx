@@ -10,7 +10,7 @@ import { ConfirmModal } from '../../components/ConfirmModal';
 import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../../components/States';
 import { formatNumber } from '../../format';
-import { kindLabels, priceLines } from '../../kinds';
+import { kindLabel, priceLines } from '../../kinds';
 import { adminKeys, useAdminModels } from '../../hooks/adminQueries';
 import { keys } from '../../hooks/queries';
 import { useToast } from '../../hooks/toast';
@@ -18,8 +18,10 @@ import { canAdminister, useMe } from '../../hooks/useMe';
 import { useMoney } from '../../hooks/useMoney';
 import type { AdminModel } from '../../types';
 import { ModelFormModal } from './ModelFormModal';
+import { useTranslation } from 'react-i18next';
 
 export function AdminModelsPage() {
+  const { t } = useTranslation();
   const models = useAdminModels();
   const canChange = canAdminister(useMe().data);
   const money = useMoney();
@@ -31,90 +33,90 @@ export function AdminModelsPage() {
   const remove = useMutation({
     mutationFn: (model: AdminModel) => api<void>('DELETE', `/admin/models/${encodeURIComponent(model.id)}`),
     onSuccess: (_nothing, model) => {
-      toast.success(`Model ${model.id} deleted`);
+      toast.success(t('adminModels.deleted', { id: model.id }));
       setDeleting(null);
       void queryClient.invalidateQueries({ queryKey: adminKeys.models });
       void queryClient.invalidateQueries({ queryKey: keys.models });
     },
     onError: (error) => {
-      toast.failure('Could not delete the model', error);
+      toast.failure(t('adminModels.deleteFailed'), error);
       setDeleting(null);
     },
   });
 
-  const addButton = canChange && <Button onClick={() => setEditing('new')}>Add model</Button>;
+  const addButton = canChange && <Button onClick={() => setEditing('new')}>{t('adminModels.add')}</Button>;
 
   return (
     <>
-      <PageHeader title="Models" description="What people can subscribe to, what it costs, and where requests go." actions={models.data?.length === 0 ? undefined : addButton} />
+      <PageHeader title={t('adminModels.title')} description={t('adminModels.description')} actions={models.data?.length === 0 ? undefined : addButton} />
       <PageSection isFilled>
-        {models.isPending && <Loading label="Loading models" />}
-        {models.isError && <ErrorAlert error={models.error} title="Could not load models" />}
+        {models.isPending && <Loading label={t('adminModels.loading')} />}
+        {models.isError && <ErrorAlert error={models.error} title={t('adminModels.loadError')} />}
         {models.isSuccess && models.data.length === 0 && (
-          <Empty title="No models yet" icon={CubesIcon} action={addButton || undefined}>
-            Add a model and point it at an OpenAI-compatible upstream, such as a vLLM server.
+          <Empty title={t('adminModels.empty')} icon={CubesIcon} action={addButton || undefined}>
+            {t('adminModels.emptyBody')}
           </Empty>
         )}
         {models.isSuccess && models.data.length > 0 && (
-          <Table aria-label="Models" variant="compact">
+          <Table aria-label={t('adminModels.title')} variant="compact">
             <Thead>
               <Tr>
-                <Th modifier="wrap">Model</Th>
-                <Th modifier="wrap">Provider</Th>
-                <Th modifier="wrap">Kind</Th>
-                <Th modifier="wrap">Context</Th>
-                <Th modifier="wrap">Prices</Th>
-                <Th modifier="wrap">Access</Th>
-                <Th modifier="wrap">Deployments</Th>
-                <Th screenReaderText="Actions" />
+                <Th modifier="wrap">{t('adminModels.col.model')}</Th>
+                <Th modifier="wrap">{t('adminModels.col.provider')}</Th>
+                <Th modifier="wrap">{t('adminModels.col.kind')}</Th>
+                <Th modifier="wrap">{t('adminModels.col.context')}</Th>
+                <Th modifier="wrap">{t('adminModels.col.prices')}</Th>
+                <Th modifier="wrap">{t('adminModels.col.access')}</Th>
+                <Th modifier="wrap">{t('adminModels.col.deployments')}</Th>
+                <Th screenReaderText={t('adminModels.col.actions')} />
               </Tr>
             </Thead>
             <Tbody>
               {models.data.map((model) => (
                 <Tr key={model.id}>
-                  <Td dataLabel="Model">
+                  <Td dataLabel={t('adminModels.col.model')}>
                     <strong>{model.id}</strong>
                     {model.status === 'deprecated' && (
                       <>
                         {' '}
-                        <Label isCompact color="grey">Deprecated</Label>
+                        <Label isCompact color="grey">{t('adminModels.deprecated')}</Label>
                       </>
                     )}
                   </Td>
-                  <Td dataLabel="Provider">{model.provider || '—'}</Td>
-                  <Td dataLabel="Kind">{kindLabels[model.kind]}</Td>
-                  <Td dataLabel="Context">{model.contextLength ? formatNumber(model.contextLength) : '—'}</Td>
-                  <Td dataLabel="Prices">
+                  <Td dataLabel={t('adminModels.col.provider')}>{model.provider || '—'}</Td>
+                  <Td dataLabel={t('adminModels.col.kind')}>{kindLabel(model.kind)}</Td>
+                  <Td dataLabel={t('adminModels.col.context')}>{model.contextLength ? formatNumber(model.contextLength) : '—'}</Td>
+                  <Td dataLabel={t('adminModels.col.prices')}>
                     {priceLines(model, money).map((line) => (
                       <div key={line.unit}>
                         {line.amount} <span className="lm-muted">{line.unit}</span>
                       </div>
                     ))}
                   </Td>
-                  <Td dataLabel="Access">
+                  <Td dataLabel={t('adminModels.col.access')}>
                     {model.restricted ? (
-                      <Label isCompact color="orange" icon={<LockIcon />}>Restricted</Label>
+                      <Label isCompact color="orange" icon={<LockIcon />}>{t('adminModels.restricted')}</Label>
                     ) : (
-                      <Label isCompact color="green">Open</Label>
+                      <Label isCompact color="green">{t('adminModels.open')}</Label>
                     )}
                   </Td>
-                  <Td dataLabel="Deployments">
+                  <Td dataLabel={t('adminModels.col.deployments')}>
                     {model.deployments.map((d) => (
                       <div key={d.id} className="lm-mono lm-muted">
                         {d.url} → {d.upstreamModel}
                         {d.weight !== 1 && ` (×${d.weight})`}
-                        {!d.enabled && ' (disabled)'}
+                        {!d.enabled && ` ${t('adminModels.disabled')}`}
                       </div>
                     ))}
                   </Td>
-                  <Td dataLabel="Actions" isActionCell>
+                  <Td dataLabel={t('adminModels.col.actions')} isActionCell>
                     {canChange && (
                       <Flex gap={{ default: 'gapSm' }}>
                         <Button variant="link" size="sm" onClick={() => setEditing(model)}>
-                          Edit
+                          {t('adminModels.edit')}
                         </Button>
                         <Button variant="link" size="sm" isDanger onClick={() => setDeleting(model)}>
-                          Delete
+                          {t('adminModels.delete')}
                         </Button>
                       </Flex>
                     )}
@@ -128,13 +130,13 @@ export function AdminModelsPage() {
       {editing && <ModelFormModal model={editing === 'new' ? undefined : editing} onClose={() => setEditing(null)} />}
       {deleting && (
         <ConfirmModal
-          title={`Delete model ${deleting.id}?`}
-          confirmLabel="Delete model"
+          title={t('adminModels.deleteTitle', { id: deleting.id })}
+          confirmLabel={t('adminModels.deleteConfirm')}
           isWorking={remove.isPending}
           onConfirm={() => remove.mutate(deleting)}
           onClose={() => setDeleting(null)}
         >
-          People lose access to it and keys can no longer call it. Past usage stays in the ledger.
+          {t('adminModels.deleteBody')}
         </ConfirmModal>
       )}
     </>

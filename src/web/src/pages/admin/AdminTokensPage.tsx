@@ -30,12 +30,14 @@ import { formatDateTime } from '../../format';
 import { useToast } from '../../hooks/toast';
 import { canAdminister, useMe } from '../../hooks/useMe';
 import type { AdminToken, AdminTokenScope, AdminTokenWithSecret } from '../../types';
+import { Trans, useTranslation } from 'react-i18next';
 
-const scopeLabels: Record<AdminTokenScope, string> = { admin: 'Admin', 'admin-readonly': 'Admin (read-only)', team: 'Team' };
 const statusColors = { active: 'green', revoked: 'red', expired: 'grey' } as const;
-const EXPIRY_DAYS = [['30', '30 days'], ['90', '90 days'], ['365', '1 year'], ['', 'Never']] as const;
+/** Days a new token lasts ('' never); each one's label is `adminTokens.expiry.<days or never>`. */
+const EXPIRY_DAYS = ['30', '90', '365', ''] as const;
 
-function CreateTokenModal({ onClose, onCreated }: { onClose: () => void; onCreated: (t: AdminTokenWithSecret) => void }) {
+function CreateTokenModal({ onClose, onCreated }: { onClose: () => void; onCreated: (token: AdminTokenWithSecret) => void }) {
+  const { t } = useTranslation();
   const [name, setName] = useState('');
   const [scope, setScope] = useState<AdminTokenScope>('admin-readonly');
   const [teamId, setTeamId] = useState('');
@@ -59,29 +61,29 @@ function CreateTokenModal({ onClose, onCreated }: { onClose: () => void; onCreat
   };
   return (
     <Modal isOpen onClose={onClose} variant="small" aria-labelledby="create-token-title">
-      <ModalHeader title="Create admin API token" labelId="create-token-title" />
+      <ModalHeader title={t('adminTokens.createTitle')} labelId="create-token-title" />
       <ModalBody>
         <Form id="create-token-form" onSubmit={submit}>
-          {error && !field && <ErrorAlert error={error} title="Could not create the token" />}
-          <Field label="Name" fieldId="token-name" isRequired error={errorOf('name')} hint="Shown in the audit log as token:<name>, e.g. ci-pipeline.">
+          {error && !field && <ErrorAlert error={error} title={t('adminTokens.createFailed')} />}
+          <Field label={t('adminTokens.name')} fieldId="token-name" isRequired error={errorOf('name')} hint={t('adminTokens.nameHint')}>
             <TextInput id="token-name" isRequired value={name} onChange={(_e, v) => setName(v)} validated={errorOf('name') ? 'error' : 'default'} />
           </Field>
-          <Field label="Scope" fieldId="token-scope" error={errorOf('scope')}>
+          <Field label={t('adminTokens.scopeLabel')} fieldId="token-scope" error={errorOf('scope')}>
             <FormSelect id="token-scope" value={scope} onChange={(_e, v) => setScope(v as AdminTokenScope)}>
-              <FormSelectOption value="admin-readonly" label="Admin (read-only): every admin read, no change" />
-              <FormSelectOption value="admin" label="Admin: everything an administrator may do" />
-              <FormSelectOption value="team" label="Team: one team's routes only" />
+              <FormSelectOption value="admin-readonly" label={t('adminTokens.scopeReadonly')} />
+              <FormSelectOption value="admin" label={t('adminTokens.scopeAdmin')} />
+              <FormSelectOption value="team" label={t('adminTokens.scopeTeam')} />
             </FormSelect>
           </Field>
           {scope === 'team' && (
-            <Field label="Team id" fieldId="token-team" isRequired error={errorOf('teamId')}>
+            <Field label={t('adminTokens.teamId')} fieldId="token-team" isRequired error={errorOf('teamId')}>
               <TextInput id="token-team" isRequired value={teamId} onChange={(_e, v) => setTeamId(v)} validated={errorOf('teamId') ? 'error' : 'default'} />
             </Field>
           )}
-          <Field label="Expires" fieldId="token-expiry" error={errorOf('expiresAt')}>
+          <Field label={t('adminTokens.expires')} fieldId="token-expiry" error={errorOf('expiresAt')}>
             <FormSelect id="token-expiry" value={days} onChange={(_e, v) => setDays(v)}>
-              {EXPIRY_DAYS.map(([value, label]) => (
-                <FormSelectOption key={value} value={value} label={label} />
+              {EXPIRY_DAYS.map((value) => (
+                <FormSelectOption key={value} value={value} label={t(`adminTokens.expiry.${value || 'never'}`)} />
               ))}
             </FormSelect>
           </Field>
@@ -89,10 +91,10 @@ function CreateTokenModal({ onClose, onCreated }: { onClose: () => void; onCreat
       </ModalBody>
       <ModalFooter>
         <Button type="submit" form="create-token-form" isLoading={create.isPending} isDisabled={create.isPending || !name.trim()}>
-          Create
+          {t('adminTokens.create')}
         </Button>
         <Button variant="link" onClick={onClose}>
-          Cancel
+          {t('common.cancel')}
         </Button>
       </ModalFooter>
     </Modal>
@@ -100,98 +102,100 @@ function CreateTokenModal({ onClose, onCreated }: { onClose: () => void; onCreat
 }
 
 function NewTokenModal({ token, onClose }: { token: AdminTokenWithSecret; onClose: () => void }) {
+  const { t } = useTranslation();
   return (
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="new-token-title">
-      <ModalHeader title={`Token created: ${token.name}`} labelId="new-token-title" titleIconVariant="success" />
+      <ModalHeader title={t('adminTokens.createdTitle', { name: token.name })} labelId="new-token-title" titleIconVariant="success" />
       <ModalBody>
-        <Alert variant="warning" isInline title="Copy the token now: it is not shown again" style={{ marginBottom: 16 }}>
-          Only its hash is stored. Send it as <code>Authorization: Bearer &lt;token&gt;</code> to the /api/v1/admin routes.
+        <Alert variant="warning" isInline title={t('adminTokens.copyNow')} style={{ marginBottom: 16 }}>
+          <Trans i18nKey="adminTokens.copyNowBody" components={{ c1: <code /> }} />
         </Alert>
-        <ClipboardCopy isReadOnly hoverTip="Copy" clickTip="Copied" textAriaLabel="The new admin API token" toggleAriaLabel="Show the token">
+        <ClipboardCopy isReadOnly hoverTip={t('adminTokens.copy')} clickTip={t('adminTokens.copied')} textAriaLabel={t('adminTokens.tokenLabel')} toggleAriaLabel={t('adminTokens.showToken')}>
           {token.token}
         </ClipboardCopy>
       </ModalBody>
       <ModalFooter>
-        <Button onClick={onClose}>Done</Button>
+        <Button onClick={onClose}>{t('adminTokens.done')}</Button>
       </ModalFooter>
     </Modal>
   );
 }
 
 export function AdminTokensPage() {
+  const { t } = useTranslation();
   const canChange = canAdminister(useMe().data);
   const client = useQueryClient();
   const toast = useToast();
   const tokens = useQuery({ queryKey: ['admin', 'tokens'], queryFn: () => api<{ tokens: AdminToken[] }>('GET', '/admin/tokens') });
   const [dialog, setDialog] = useState<{ kind: 'create' } | { kind: 'created'; token: AdminTokenWithSecret } | { kind: 'revoke'; token: AdminToken } | null>(null);
   const revoke = useMutation({
-    mutationFn: (t: AdminToken) => api<AdminToken>('DELETE', `/admin/tokens/${encodeURIComponent(t.id)}`),
-    onSuccess: (t) => {
-      toast.success(`Token ${t.name} revoked`, 'It no longer works.');
+    mutationFn: (tok: AdminToken) => api<AdminToken>('DELETE', `/admin/tokens/${encodeURIComponent(tok.id)}`),
+    onSuccess: (tok) => {
+      toast.success(t('adminTokens.revoked', { name: tok.name }), t('adminTokens.revokedBody'));
       setDialog(null);
       void client.invalidateQueries({ queryKey: ['admin', 'tokens'] });
     },
-    onError: (error) => toast.failure('Could not revoke the token', error),
+    onError: (error) => toast.failure(t('adminTokens.revokeFailed'), error),
   });
   const rows = tokens.data?.tokens ?? [];
 
   return (
     <>
       <PageHeader
-        title="Admin tokens"
-        description="Named, scoped, expiring tokens for automation against the admin API, besides LITEMAAS_ADMIN_TOKEN. Each is shown once and stored hashed."
-        actions={canChange && <Button onClick={() => setDialog({ kind: 'create' })}>Create token</Button>}
+        title={t('adminTokens.title')}
+        description={t('adminTokens.description')}
+        actions={canChange && <Button onClick={() => setDialog({ kind: 'create' })}>{t('adminTokens.createButton')}</Button>}
       />
       <PageSection isFilled>
-        {tokens.isPending && <Loading label="Loading tokens" />}
-        {tokens.isError && <ErrorAlert error={tokens.error} title="Could not load tokens" />}
+        {tokens.isPending && <Loading label={t('adminTokens.loading')} />}
+        {tokens.isError && <ErrorAlert error={tokens.error} title={t('adminTokens.loadError')} />}
         {tokens.isSuccess && rows.length === 0 && (
-          <Empty title="No admin tokens yet" icon={KeyIcon}>
-            Create one for a pipeline or a dashboard; the audit log will name it.
+          <Empty title={t('adminTokens.empty')} icon={KeyIcon}>
+            {t('adminTokens.emptyBody')}
           </Empty>
         )}
         {rows.length > 0 && (
-          <Table aria-label="Admin tokens" variant="compact">
+          <Table aria-label={t('adminTokens.title')} variant="compact">
             <Thead>
               <Tr>
-                <Th>Name</Th>
-                <Th>Token</Th>
-                <Th>Scope</Th>
-                <Th>Status</Th>
-                <Th>Created</Th>
-                <Th>Expires</Th>
-                <Th>Last used</Th>
-                <Th screenReaderText="Actions" />
+                <Th>{t('adminTokens.col.name')}</Th>
+                <Th>{t('adminTokens.col.token')}</Th>
+                <Th>{t('adminTokens.col.scope')}</Th>
+                <Th>{t('adminTokens.col.status')}</Th>
+                <Th>{t('adminTokens.col.created')}</Th>
+                <Th>{t('adminTokens.col.expires')}</Th>
+                <Th>{t('adminTokens.col.lastUsed')}</Th>
+                <Th screenReaderText={t('adminTokens.col.actions')} />
               </Tr>
             </Thead>
             <Tbody>
-              {rows.map((t) => (
-                <Tr key={t.id}>
-                  <Td dataLabel="Name">
-                    <strong>{t.name}</strong>
+              {rows.map((tok) => (
+                <Tr key={tok.id}>
+                  <Td dataLabel={t('adminTokens.col.name')}>
+                    <strong>{tok.name}</strong>
                   </Td>
-                  <Td dataLabel="Token">
-                    <code>{t.prefix}</code>
+                  <Td dataLabel={t('adminTokens.col.token')}>
+                    <code>{tok.prefix}</code>
                   </Td>
-                  <Td dataLabel="Scope">
-                    {scopeLabels[t.scope]}
-                    {t.teamId && <div className="lm-muted">{t.teamId}</div>}
+                  <Td dataLabel={t('adminTokens.col.scope')}>
+                    {t(`adminTokens.scope.${tok.scope}`)}
+                    {tok.teamId && <div className="lm-muted">{tok.teamId}</div>}
                   </Td>
-                  <Td dataLabel="Status">
-                    <Label color={statusColors[t.status]} isCompact>
-                      {t.status}
+                  <Td dataLabel={t('adminTokens.col.status')}>
+                    <Label color={statusColors[tok.status]} isCompact>
+                      {t(`adminTokens.status.${tok.status}`)}
                     </Label>
                   </Td>
-                  <Td dataLabel="Created">
-                    {formatDateTime(t.createdAt)}
-                    <div className="lm-muted">by {t.createdBy}</div>
+                  <Td dataLabel={t('adminTokens.col.created')}>
+                    {formatDateTime(tok.createdAt)}
+                    <div className="lm-muted">{t('adminTokens.by', { name: tok.createdBy })}</div>
                   </Td>
-                  <Td dataLabel="Expires">{t.expiresAt ? formatDateTime(t.expiresAt) : 'Never'}</Td>
-                  <Td dataLabel="Last used">{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'Never'}</Td>
-                  <Td dataLabel="Actions" isActionCell>
-                    {canChange && t.status === 'active' && (
-                      <Button variant="link" isDanger size="sm" onClick={() => setDialog({ kind: 'revoke', token: t })}>
-                        Revoke
+                  <Td dataLabel={t('adminTokens.col.expires')}>{tok.expiresAt ? formatDateTime(tok.expiresAt) : t('adminTokens.never')}</Td>
+                  <Td dataLabel={t('adminTokens.col.lastUsed')}>{tok.lastUsedAt ? formatDateTime(tok.lastUsedAt) : t('adminTokens.never')}</Td>
+                  <Td dataLabel={t('adminTokens.col.actions')} isActionCell>
+                    {canChange && tok.status === 'active' && (
+                      <Button variant="link" isDanger size="sm" onClick={() => setDialog({ kind: 'revoke', token: tok })}>
+                        {t('adminTokens.revoke')}
                       </Button>
                     )}
                   </Td>
@@ -213,13 +217,13 @@ export function AdminTokensPage() {
       {dialog?.kind === 'created' && <NewTokenModal token={dialog.token} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'revoke' && (
         <ConfirmModal
-          title={`Revoke ${dialog.token.name}?`}
-          confirmLabel="Revoke"
+          title={t('adminTokens.revokeTitle', { name: dialog.token.name })}
+          confirmLabel={t('adminTokens.revoke')}
           isWorking={revoke.isPending}
           onConfirm={() => revoke.mutate(dialog.token)}
           onClose={() => setDialog(null)}
         >
-          Anything using this token gets 401 from now on. This cannot be undone.
+          {t('adminTokens.revokeBody')}
         </ConfirmModal>
       )}
     </>

@@ -5,15 +5,17 @@ import { ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr } from '@patternf
 import UsersIcon from '@patternfly/react-icons/dist/esm/icons/users-icon';
 import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../../components/States';
-import { formatDateTime, formatLimit, periodLabels } from '../../format';
+import { formatDateTime, formatLimit, periodLabel } from '../../format';
 import { useAdminUsers } from '../../hooks/adminQueries';
 import { canAdminister, useMe } from '../../hooks/useMe';
 import { useMoney } from '../../hooks/useMoney';
 import type { User } from '../../types';
 import { UserDetails } from './UserDetails';
 import { UserFormModal } from './UserFormModal';
+import { useTranslation } from 'react-i18next';
 
 export function AdminUsersPage() {
+  const { t } = useTranslation();
   const users = useAdminUsers();
   const canChange = canAdminister(useMe().data);
   const money = useMoney();
@@ -29,42 +31,42 @@ export function AdminUsersPage() {
       return next;
     });
   const needle = search.trim().toLowerCase();
-  const shown = (users.data ?? []).filter((u) => !needle || [u.username, u.displayName ?? '', u.email ?? ''].some((t) => t.toLowerCase().includes(needle)));
+  const shown = (users.data ?? []).filter((u) => !needle || [u.username, u.displayName ?? '', u.email ?? ''].some((text) => text.toLowerCase().includes(needle)));
 
   return (
     <>
       <PageHeader
-        title="Users"
-        description="Roles, budgets and limits. Expand a user to see their keys and subscriptions."
-        actions={canChange && <Button onClick={() => setEditing('new')}>Create user</Button>}
+        title={t('adminUsers.title')}
+        description={t('adminUsers.description')}
+        actions={canChange && <Button onClick={() => setEditing('new')}>{t('adminUsers.create')}</Button>}
       />
       <PageSection isFilled>
         <Toolbar>
           <ToolbarContent>
             <ToolbarItem>
-              <SearchInput aria-label="Search users" placeholder="Search by name or email" value={search} onChange={(_e, v) => setSearch(v)} onClear={() => setSearch('')} />
+              <SearchInput aria-label={t('adminUsers.search')} placeholder={t('adminUsers.searchPlaceholder')} value={search} onChange={(_e, v) => setSearch(v)} onClear={() => setSearch('')} />
             </ToolbarItem>
           </ToolbarContent>
         </Toolbar>
-        {users.isPending && <Loading label="Loading users" />}
-        {users.isError && <ErrorAlert error={users.error} title="Could not load users" />}
+        {users.isPending && <Loading label={t('adminUsers.loading')} />}
+        {users.isError && <ErrorAlert error={users.error} title={t('adminUsers.loadError')} />}
         {users.isSuccess && shown.length === 0 && (
-          <Empty title={users.data.length === 0 ? 'No users yet' : 'No users match'} icon={UsersIcon}>
-            {users.data.length === 0 ? 'Users appear after their first sign-in, or create one.' : 'Try a different search.'}
+          <Empty title={users.data.length === 0 ? t('adminUsers.none') : t('adminUsers.noMatch')} icon={UsersIcon}>
+            {users.data.length === 0 ? t('adminUsers.noneBody') : t('adminUsers.noMatchBody')}
           </Empty>
         )}
         {shown.length > 0 && (
-          <Table aria-label="Users" variant="compact">
+          <Table aria-label={t('adminUsers.title')} variant="compact">
             <Thead>
               <Tr>
-                <Th screenReaderText="Details" />
-                <Th modifier="wrap">Username</Th>
-                <Th modifier="wrap">Roles</Th>
-                <Th modifier="wrap">Budget</Th>
-                <Th modifier="wrap">Limits</Th>
-                <Th modifier="wrap">Status</Th>
-                <Th modifier="wrap">Last sign-in</Th>
-                <Th screenReaderText="Actions" />
+                <Th screenReaderText={t('adminUsers.col.details')} />
+                <Th modifier="wrap">{t('adminUsers.col.username')}</Th>
+                <Th modifier="wrap">{t('adminUsers.col.roles')}</Th>
+                <Th modifier="wrap">{t('adminUsers.col.budget')}</Th>
+                <Th modifier="wrap">{t('adminUsers.col.limits')}</Th>
+                <Th modifier="wrap">{t('adminUsers.col.status')}</Th>
+                <Th modifier="wrap">{t('adminUsers.col.lastSignIn')}</Th>
+                <Th screenReaderText={t('adminUsers.col.actions')} />
               </Tr>
             </Thead>
             {shown.map((user, rowIndex) => {
@@ -73,11 +75,11 @@ export function AdminUsersPage() {
                 <Tbody key={user.id} isExpanded={isExpanded}>
                   <Tr>
                     <Td expand={{ rowIndex, isExpanded, onToggle: () => toggle(user.id), expandId: `user-${user.id}` }} />
-                    <Td dataLabel="Username">
+                    <Td dataLabel={t('adminUsers.col.username')}>
                       <strong>{user.username}</strong>
                       {(user.displayName || user.email) && <div className="lm-muted">{[user.displayName, user.email].filter(Boolean).join(' · ')}</div>}
                     </Td>
-                    <Td dataLabel="Roles">
+                    <Td dataLabel={t('adminUsers.col.roles')}>
                       <LabelGroup>
                         {user.roles.map((role) => (
                           <Label key={role} isCompact color={role === 'admin' ? 'purple' : role === 'admin-readonly' ? 'blue' : 'grey'}>
@@ -86,18 +88,18 @@ export function AdminUsersPage() {
                         ))}
                       </LabelGroup>
                     </Td>
-                    <Td dataLabel="Budget">{user.maxBudget === null ? 'None' : `${money(user.maxBudget)} ${periodLabels[user.budgetPeriod] ?? ''}`}</Td>
-                    <Td dataLabel="Limits">
-                      {user.rpm === null && user.tpm === null ? 'None' : `${formatLimit(user.rpm, 'RPM')} · ${formatLimit(user.tpm, 'TPM')}`}
+                    <Td dataLabel={t('adminUsers.col.budget')}>{user.maxBudget === null ? t('adminUsers.none2') : `${money(user.maxBudget)} ${periodLabel(user.budgetPeriod)}`}</Td>
+                    <Td dataLabel={t('adminUsers.col.limits')}>
+                      {user.rpm === null && user.tpm === null ? t('adminUsers.none2') : `${formatLimit(user.rpm, 'RPM')} · ${formatLimit(user.tpm, 'TPM')}`}
                     </Td>
-                    <Td dataLabel="Status">
-                      {user.disabled ? <Label color="red" isCompact>Disabled</Label> : <Label color="green" isCompact>Active</Label>}
+                    <Td dataLabel={t('adminUsers.col.status')}>
+                      {user.disabled ? <Label color="red" isCompact>{t('adminUsers.disabled')}</Label> : <Label color="green" isCompact>{t('adminUsers.active')}</Label>}
                     </Td>
-                    <Td dataLabel="Last sign-in">{user.lastLoginAt ? formatDateTime(user.lastLoginAt) : 'Never'}</Td>
-                    <Td dataLabel="Actions" isActionCell>
+                    <Td dataLabel={t('adminUsers.col.lastSignIn')}>{user.lastLoginAt ? formatDateTime(user.lastLoginAt) : t('adminUsers.never')}</Td>
+                    <Td dataLabel={t('adminUsers.col.actions')} isActionCell>
                       {canChange && (
                         <Button variant="link" size="sm" onClick={() => setEditing(user)}>
-                          Edit
+                          {t('adminUsers.edit')}
                         </Button>
                       )}
                     </Td>

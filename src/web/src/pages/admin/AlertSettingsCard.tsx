@@ -11,11 +11,15 @@ import { Field } from '../../components/Field';
 import { adminKeys } from '../../hooks/adminQueries';
 import { useToast } from '../../hooks/toast';
 import type { AlertSettings, AlertSettingsInput, Settings } from '../../types';
+import { useTranslation } from 'react-i18next';
 
 interface FormState {
   thresholds: string; webhookUrl: string; webhookSecret: string; clearSecret: boolean;
   host: string; port: string; secure: boolean; user: string; password: string; from: string; allowInvalidCertificate: boolean;
 }
+
+/** An address, the same in every language. */
+const SMTP_FROM_EXAMPLE = 'LiteMaaS <alerts@example.com>';
 
 const toForm = (a: AlertSettings | undefined): FormState => ({
   thresholds: (a?.thresholds ?? [50, 80, 100]).join(', '), webhookUrl: a?.webhookUrl ?? '', webhookSecret: '', clearSecret: false,
@@ -36,6 +40,7 @@ function toInput(f: FormState): AlertSettingsInput {
 }
 
 export function AlertSettingsCard({ settings, canChange }: { settings: Settings; canChange: boolean }) {
+  const { t } = useTranslation();
   const [form, setForm] = useState(() => toForm(settings.alerts));
   const [error, setError] = useState<{ message: string; field?: string } | null>(null);
   const queryClient = useQueryClient();
@@ -43,7 +48,7 @@ export function AlertSettingsCard({ settings, canChange }: { settings: Settings;
   useEffect(() => setForm(toForm(settings.alerts)), [settings.alerts]);
   const save = useMutation({
     mutationFn: (alerts: AlertSettingsInput) => api<Settings>('PUT', '/admin/settings', { alerts }),
-    onSuccess: (saved) => { queryClient.setQueryData(adminKeys.settings, saved); toast.success('Alert settings saved'); },
+    onSuccess: (saved) => { queryClient.setQueryData(adminKeys.settings, saved); toast.success(t('alertSettings.saved')); },
     onError: (e) => setError({ message: e.message, field: isApiError(e) ? e.field : undefined }),
   });
   const submit = (event: FormEvent) => {
@@ -57,48 +62,48 @@ export function AlertSettingsCard({ settings, canChange }: { settings: Settings;
 
   return (
     <Card>
-      <CardTitle component="h2">Budget alerts</CardTitle>
+      <CardTitle component="h2">{t('alertSettings.title')}</CardTitle>
       <CardBody>
-        {error && !error.field && <Alert variant="danger" isInline title="Could not save the alert settings">{error.message}</Alert>}
+        {error && !error.field && <Alert variant="danger" isInline title={t('alertSettings.saveFailed')}>{error.message}</Alert>}
         <Form onSubmit={submit}>
-          <Field label="Thresholds (% of a budget)" fieldId="alerts-thresholds" error={errorFor('thresholds')} hint="Each is notified once per budget period, for keys, users and teams. Soft budgets on keys are notified too.">
+          <Field label={t('alertSettings.thresholds')} fieldId="alerts-thresholds" error={errorFor('thresholds')} hint={t('alertSettings.thresholdsHint')}>
             <TextInput id="alerts-thresholds" value={form.thresholds} onChange={(_e, v) => set('thresholds', v)} isDisabled={!canChange} />
           </Field>
-          <FormSection title="Webhook" titleElement="h3">
+          <FormSection title={t('alertSettings.webhook')} titleElement="h3">
             <Grid hasGutter md={6}>
               <GridItem>
-                <Field label="URL" fieldId="alerts-webhook-url" error={errorFor('webhookUrl')} hint="JSON POST with a Slack-compatible text field. Empty: no webhook.">
+                <Field label={t('alertSettings.url')} fieldId="alerts-webhook-url" error={errorFor('webhookUrl')} hint={t('alertSettings.urlHint')}>
                   <TextInput id="alerts-webhook-url" value={form.webhookUrl} onChange={(_e, v) => set('webhookUrl', v)} isDisabled={!canChange} />
                 </Field>
               </GridItem>
               <GridItem>
-                <Field label="Signing secret" fieldId="alerts-webhook-secret" error={errorFor('webhookSecret')} hint={a?.webhookSecretSet ? 'A secret is stored; leave empty to keep it.' : 'x-litemaas-signature: sha256=HMAC of the body.'}>
+                <Field label={t('alertSettings.secret')} fieldId="alerts-webhook-secret" error={errorFor('webhookSecret')} hint={a?.webhookSecretSet ? t('alertSettings.secretStored') : t('alertSettings.secretHint')}>
                   <TextInput id="alerts-webhook-secret" type="password" value={form.webhookSecret} onChange={(_e, v) => set('webhookSecret', v)} isDisabled={!canChange || form.clearSecret} autoComplete="new-password" />
                 </Field>
-                {a?.webhookSecretSet && <Checkbox id="alerts-webhook-clear" label="Remove the stored secret" isChecked={form.clearSecret} onChange={(_e, v) => set('clearSecret', v)} isDisabled={!canChange} />}
+                {a?.webhookSecretSet && <Checkbox id="alerts-webhook-clear" label={t('alertSettings.clearSecret')} isChecked={form.clearSecret} onChange={(_e, v) => set('clearSecret', v)} isDisabled={!canChange} />}
               </GridItem>
             </Grid>
           </FormSection>
-          <FormSection title="E-mail (SMTP)" titleElement="h3">
+          <FormSection title={t('alertSettings.email')} titleElement="h3">
             <Grid hasGutter md={6} xl={4}>
-              <GridItem><Field label="Host" fieldId="alerts-smtp-host" error={errorFor('email.host')} hint="Empty: no e-mail."><TextInput id="alerts-smtp-host" value={form.host} onChange={(_e, v) => set('host', v)} isDisabled={!canChange} /></Field></GridItem>
-              <GridItem><Field label="Port" fieldId="alerts-smtp-port" error={errorFor('email.port')}><TextInput id="alerts-smtp-port" type="number" value={form.port} onChange={(_e, v) => set('port', v)} isDisabled={!canChange} /></Field></GridItem>
-              <GridItem><Field label="From" fieldId="alerts-smtp-from" error={errorFor('email.from')} hint="LiteMaaS <alerts@example.com>"><TextInput id="alerts-smtp-from" value={form.from} onChange={(_e, v) => set('from', v)} isDisabled={!canChange} /></Field></GridItem>
-              <GridItem><Field label="User" fieldId="alerts-smtp-user" error={errorFor('email.user')}><TextInput id="alerts-smtp-user" value={form.user} onChange={(_e, v) => set('user', v)} isDisabled={!canChange} /></Field></GridItem>
+              <GridItem><Field label={t('alertSettings.host')} fieldId="alerts-smtp-host" error={errorFor('email.host')} hint={t('alertSettings.hostHint')}><TextInput id="alerts-smtp-host" value={form.host} onChange={(_e, v) => set('host', v)} isDisabled={!canChange} /></Field></GridItem>
+              <GridItem><Field label={t('alertSettings.port')} fieldId="alerts-smtp-port" error={errorFor('email.port')}><TextInput id="alerts-smtp-port" type="number" value={form.port} onChange={(_e, v) => set('port', v)} isDisabled={!canChange} /></Field></GridItem>
+              <GridItem><Field label={t('alertSettings.from')} fieldId="alerts-smtp-from" error={errorFor('email.from')} hint={SMTP_FROM_EXAMPLE}><TextInput id="alerts-smtp-from" value={form.from} onChange={(_e, v) => set('from', v)} isDisabled={!canChange} /></Field></GridItem>
+              <GridItem><Field label={t('alertSettings.user')} fieldId="alerts-smtp-user" error={errorFor('email.user')}><TextInput id="alerts-smtp-user" value={form.user} onChange={(_e, v) => set('user', v)} isDisabled={!canChange} /></Field></GridItem>
               <GridItem>
-                <Field label="Password" fieldId="alerts-smtp-password" error={errorFor('email.password')} hint={a?.email?.passwordSet ? 'A password is stored; leave empty to keep it.' : undefined}>
+                <Field label={t('alertSettings.password')} fieldId="alerts-smtp-password" error={errorFor('email.password')} hint={a?.email?.passwordSet ? t('alertSettings.passwordStored') : undefined}>
                   <TextInput id="alerts-smtp-password" type="password" value={form.password} onChange={(_e, v) => set('password', v)} isDisabled={!canChange} autoComplete="new-password" />
                 </Field>
               </GridItem>
               <GridItem>
-                <Checkbox id="alerts-smtp-secure" label="TLS from the start (port 465)" isChecked={form.secure} onChange={(_e, v) => set('secure', v)} isDisabled={!canChange} />
-                <Checkbox id="alerts-smtp-insecure" label="Accept an unverified certificate" isChecked={form.allowInvalidCertificate} onChange={(_e, v) => set('allowInvalidCertificate', v)} isDisabled={!canChange} />
+                <Checkbox id="alerts-smtp-secure" label={t('alertSettings.secure')} isChecked={form.secure} onChange={(_e, v) => set('secure', v)} isDisabled={!canChange} />
+                <Checkbox id="alerts-smtp-insecure" label={t('alertSettings.insecure')} isChecked={form.allowInvalidCertificate} onChange={(_e, v) => set('allowInvalidCertificate', v)} isDisabled={!canChange} />
               </GridItem>
             </Grid>
           </FormSection>
           {canChange && (
             <ActionGroup>
-              <Button type="submit" variant="primary" isLoading={save.isPending} isDisabled={save.isPending}>Save alert settings</Button>
+              <Button type="submit" variant="primary" isLoading={save.isPending} isDisabled={save.isPending}>{t('alertSettings.save')}</Button>
             </ActionGroup>
           )}
         </Form>

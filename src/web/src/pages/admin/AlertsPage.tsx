@@ -14,10 +14,12 @@ import { useAdminSettings } from '../../hooks/adminQueries';
 import { canAdminister, useMe } from '../../hooks/useMe';
 import type { NotificationDelivery } from '../../types';
 import { AlertSettingsCard } from './AlertSettingsCard';
+import { useTranslation } from 'react-i18next';
 
 const STATUS_COLOR = { sent: 'green', pending: 'orange', failed: 'red' } as const;
 
 function Deliveries() {
+  const { t } = useTranslation();
   const [status, setStatus] = useState<'' | NotificationDelivery['status']>('');
   const [open, setOpen] = useState<string | null>(null);
   const list = useQuery({
@@ -28,47 +30,47 @@ function Deliveries() {
   return (
     <>
       <Flex justifyContent={{ default: 'justifyContentSpaceBetween' }} style={{ margin: '24px 0 8px' }}>
-        <h2 className="pf-v6-c-title pf-m-lg">Deliveries</h2>
+        <h2 className="pf-v6-c-title pf-m-lg">{t('alerts.deliveries')}</h2>
         <Flex>
-          <ToggleGroup aria-label="Delivery status">
+          <ToggleGroup aria-label={t('alerts.deliveryStatus')}>
             {(['', 'pending', 'sent', 'failed'] as const).map((s) => (
-              <ToggleGroupItem key={s || 'all'} text={s || 'all'} isSelected={status === s} onChange={() => setStatus(s)} />
+              <ToggleGroupItem key={s || 'all'} text={t(`alerts.status.${s || 'all'}`)} isSelected={status === s} onChange={() => setStatus(s)} />
             ))}
           </ToggleGroup>
-          <Button variant="secondary" onClick={() => void list.refetch()}>Refresh</Button>
+          <Button variant="secondary" onClick={() => void list.refetch()}>{t('alerts.refresh')}</Button>
         </Flex>
       </Flex>
-      {list.isPending && <Loading label="Loading deliveries" />}
-      {list.isError && <ErrorAlert error={list.error} title="Could not load deliveries" />}
-      {list.data && list.data.length === 0 && <Empty title="No deliveries">Webhook and e-mail sends appear here once alerts are configured and something happens.</Empty>}
+      {list.isPending && <Loading label={t('alerts.loadingDeliveries')} />}
+      {list.isError && <ErrorAlert error={list.error} title={t('alerts.deliveriesError')} />}
+      {list.data && list.data.length === 0 && <Empty title={t('alerts.noDeliveries')}>{t('alerts.noDeliveriesBody')}</Empty>}
       {list.data && list.data.length > 0 && (
-        <Table aria-label="Deliveries" variant="compact">
+        <Table aria-label={t('alerts.deliveries')} variant="compact">
           <Thead>
-            <Tr><Th screenReaderText="Attempts log" /><Th>Created</Th><Th>Type</Th><Th>Channel</Th><Th>Target</Th><Th>Status</Th><Th>Attempts</Th><Th>Last error</Th></Tr>
+            <Tr><Th screenReaderText={t('alerts.col.attemptsLog')} /><Th>{t('alerts.col.created')}</Th><Th>{t('alerts.col.type')}</Th><Th>{t('alerts.col.channel')}</Th><Th>{t('alerts.col.target')}</Th><Th>{t('alerts.col.status')}</Th><Th>{t('alerts.col.attempts')}</Th><Th>{t('alerts.col.lastError')}</Th></Tr>
           </Thead>
           {list.data.map((d, i) => (
             <Tbody key={d.id} isExpanded={open === d.id}>
               <Tr>
                 <Td expand={{ rowIndex: i, isExpanded: open === d.id, onToggle: () => setOpen(open === d.id ? null : d.id) }} />
-                <Td dataLabel="Created">{formatDateTime(d.createdAt)}</Td>
-                <Td dataLabel="Type">{d.type}</Td>
-                <Td dataLabel="Channel">{d.channel}</Td>
-                <Td dataLabel="Target">{d.target}</Td>
-                <Td dataLabel="Status"><Label color={STATUS_COLOR[d.status]}>{d.status}</Label>{d.status === 'pending' && d.nextAttemptAt && <> next {formatDateTime(d.nextAttemptAt)}</>}</Td>
-                <Td dataLabel="Attempts">{d.attempts}</Td>
-                <Td dataLabel="Last error">{d.lastError ?? '—'}</Td>
+                <Td dataLabel={t('alerts.col.created')}>{formatDateTime(d.createdAt)}</Td>
+                <Td dataLabel={t('alerts.col.type')}>{d.type}</Td>
+                <Td dataLabel={t('alerts.col.channel')}>{d.channel}</Td>
+                <Td dataLabel={t('alerts.col.target')}>{d.target}</Td>
+                <Td dataLabel={t('alerts.col.status')}><Label color={STATUS_COLOR[d.status]}>{t(`alerts.status.${d.status}`)}</Label>{d.status === 'pending' && d.nextAttemptAt && <> {t('alerts.next', { date: formatDateTime(d.nextAttemptAt) })}</>}</Td>
+                <Td dataLabel={t('alerts.col.attempts')}>{d.attempts}</Td>
+                <Td dataLabel={t('alerts.col.lastError')}>{d.lastError ?? '—'}</Td>
               </Tr>
               <Tr isExpanded={open === d.id}>
                 <Td colSpan={8}>
                   <ExpandableRowContent>
-                    <Table aria-label={`Attempts of delivery ${d.id}`} variant="compact" borders={false}>
-                      <Thead><Tr><Th>#</Th><Th>At</Th><Th>Result</Th><Th>Duration</Th><Th>Error</Th></Tr></Thead>
+                    <Table aria-label={t('alerts.attemptsOf', { id: d.id })} variant="compact" borders={false}>
+                      <Thead><Tr><Th>#</Th><Th>{t('alerts.col.at')}</Th><Th>{t('alerts.col.result')}</Th><Th>{t('alerts.col.duration')}</Th><Th>{t('alerts.col.error')}</Th></Tr></Thead>
                       <Tbody>
                         {d.log.map((a) => (
                           <Tr key={a.attempt}>
                             <Td>{a.attempt}</Td><Td>{formatDateTime(a.at)}</Td>
-                            <Td>{a.ok ? 'delivered' : 'failed'}{a.statusCode !== null ? ` (${a.statusCode})` : ''}</Td>
-                            <Td>{a.durationMs} ms</Td><Td>{a.error ?? '—'}</Td>
+                            <Td>{a.ok ? t('alerts.delivered') : t('alerts.failed')}{a.statusCode !== null ? ` (${a.statusCode})` : ''}</Td>
+                            <Td>{t('chat.ms', { ms: a.durationMs })}</Td><Td>{a.error ?? '—'}</Td>
                           </Tr>
                         ))}
                       </Tbody>
@@ -85,14 +87,15 @@ function Deliveries() {
 }
 
 export function AlertsPage() {
+  const { t } = useTranslation();
   const settings = useAdminSettings();
   const canChange = canAdminister(useMe().data);
   return (
     <>
-      <PageHeader title="Alerts" description="Budget thresholds, where alerts are sent, and the log of every webhook and e-mail delivery." />
+      <PageHeader title={t('alerts.title')} description={t('alerts.description')} />
       <PageSection isFilled>
-        {settings.isPending && <Loading label="Loading settings" />}
-        {settings.isError && <ErrorAlert error={settings.error} title="Could not load settings" />}
+        {settings.isPending && <Loading label={t('alerts.loadingSettings')} />}
+        {settings.isError && <ErrorAlert error={settings.error} title={t('alerts.settingsError')} />}
         {settings.data && <AlertSettingsCard settings={settings.data} canChange={canChange} />}
         <Deliveries />
       </PageSection>

@@ -30,16 +30,14 @@ import { keys } from '../../hooks/queries';
 import { useToast } from '../../hooks/toast';
 import { canAdminister, useMe } from '../../hooks/useMe';
 import type { Subscription, SubscriptionStatus } from '../../types';
+import { useTranslation } from 'react-i18next';
 
 type Filter = SubscriptionStatus | 'all';
-const filters: { value: Filter; label: string }[] = [
-  { value: 'pending', label: 'Pending' },
-  { value: 'active', label: 'Approved' },
-  { value: 'denied', label: 'Denied' },
-  { value: 'all', label: 'All' },
-];
+/** Each filter's label is `approvals.filter.<value>`. */
+const filters: Filter[] = ['pending', 'active', 'denied', 'all'];
 
 export function ApprovalsPage() {
+  const { t } = useTranslation();
   const [status, setStatus] = useState<Filter>('pending');
   const [denying, setDenying] = useState<Subscription | null>(null);
   const [reason, setReason] = useState('');
@@ -57,7 +55,7 @@ export function ApprovalsPage() {
     mutationFn: ({ subscription, approve, reason }: { subscription: Subscription; approve: boolean; reason?: string }) =>
       api<Subscription>('POST', `/admin/subscriptions/${encodeURIComponent(subscription.id)}/${approve ? 'approve' : 'deny'}`, reason ? { reason } : {}),
     onSuccess: (subscription, { approve }) => {
-      toast.success(`${approve ? 'Approved' : 'Denied'}: ${subscription.username} → ${subscription.modelId}`);
+      toast.success(t(approve ? 'approvals.approved' : 'approvals.denied', { username: subscription.username, model: subscription.modelId }));
       setDenying(null);
       setReason('');
       void queryClient.invalidateQueries({ queryKey: ['admin', 'subscriptions'] });
@@ -65,56 +63,56 @@ export function ApprovalsPage() {
       void queryClient.invalidateQueries({ queryKey: keys.models });
       void queryClient.invalidateQueries({ queryKey: keys.subscriptions });
     },
-    onError: (error) => toast.failure('Could not record the decision', error),
+    onError: (error) => toast.failure(t('approvals.failed'), error),
   });
 
   return (
     <>
-      <PageHeader title="Subscription approvals" description="Requests for restricted models wait here until an administrator decides." />
+      <PageHeader title={t('approvals.title')} description={t('approvals.description')} />
       <PageSection isFilled>
         <Toolbar>
           <ToolbarContent>
             <ToolbarItem>
-              <ToggleGroup aria-label="Filter by status">
+              <ToggleGroup aria-label={t('approvals.filterBy')}>
                 {filters.map((f) => (
-                  <ToggleGroupItem key={f.value} text={f.label} isSelected={status === f.value} onChange={() => setStatus(f.value)} />
+                  <ToggleGroupItem key={f} text={t(`approvals.filter.${f}`)} isSelected={status === f} onChange={() => setStatus(f)} />
                 ))}
               </ToggleGroup>
             </ToolbarItem>
           </ToolbarContent>
         </Toolbar>
-        {list.isPending && <Loading label="Loading subscriptions" />}
-        {list.isError && <ErrorAlert error={list.error} title="Could not load subscriptions" />}
+        {list.isPending && <Loading label={t('approvals.loading')} />}
+        {list.isError && <ErrorAlert error={list.error} title={t('approvals.loadError')} />}
         {list.isSuccess && list.data.length === 0 && (
-          <Empty title={status === 'pending' ? 'Nothing waiting for approval' : 'No subscriptions here'} icon={CheckCircleIcon}>
-            {status === 'pending' ? 'New requests for restricted models will appear here.' : 'Try another status filter.'}
+          <Empty title={status === 'pending' ? t('approvals.nothingPending') : t('approvals.nothingHere')} icon={CheckCircleIcon}>
+            {status === 'pending' ? t('approvals.nothingPendingBody') : t('approvals.nothingHereBody')}
           </Empty>
         )}
         {list.isSuccess && list.data.length > 0 && (
-          <Table aria-label="Subscriptions" variant="compact">
+          <Table aria-label={t('approvals.table')} variant="compact">
             <Thead>
               <Tr>
-                <Th modifier="wrap">User</Th>
-                <Th modifier="wrap">Model</Th>
-                <Th modifier="wrap">Status</Th>
-                <Th modifier="wrap">Requested</Th>
-                <Th modifier="wrap">Reason</Th>
-                <Th modifier="wrap">Decided by</Th>
-                <Th screenReaderText="Actions" />
+                <Th modifier="wrap">{t('approvals.col.user')}</Th>
+                <Th modifier="wrap">{t('approvals.col.model')}</Th>
+                <Th modifier="wrap">{t('approvals.col.status')}</Th>
+                <Th modifier="wrap">{t('approvals.col.requested')}</Th>
+                <Th modifier="wrap">{t('approvals.col.reason')}</Th>
+                <Th modifier="wrap">{t('approvals.col.decidedBy')}</Th>
+                <Th screenReaderText={t('approvals.col.actions')} />
               </Tr>
             </Thead>
             <Tbody>
               {list.data.map((subscription) => (
                 <Tr key={subscription.id}>
-                  <Td dataLabel="User">{subscription.username}</Td>
-                  <Td dataLabel="Model">{subscription.modelId}</Td>
-                  <Td dataLabel="Status">
+                  <Td dataLabel={t('approvals.col.user')}>{subscription.username}</Td>
+                  <Td dataLabel={t('approvals.col.model')}>{subscription.modelId}</Td>
+                  <Td dataLabel={t('approvals.col.status')}>
                     <SubscriptionStatusLabel status={subscription.status} />
                   </Td>
-                  <Td dataLabel="Requested">{formatDateTime(subscription.createdAt)}</Td>
-                  <Td dataLabel="Reason">{subscription.reason || '—'}</Td>
-                  <Td dataLabel="Decided by">{subscription.decidedBy || '—'}</Td>
-                  <Td dataLabel="Actions" isActionCell>
+                  <Td dataLabel={t('approvals.col.requested')}>{formatDateTime(subscription.createdAt)}</Td>
+                  <Td dataLabel={t('approvals.col.reason')}>{subscription.reason || '—'}</Td>
+                  <Td dataLabel={t('approvals.col.decidedBy')}>{subscription.decidedBy || '—'}</Td>
+                  <Td dataLabel={t('approvals.col.actions')} isActionCell>
                     {canChange && (
                       <Flex gap={{ default: 'gapSm' }}>
                         {subscription.status !== 'active' && (
@@ -124,12 +122,12 @@ export function ApprovalsPage() {
                             isDisabled={decide.isPending}
                             onClick={() => decide.mutate({ subscription, approve: true })}
                           >
-                            Approve
+                            {t('approvals.approve')}
                           </Button>
                         )}
                         {(subscription.status === 'pending' || subscription.status === 'active') && (
                           <Button variant="secondary" isDanger size="sm" onClick={() => setDenying(subscription)}>
-                            Deny
+                            {t('approvals.deny')}
                           </Button>
                         )}
                       </Flex>
@@ -143,7 +141,7 @@ export function ApprovalsPage() {
       </PageSection>
       {denying && (
         <Modal isOpen variant="small" onClose={() => setDenying(null)} aria-labelledby="deny-title">
-          <ModalHeader title={`Deny ${denying.username} access to ${denying.modelId}?`} labelId="deny-title" />
+          <ModalHeader title={t('approvals.denyTitle', { username: denying.username, model: denying.modelId })} labelId="deny-title" />
           <ModalBody>
             <Form
               id="deny-form"
@@ -152,17 +150,17 @@ export function ApprovalsPage() {
                 if (reason.trim()) decide.mutate({ subscription: denying, approve: false, reason: reason.trim() });
               }}
             >
-              <Field label="Reason" fieldId="deny-reason" isRequired hint="The person sees this on their Subscriptions page.">
+              <Field label={t('approvals.reason')} fieldId="deny-reason" isRequired hint={t('approvals.reasonHint')}>
                 <TextArea id="deny-reason" isRequired value={reason} onChange={(_e, v) => setReason(v)} rows={3} autoFocus />
               </Field>
             </Form>
           </ModalBody>
           <ModalFooter>
             <Button type="submit" form="deny-form" variant="danger" isDisabled={!reason.trim() || decide.isPending} isLoading={decide.isPending}>
-              Deny
+              {t('approvals.deny')}
             </Button>
             <Button variant="link" onClick={() => setDenying(null)}>
-              Cancel
+              {t('common.cancel')}
             </Button>
           </ModalFooter>
         </Modal>

@@ -19,6 +19,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { Empty, ErrorAlert, Loading } from '../../components/States';
 import { formatDateTime } from '../../format';
 import type { AuditEntry } from '../../types';
+import { useTranslation } from 'react-i18next';
 
 const PAGE = 100;
 
@@ -28,10 +29,11 @@ interface AuditPage {
 }
 
 function Details({ details }: { details: unknown }) {
+  const { t } = useTranslation();
   const [isOpen, setOpen] = useState(false);
   if (details === null || details === undefined || (typeof details === 'object' && Object.keys(details).length === 0)) return <>—</>;
   return (
-    <ExpandableSection toggleText={isOpen ? 'Hide details' : 'Show details'} isExpanded={isOpen} onToggle={(_e, open) => setOpen(open)}>
+    <ExpandableSection toggleText={isOpen ? t('audit.hideDetails') : t('audit.showDetails')} isExpanded={isOpen} onToggle={(_e, open) => setOpen(open)}>
       <CodeBlock className="lm-code-block">
         <CodeBlockCode>{JSON.stringify(details, null, 2)}</CodeBlockCode>
       </CodeBlock>
@@ -40,6 +42,7 @@ function Details({ details }: { details: unknown }) {
 }
 
 export function AuditLogPage() {
+  const { t } = useTranslation();
   const [action, setAction] = useState('');
   const [actor, setActor] = useState('');
   const [applied, setApplied] = useState({ action: '', actor: '' });
@@ -60,54 +63,54 @@ export function AuditLogPage() {
 
   return (
     <>
-      <PageHeader title="Audit log" description="Every change made through the portal and the admin API, newest first." />
+      <PageHeader title={t('audit.title')} description={t('audit.description')} />
       <PageSection isFilled>
         <form onSubmit={apply}>
           <Toolbar>
             <ToolbarContent>
               <ToolbarItem>
-                <TextInput aria-label="Action" placeholder="Action, e.g. api_key.reveal" value={action} onChange={(_e, v) => setAction(v)} />
+                <TextInput aria-label={t('audit.action')} placeholder={t('audit.actionPlaceholder')} value={action} onChange={(_e, v) => setAction(v)} />
               </ToolbarItem>
               <ToolbarItem>
-                <TextInput aria-label="Actor" placeholder="Actor (username)" value={actor} onChange={(_e, v) => setActor(v)} />
+                <TextInput aria-label={t('audit.actor')} placeholder={t('audit.actorPlaceholder')} value={actor} onChange={(_e, v) => setActor(v)} />
               </ToolbarItem>
               <ToolbarItem>
                 <Button type="submit" variant="secondary">
-                  Filter
+                  {t('audit.filter')}
                 </Button>
               </ToolbarItem>
             </ToolbarContent>
           </Toolbar>
         </form>
-        {entries.isPending && <Loading label="Loading the audit log" />}
-        {entries.isError && <ErrorAlert error={entries.error} title="Could not load the audit log" />}
+        {entries.isPending && <Loading label={t('audit.loading')} />}
+        {entries.isError && <ErrorAlert error={entries.error} title={t('audit.loadError')} />}
         {entries.isSuccess && rows.length === 0 && (
-          <Empty title="No entries" icon={HistoryIcon}>
-            {applied.action || applied.actor ? 'Nothing matches these filters.' : 'Changes will be recorded here.'}
+          <Empty title={t('audit.empty')} icon={HistoryIcon}>
+            {applied.action || applied.actor ? t('audit.emptyFiltered') : t('audit.emptyBody')}
           </Empty>
         )}
         {rows.length > 0 && (
           <>
-            <Table aria-label="Audit log" variant="compact">
+            <Table aria-label={t('audit.title')} variant="compact">
               <Thead>
                 <Tr>
-                  <Th modifier="wrap">Time</Th>
-                  <Th modifier="wrap">Actor</Th>
-                  <Th modifier="wrap">Action</Th>
-                  <Th modifier="wrap">Target</Th>
-                  <Th modifier="wrap">Details</Th>
+                  <Th modifier="wrap">{t('audit.col.time')}</Th>
+                  <Th modifier="wrap">{t('audit.col.actor')}</Th>
+                  <Th modifier="wrap">{t('audit.col.action')}</Th>
+                  <Th modifier="wrap">{t('audit.col.target')}</Th>
+                  <Th modifier="wrap">{t('audit.col.details')}</Th>
                 </Tr>
               </Thead>
               <Tbody>
                 {rows.map((entry) => (
                   <Tr key={entry.id}>
-                    <Td dataLabel="Time">{formatDateTime(entry.at)}</Td>
-                    <Td dataLabel="Actor">{entry.actor}</Td>
-                    <Td dataLabel="Action">
+                    <Td dataLabel={t('audit.col.time')}>{formatDateTime(entry.at)}</Td>
+                    <Td dataLabel={t('audit.col.actor')}>{entry.actor}</Td>
+                    <Td dataLabel={t('audit.col.action')}>
                       <span className="lm-mono">{entry.action}</span>
                     </Td>
-                    <Td dataLabel="Target">{entry.target || '—'}</Td>
-                    <Td dataLabel="Details">
+                    <Td dataLabel={t('audit.col.target')}>{entry.target || '—'}</Td>
+                    <Td dataLabel={t('audit.col.details')}>
                       <Details details={entry.details} />
                     </Td>
                   </Tr>
@@ -116,7 +119,7 @@ export function AuditLogPage() {
             </Table>
             {entries.hasNextPage && (
               <Button variant="secondary" style={{ marginTop: 16 }} onClick={() => void entries.fetchNextPage()} isLoading={entries.isFetchingNextPage}>
-                Load more
+                {t('audit.loadMore')}
               </Button>
             )}
           </>

@@ -4,17 +4,19 @@ import TrashIcon from '@patternfly/react-icons/dist/esm/icons/trash-icon';
 import { Field } from '../../components/Field';
 import type { ModelTestResult } from '../../types';
 import type { DeploymentForm } from './modelForm';
+import { useTranslation } from 'react-i18next';
 
 export function TestResult({ result }: { result: ModelTestResult | Error }) {
-  if (result instanceof Error) return <Label color="red">Test failed: {result.message}</Label>;
+  const { t } = useTranslation();
+  if (result instanceof Error) return <Label color="red">{t('deployment.testFailed', { message: result.message })}</Label>;
   return (
     <div data-testid="model-test-result">
-      <Label color={result.ok ? 'green' : 'red'}>{result.ok ? 'OK' : 'Failed'}</Label>{' '}
+      <Label color={result.ok ? 'green' : 'red'}>{result.ok ? t('deployment.ok') : t('deployment.failed')}</Label>{' '}
       <span>
         {result.status !== null && `HTTP ${result.status} · `}
-        {Math.round(result.latencyMs)} ms · {result.message}
+        {t('chat.ms', { ms: Math.round(result.latencyMs) })} · {result.message}
       </span>
-      {result.reply && <div className="lm-muted">Reply: {result.reply}</div>}
+      {result.reply && <div className="lm-muted">{t('deployment.reply', { reply: result.reply })}</div>}
     </div>
   );
 }
@@ -34,41 +36,42 @@ export function DeploymentFields({
   result?: ModelTestResult | Error;
   isDisabled: boolean;
 }) {
+  const { t } = useTranslation();
   const id = `deployment-${index}`;
   return (
     <Card isCompact isPlain={false}>
       <CardHeader
         actions={
           onRemove && {
-            actions: <Button variant="plain" aria-label={`Remove deployment ${index + 1}`} icon={<TrashIcon />} onClick={onRemove} isDisabled={isDisabled} />,
+            actions: <Button variant="plain" aria-label={t('deployment.remove', { n: index + 1 })} icon={<TrashIcon />} onClick={onRemove} isDisabled={isDisabled} />,
           }
         }
       >
-        <CardTitle>Deployment {index + 1}</CardTitle>
+        <CardTitle>{t('deployment.title', { n: index + 1 })}</CardTitle>
       </CardHeader>
       <CardBody>
         <Grid hasGutter md={6}>
           <GridItem>
-            <Field label="URL" fieldId={`${id}-url`} isRequired hint="OpenAI-compatible base URL, e.g. http://vllm:8000/v1">
+            <Field label={t('deployment.url')} fieldId={`${id}-url`} isRequired hint={t('deployment.urlHint')}>
               <TextInput id={`${id}-url`} value={deployment.url} onChange={(_e, v) => onChange({ url: v })} isDisabled={isDisabled} />
             </Field>
           </GridItem>
           <GridItem>
-            <Field label="Upstream model" fieldId={`${id}-upstream`} isRequired hint="The model name the upstream expects.">
+            <Field label={t('deployment.upstream')} fieldId={`${id}-upstream`} isRequired hint={t('deployment.upstreamHint')}>
               <TextInput id={`${id}-upstream`} value={deployment.upstreamModel} onChange={(_e, v) => onChange({ upstreamModel: v })} isDisabled={isDisabled} />
             </Field>
           </GridItem>
           <GridItem>
             <Field
-              label="Token"
+              label={t('deployment.token')}
               fieldId={`${id}-token`}
-              hint={deployment.existing?.hasToken ? 'A token is stored. Leave blank to keep it.' : 'Optional bearer token for the upstream.'}
+              hint={deployment.existing?.hasToken ? t('deployment.tokenStored') : t('deployment.tokenHint')}
             >
               <TextInput
                 id={`${id}-token`}
                 type="password"
                 autoComplete="off"
-                placeholder={deployment.existing?.hasToken ? '•••••••• (stored)' : ''}
+                placeholder={deployment.existing?.hasToken ? t('deployment.tokenPlaceholder') : ''}
                 value={deployment.token}
                 onChange={(_e, v) => onChange({ token: v })}
                 isDisabled={isDisabled}
@@ -76,7 +79,7 @@ export function DeploymentFields({
             </Field>
           </GridItem>
           <GridItem>
-            <Field label="Weight" fieldId={`${id}-weight`} hint="Share of traffic relative to the other deployments.">
+            <Field label={t('deployment.weight')} fieldId={`${id}-weight`} hint={t('deployment.weightHint')}>
               <TextInput id={`${id}-weight`} type="number" min={1} step={1} value={deployment.weight} onChange={(_e, v) => onChange({ weight: v })} isDisabled={isDisabled} />
             </Field>
           </GridItem>

@@ -30,11 +30,13 @@ import { keys } from '../../hooks/queries';
 import { useConfig } from '../../hooks/useConfig';
 import { useToast } from '../../hooks/toast';
 import type { AdminModel, ModelKind, ModelTestResult } from '../../types';
-import { kindEndpoints, kindLabels } from '../../kinds';
+import { kindEndpoints, kindLabel, modelKinds } from '../../kinds';
 import { DeploymentFields } from './DeploymentFields';
 import { deploymentBody, emptyDeployment, initialModelForm, modelBody, type DeploymentForm, type ModelFormState } from './modelForm';
+import { useTranslation } from 'react-i18next';
 
 export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose: () => void }) {
+  const { t } = useTranslation();
   const isEdit = !!model;
   const currency = useConfig().data?.currency ?? 'USD';
   const toast = useToast();
@@ -48,7 +50,7 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
     mutationFn: (body: Record<string, unknown>) =>
       isEdit ? api<AdminModel>('PUT', `/admin/models/${encodeURIComponent(model.id)}`, body) : api<AdminModel>('POST', '/admin/models', body),
     onSuccess: (saved) => {
-      toast.success(isEdit ? `Model ${saved.id} saved` : `Model ${saved.id} created`);
+      toast.success(isEdit ? t('modelForm.saved', { id: saved.id }) : t('modelForm.created', { id: saved.id }));
       void queryClient.invalidateQueries({ queryKey: adminKeys.models });
       void queryClient.invalidateQueries({ queryKey: keys.models });
       onClose();
@@ -101,89 +103,89 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
 
   return (
     <Modal isOpen onClose={onClose} variant="large" aria-labelledby="model-form-title">
-      <ModalHeader title={isEdit ? `Edit model: ${model.id}` : 'Add model'} labelId="model-form-title" />
+      <ModalHeader title={isEdit ? t('modelForm.editTitle', { id: model.id }) : t('modelForm.addTitle')} labelId="model-form-title" />
       <ModalBody>
         {formError && (
-          <Alert variant="danger" isInline title="Could not save the model" style={{ marginBottom: 16 }}>
+          <Alert variant="danger" isInline title={t('modelForm.saveFailed')} style={{ marginBottom: 16 }}>
             {formError}
           </Alert>
         )}
         <Form id="model-form" onSubmit={submit}>
           <Grid hasGutter md={6}>
             <GridItem>
-              <Field label="Model ID" fieldId="model-id" isRequired hint={isEdit ? 'The ID cannot change.' : 'The name clients send as "model".'}>
+              <Field label={t('modelForm.id')} fieldId="model-id" isRequired hint={isEdit ? t('modelForm.idFixed') : t('modelForm.idHint')}>
                 <TextInput id="model-id" value={form.id} onChange={(_e, v) => set('id', v)} isDisabled={isEdit} isRequired />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Provider" fieldId="model-provider">
+              <Field label={t('modelForm.provider')} fieldId="model-provider">
                 <TextInput id="model-provider" value={form.provider} onChange={(_e, v) => set('provider', v)} />
               </Field>
             </GridItem>
           </Grid>
-          <Field label="Description" fieldId="model-description">
+          <Field label={t('modelForm.description')} fieldId="model-description">
             <TextArea id="model-description" value={form.description} onChange={(_e, v) => set('description', v)} rows={2} resizeOrientation="vertical" />
           </Field>
           <Grid hasGutter md={6} xl={3}>
             <GridItem>
-              <Field label="Kind" fieldId="model-kind" hint={`Served on ${kindEndpoints[form.kind].join(', ')}.`}>
+              <Field label={t('modelForm.kind')} fieldId="model-kind" hint={t('modelForm.servedOn', { endpoints: kindEndpoints[form.kind].join(', ') })}>
                 <FormSelect id="model-kind" value={form.kind} onChange={(_e, v) => set('kind', v as ModelKind)}>
-                  {(Object.keys(kindLabels) as ModelKind[]).map((kind) => (
-                    <FormSelectOption key={kind} value={kind} label={kindLabels[kind]} />
+                  {modelKinds.map((kind) => (
+                    <FormSelectOption key={kind} value={kind} label={kindLabel(kind)} />
                   ))}
                 </FormSelect>
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Context length" fieldId="model-context" hint="Tokens; empty if unknown.">
+              <Field label={t('modelForm.contextLength')} fieldId="model-context" hint={t('modelForm.contextHint')}>
                 <TextInput id="model-context" type="number" min={1} value={form.contextLength} onChange={(_e, v) => set('contextLength', v)} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label={`Input price per 1M tokens (${currency})`} fieldId="model-input-price" isRequired>
+              <Field label={t('modelForm.inputPrice', { currency })} fieldId="model-input-price" isRequired>
                 <TextInput id="model-input-price" type="number" min={0} step="any" value={form.inputPricePer1M} onChange={(_e, v) => set('inputPricePer1M', v)} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label={`Output price per 1M tokens (${currency})`} fieldId="model-output-price" isRequired>
+              <Field label={t('modelForm.outputPrice', { currency })} fieldId="model-output-price" isRequired>
                 <TextInput id="model-output-price" type="number" min={0} step="any" value={form.outputPricePer1M} onChange={(_e, v) => set('outputPricePer1M', v)} />
               </Field>
             </GridItem>
           </Grid>
           <Grid hasGutter md={6} xl={4}>
             <GridItem>
-              <Field label={`Cached input price per 1M tokens (${currency})`} fieldId="model-cached-price" hint="Prompt tokens served from the prefix cache; empty: the input price.">
+              <Field label={t('modelForm.cachedPrice', { currency })} fieldId="model-cached-price" hint={t('modelForm.cachedHint')}>
                 <TextInput id="model-cached-price" type="number" min={0} step="any" value={form.cachedInputPricePer1M} onChange={(_e, v) => set('cachedInputPricePer1M', v)} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label={`Audio price per minute (${currency})`} fieldId="model-audio-price" hint="Minutes of audio sent to an audio model.">
+              <Field label={t('modelForm.audioPrice', { currency })} fieldId="model-audio-price" hint={t('modelForm.audioHint')}>
                 <TextInput id="model-audio-price" type="number" min={0} step="any" value={form.audioPricePerMinute} onChange={(_e, v) => set('audioPricePerMinute', v)} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label={`Price per request (${currency})`} fieldId="model-request-price" hint="A fee on every request, on top of the rest; 0 for none.">
+              <Field label={t('modelForm.requestPrice', { currency })} fieldId="model-request-price" hint={t('modelForm.requestHint')}>
                 <TextInput id="model-request-price" type="number" min={0} step="any" value={form.requestPrice} onChange={(_e, v) => set('requestPrice', v)} />
               </Field>
             </GridItem>
           </Grid>
-          <Field label="Features" fieldId="model-features" hint="Comma-separated, e.g. Chat, Function calling, Vision.">
+          <Field label={t('modelForm.features')} fieldId="model-features" hint={t('modelForm.featuresHint')}>
             <TextInput id="model-features" value={form.features} onChange={(_e, v) => set('features', v)} />
           </Field>
           <Grid hasGutter md={6}>
             <GridItem>
               <Switch
                 id="model-restricted"
-                label="Restricted: subscriptions need an administrator's approval"
+                label={t('modelForm.restricted')}
                 isChecked={form.restricted}
                 onChange={(_e, on) => set('restricted', on)}
               />
             </GridItem>
             <GridItem>
-              <Switch id="model-deprecated" label="Deprecated" isChecked={form.status === 'deprecated'} onChange={(_e, on) => set('status', on ? 'deprecated' : 'active')} />
+              <Switch id="model-deprecated" label={t('modelForm.deprecated')} isChecked={form.status === 'deprecated'} onChange={(_e, on) => set('status', on ? 'deprecated' : 'active')} />
             </GridItem>
           </Grid>
-          <FormSection title="Deployments" titleElement="h3">
+          <FormSection title={t('modelForm.deployments')} titleElement="h3">
             <Stack hasGutter>
               {form.deployments.map((deployment, index) => (
                 <DeploymentFields
@@ -199,7 +201,7 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
             </Stack>
             <div>
               <Button variant="link" icon={<PlusIcon />} onClick={() => set('deployments', [...form.deployments, emptyDeployment()])}>
-                Add deployment
+                {t('modelForm.addDeployment')}
               </Button>
             </div>
           </FormSection>
@@ -207,13 +209,13 @@ export function ModelFormModal({ model, onClose }: { model?: AdminModel; onClose
       </ModalBody>
       <ModalFooter>
         <Button type="submit" form="model-form" variant="primary" isLoading={save.isPending} isDisabled={save.isPending || isTesting}>
-          {isEdit ? 'Save' : 'Create'}
+          {isEdit ? t('modelForm.save') : t('modelForm.create')}
         </Button>
         <Button variant="secondary" onClick={() => void testAll()} isLoading={isTesting} isDisabled={isTesting}>
-          Test configuration
+          {t('modelForm.test')}
         </Button>
         <Button variant="link" onClick={onClose}>
-          Cancel
+          {t('common.cancel')}
         </Button>
       </ModalFooter>
     </Modal>

@@ -27,6 +27,8 @@ import { adminKeys, useAdminSettings } from '../../hooks/adminQueries';
 import { useToast } from '../../hooks/toast';
 import { canAdminister, useMe } from '../../hooks/useMe';
 import type { BudgetPeriod, Settings } from '../../types';
+import { useTranslation } from 'react-i18next';
+import i18n from '../../i18n';
 
 type Limits = 'maxBudget' | 'rpm' | 'tpm' | 'expiresInDays';
 interface FormState {
@@ -36,11 +38,12 @@ interface FormState {
   maximums: Record<Limits, string>;
 }
 
-const limitFields: { name: Limits; label: string; integer: boolean }[] = [
-  { name: 'maxBudget', label: 'Max budget', integer: false },
-  { name: 'rpm', label: 'Requests per minute', integer: true },
-  { name: 'tpm', label: 'Tokens per minute', integer: true },
-  { name: 'expiresInDays', label: 'Expires in (days)', integer: true },
+/** Each field's label is `settings.limit.<name>`. */
+const limitFields: { name: Limits; integer: boolean }[] = [
+  { name: 'maxBudget', integer: false },
+  { name: 'rpm', integer: true },
+  { name: 'tpm', integer: true },
+  { name: 'expiresInDays', integer: true },
 ];
 
 const text = (value: number | null) => (value === null ? '' : String(value));
@@ -53,11 +56,11 @@ const toForm = (s: Settings): FormState => ({
 
 function numbers(values: Record<Limits, string>, where: string): Record<Limits, number | null> {
   const out = {} as Record<Limits, number | null>;
-  for (const { name, label, integer } of limitFields) {
+  for (const { name, integer } of limitFields) {
     const raw = values[name].trim();
     const value = raw === '' ? null : Number(raw);
     if (value !== null && (!Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value)))) {
-      throw new Error(`${where}: ${label} must be ${integer ? 'a whole number' : 'a positive number'}, or empty.`);
+      throw new Error(i18n.t(integer ? 'settings.error.whole' : 'settings.error.number', { where, field: i18n.t(`settings.limit.${name}`) }));
     }
     out[name] = value;
   }
@@ -65,6 +68,7 @@ function numbers(values: Record<Limits, string>, where: string): Record<Limits, 
 }
 
 export function SettingsPage() {
+  const { t } = useTranslation();
   const settings = useAdminSettings();
   const canChange = canAdminister(useMe().data);
   const toast = useToast();
@@ -80,7 +84,7 @@ export function SettingsPage() {
     onSuccess: (saved) => {
       queryClient.setQueryData(adminKeys.settings, saved);
       void queryClient.invalidateQueries({ queryKey: ['config'] }); // the currency lives there too
-      toast.success('Settings saved');
+      toast.success(t('settings.saved'));
     },
     onError: (error) => {
       const field = serverField(isApiError(error) ? error.field : undefined);
@@ -93,8 +97,8 @@ export function SettingsPage() {
     if (!form) return;
     setFormError(null);
     try {
-      const defaults = numbers(form.defaults, 'Key defaults');
-      const maximums = numbers(form.maximums, 'Key maximums');
+      const defaults = numbers(form.defaults, t('settings.defaults'));
+      const maximums = numbers(form.maximums, t('settings.maximums'));
       save.mutate({ currency: form.currency.trim().toUpperCase(), keyDefaults: { budgetPeriod: form.budgetPeriod, ...defaults }, keyMaximums: maximums });
     } catch (error) {
       setFormError((error as Error).message);
@@ -105,9 +109,9 @@ export function SettingsPage() {
     setForm((f) => (f ? { ...f, [group]: { ...f[group], [name]: value } } : f));
 
   const limitInputs = (group: 'defaults' | 'maximums') =>
-    limitFields.map(({ name, label }) => (
+    limitFields.map(({ name }) => (
       <GridItem key={name}>
-        <Field label={label} fieldId={`${group}-${name}`} hint="Empty: none.">
+        <Field label={t(`settings.limit.${name}`)} fieldId={`${group}-${name}`} hint={t('settings.emptyNone')}>
           <TextInput id={`${group}-${name}`} type="number" min={0} value={form?.[group][name] ?? ''} onChange={(_e, v) => setLimit(group, name, v)} isDisabled={!canChange} />
         </Field>
       </GridItem>
@@ -115,47 +119,46 @@ export function SettingsPage() {
 
   return (
     <>
-      <PageHeader title="Settings" description="Currency, and the defaults and limits for API keys." />
+      <PageHeader title={t('settings.title')} description={t('settings.description')} />
       <PageSection isFilled>
-        {settings.isPending && <Loading label="Loading settings" />}
-        {settings.isError && <ErrorAlert error={settings.error} title="Could not load settings" />}
+        {settings.isPending && <Loading label={t('settings.loading')} />}
+        {settings.isError && <ErrorAlert error={settings.error} title={t('settings.loadError')} />}
         {form && (
           <Card>
             <CardBody>
               {!canChange && (
-                <Alert variant="info" isInline isPlain title="Read-only: your role can view settings but not change them." style={{ marginBottom: 16 }} />
+                <Alert variant="info" isInline isPlain title={t('settings.readOnly')} style={{ marginBottom: 16 }} />
               )}
               {formError && (
-                <Alert variant="danger" isInline title="Could not save the settings" style={{ marginBottom: 16 }}>
+                <Alert variant="danger" isInline title={t('settings.saveFailed')} style={{ marginBottom: 16 }}>
                   {formError}
                 </Alert>
               )}
               <Form onSubmit={submit}>
                 <Grid hasGutter md={6} xl={3}>
                   <GridItem>
-                    <Field label="Currency" fieldId="settings-currency" hint="ISO 4217 code, such as USD or EUR.">
+                    <Field label={t('settings.currency')} fieldId="settings-currency" hint={t('settings.currencyHint')}>
                       <TextInput id="settings-currency" value={form.currency} maxLength={3} onChange={(_e, v) => setForm({ ...form, currency: v })} isDisabled={!canChange} />
                     </Field>
                   </GridItem>
                 </Grid>
-                <FormSection title="Key defaults" titleElement="h2">
-                  <p className="lm-muted">Pre-filled when someone creates a key.</p>
+                <FormSection title={t('settings.defaults')} titleElement="h2">
+                  <p className="lm-muted">{t('settings.defaultsHint')}</p>
                   <Grid hasGutter md={6} xl={3}>
                     {limitInputs('defaults')}
                     <GridItem>
-                      <Field label="Budget period" fieldId="defaults-period">
+                      <Field label={t('settings.budgetPeriod')} fieldId="defaults-period">
                         <FormSelect id="defaults-period" value={form.budgetPeriod} onChange={(_e, v) => setForm({ ...form, budgetPeriod: v as BudgetPeriod })} isDisabled={!canChange}>
-                          <FormSelectOption value="monthly" label="Monthly" />
-                          <FormSelectOption value="weekly" label="Weekly" />
-                          <FormSelectOption value="daily" label="Daily" />
-                          <FormSelectOption value="none" label="Total (never resets)" />
+                          {(['monthly', 'weekly', 'daily', 'none'] as const).map((p) => (
+                            <FormSelectOption key={p} value={p} label={t(`keyForm.period.${p}`)} />
+                          ))}
                         </FormSelect>
                       </Field>
                     </GridItem>
                   </Grid>
                 </FormSection>
-                <FormSection title="Key maximums" titleElement="h2">
-                  <p className="lm-muted">The most any key may have; the server refuses keys above these.</p>
+                <FormSection title={t('settings.maximums')} titleElement="h2">
+                  <p className="lm-muted">{t('settings.maximumsHint')}</p>
                   <Grid hasGutter md={6} xl={3}>
                     {limitInputs('maximums')}
                   </Grid>
@@ -163,10 +166,10 @@ export function SettingsPage() {
                 {canChange && (
                   <ActionGroup>
                     <Button type="submit" variant="primary" isLoading={save.isPending} isDisabled={save.isPending}>
-                      Save settings
+                      {t('settings.save')}
                     </Button>
                     <Button variant="link" onClick={() => settings.data && setForm(toForm(settings.data))}>
-                      Reset
+                      {t('settings.reset')}
                     </Button>
                   </ActionGroup>
                 )}

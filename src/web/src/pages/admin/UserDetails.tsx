@@ -9,8 +9,10 @@ import { useUserApiKeys, useUserSubscriptions } from '../../hooks/adminQueries';
 import { canAdminister, useMe } from '../../hooks/useMe';
 import { ResetSpendButton } from '../../components/ResetSpendButton';
 import type { User } from '../../types';
+import { useTranslation } from 'react-i18next';
 
 export function UserDetails({ user }: { user: User }) {
+  const { t } = useTranslation();
   const apiKeys = useUserApiKeys(user.id);
   const subscriptions = useUserSubscriptions(user.id);
   const canChange = canAdminister(useMe().data);
@@ -18,33 +20,33 @@ export function UserDetails({ user }: { user: User }) {
     <Grid hasGutter>
       <GridItem xl={7}>
         <Content component="h3">
-          API keys
+          {t('userDetails.apiKeys')}
           {canChange && user.maxBudget !== null && <ResetSpendButton kind="user" id={user.id} name={user.username} userId={user.id} />}
         </Content>
-        {apiKeys.isPending && <Loading label={`Loading ${user.username}'s keys`} />}
-        {apiKeys.isError && <ErrorAlert error={apiKeys.error} title="Could not load keys" />}
-        {apiKeys.data?.length === 0 && <p className="lm-muted">No keys.</p>}
+        {apiKeys.isPending && <Loading label={t('userDetails.loadingKeys', { username: user.username })} />}
+        {apiKeys.isError && <ErrorAlert error={apiKeys.error} title={t('userDetails.keysError')} />}
+        {apiKeys.data?.length === 0 && <p className="lm-muted">{t('userDetails.noKeys')}</p>}
         {!!apiKeys.data?.length && (
-          <Table aria-label={`API keys of ${user.username}`} variant="compact">
+          <Table aria-label={t('userDetails.keysOf', { username: user.username })} variant="compact">
             <Thead>
               <Tr>
-                <Th modifier="wrap">Name</Th>
-                <Th modifier="wrap">Key</Th>
-                <Th modifier="wrap">Models</Th>
-                <Th modifier="wrap">Budget</Th>
-                <Th modifier="wrap">Last used</Th>
-                <Th modifier="wrap">Status</Th>
-                {canChange && <Th screenReaderText="Actions" />}
+                <Th modifier="wrap">{t('userDetails.col.name')}</Th>
+                <Th modifier="wrap">{t('userDetails.col.key')}</Th>
+                <Th modifier="wrap">{t('userDetails.col.models')}</Th>
+                <Th modifier="wrap">{t('userDetails.col.budget')}</Th>
+                <Th modifier="wrap">{t('userDetails.col.lastUsed')}</Th>
+                <Th modifier="wrap">{t('userDetails.col.status')}</Th>
+                {canChange && <Th screenReaderText={t('userDetails.col.actions')} />}
               </Tr>
             </Thead>
             <Tbody>
               {apiKeys.data.map((key) => (
                 <Tr key={key.id}>
-                  <Td dataLabel="Name">{key.name}</Td>
-                  <Td dataLabel="Key">
+                  <Td dataLabel={t('userDetails.col.name')}>{key.name}</Td>
+                  <Td dataLabel={t('userDetails.col.key')}>
                     <span className="lm-mono">{key.prefix}</span>
                   </Td>
-                  <Td dataLabel="Models">
+                  <Td dataLabel={t('userDetails.col.models')}>
                     <LabelGroup numLabels={2}>
                       {key.models.map((m) => (
                         <Label key={m} isCompact>
@@ -53,15 +55,15 @@ export function UserDetails({ user }: { user: User }) {
                       ))}
                     </LabelGroup>
                   </Td>
-                  <Td dataLabel="Budget">
+                  <Td dataLabel={t('userDetails.col.budget')}>
                     <BudgetText spend={key.spend} maxBudget={key.maxBudget} period={key.budgetPeriod} />
                   </Td>
-                  <Td dataLabel="Last used">{key.lastUsedAt ? formatDateTime(key.lastUsedAt) : 'Never'}</Td>
-                  <Td dataLabel="Status">
+                  <Td dataLabel={t('userDetails.col.lastUsed')}>{key.lastUsedAt ? formatDateTime(key.lastUsedAt) : t('userDetails.never')}</Td>
+                  <Td dataLabel={t('userDetails.col.status')}>
                     <KeyStatusLabel status={key.status} />
                   </Td>
                   {canChange && (
-                    <Td dataLabel="Actions" isActionCell>
+                    <Td dataLabel={t('userDetails.col.actions')} isActionCell>
                       {key.maxBudget !== null && key.status === 'active' && <ResetSpendButton kind="key" id={key.id} name={key.name} userId={user.id} />}
                     </Td>
                   )}
@@ -72,27 +74,27 @@ export function UserDetails({ user }: { user: User }) {
         )}
       </GridItem>
       <GridItem xl={5}>
-        <Content component="h3">Subscriptions</Content>
-        {subscriptions.isPending && <Loading label={`Loading ${user.username}'s subscriptions`} />}
-        {subscriptions.isError && <ErrorAlert error={subscriptions.error} title="Could not load subscriptions" />}
-        {subscriptions.data?.length === 0 && <p className="lm-muted">No subscriptions.</p>}
+        <Content component="h3">{t('userDetails.subscriptions')}</Content>
+        {subscriptions.isPending && <Loading label={t('userDetails.loadingSubscriptions', { username: user.username })} />}
+        {subscriptions.isError && <ErrorAlert error={subscriptions.error} title={t('userDetails.subscriptionsError')} />}
+        {subscriptions.data?.length === 0 && <p className="lm-muted">{t('userDetails.noSubscriptions')}</p>}
         {!!subscriptions.data?.length && (
-          <Table aria-label={`Subscriptions of ${user.username}`} variant="compact">
+          <Table aria-label={t('userDetails.subscriptionsOf', { username: user.username })} variant="compact">
             <Thead>
               <Tr>
-                <Th modifier="wrap">Model</Th>
-                <Th modifier="wrap">Status</Th>
-                <Th modifier="wrap">Since</Th>
+                <Th modifier="wrap">{t('userDetails.col.model')}</Th>
+                <Th modifier="wrap">{t('userDetails.col.status')}</Th>
+                <Th modifier="wrap">{t('userDetails.col.since')}</Th>
               </Tr>
             </Thead>
             <Tbody>
               {subscriptions.data.map((s) => (
                 <Tr key={s.id}>
-                  <Td dataLabel="Model">{s.modelId}</Td>
-                  <Td dataLabel="Status">
+                  <Td dataLabel={t('userDetails.col.model')}>{s.modelId}</Td>
+                  <Td dataLabel={t('userDetails.col.status')}>
                     <SubscriptionStatusLabel status={s.status} />
                   </Td>
-                  <Td dataLabel="Since">{formatDate(s.createdAt)}</Td>
+                  <Td dataLabel={t('userDetails.col.since')}>{formatDate(s.createdAt)}</Td>
                 </Tr>
               ))}
             </Tbody>

@@ -24,21 +24,21 @@ import { adminKeys } from '../../hooks/adminQueries';
 import { useConfig } from '../../hooks/useConfig';
 import { useToast } from '../../hooks/toast';
 import type { BudgetPeriod, Role, User } from '../../types';
+import { useTranslation } from 'react-i18next';
+import i18n from '../../i18n';
 
-const roles: { value: Role; label: string }[] = [
-  { value: 'user', label: 'User' },
-  { value: 'admin-readonly', label: 'Admin (read-only)' },
-  { value: 'admin', label: 'Admin' },
-];
+/** Each role's label is `userForm.role.<value>`. */
+const roles: Role[] = ['user', 'admin-readonly', 'admin'];
 
 function optionalNumber(label: string, value: string, integer: boolean): number | null {
   if (value.trim() === '') return null;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new Error(`${label} must be ${integer ? 'a whole number' : 'a positive number'}, or empty.`);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new Error(i18n.t(integer ? 'userForm.error.whole' : 'userForm.error.number', { field: label }));
   return n;
 }
 
 export function UserFormModal({ user, onClose }: { user?: User; onClose: () => void }) {
+  const { t } = useTranslation();
   const isEdit = !!user;
   const currency = useConfig().data?.currency ?? 'USD';
   const toast = useToast();
@@ -59,7 +59,7 @@ export function UserFormModal({ user, onClose }: { user?: User; onClose: () => v
     mutationFn: (body: Record<string, unknown>) =>
       isEdit ? api<User>('PATCH', `/admin/users/${encodeURIComponent(user.id)}`, body) : api<User>('POST', '/admin/users', body),
     onSuccess: (saved) => {
-      toast.success(isEdit ? `User ${saved.username} saved` : `User ${saved.username} created`);
+      toast.success(isEdit ? t('userForm.saved', { username: saved.username }) : t('userForm.created', { username: saved.username }));
       void queryClient.invalidateQueries({ queryKey: adminKeys.users });
       onClose();
     },
@@ -70,16 +70,16 @@ export function UserFormModal({ user, onClose }: { user?: User; onClose: () => v
     event.preventDefault();
     setFormError(null);
     try {
-      if (!isEdit && !username.trim()) throw new Error('Enter a username.');
-      if (chosenRoles.length === 0) throw new Error('Choose at least one role.');
+      if (!isEdit && !username.trim()) throw new Error(t('userForm.error.username'));
+      if (chosenRoles.length === 0) throw new Error(t('userForm.error.roles'));
       const body: Record<string, unknown> = {
         displayName: displayName.trim() || null,
         email: email.trim() || null,
         roles: chosenRoles,
-        maxBudget: optionalNumber('Max budget', maxBudget, false),
+        maxBudget: optionalNumber(t('userForm.maxBudgetShort'), maxBudget, false),
         budgetPeriod,
-        rpm: optionalNumber('Requests per minute', rpm, true),
-        tpm: optionalNumber('Tokens per minute', tpm, true),
+        rpm: optionalNumber(t('userForm.rpmShort'), rpm, true),
+        tpm: optionalNumber(t('userForm.tpmShort'), tpm, true),
       };
       if (password) body.password = password;
       if (isEdit) body.disabled = disabled;
@@ -94,83 +94,82 @@ export function UserFormModal({ user, onClose }: { user?: User; onClose: () => v
 
   return (
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="user-form-title">
-      <ModalHeader title={isEdit ? `Edit user: ${user.username}` : 'Create user'} labelId="user-form-title" />
+      <ModalHeader title={isEdit ? t('userForm.editTitle', { username: user.username }) : t('userForm.createTitle')} labelId="user-form-title" />
       <ModalBody>
         {formError && (
-          <Alert variant="danger" isInline title="Could not save the user" style={{ marginBottom: 16 }}>
+          <Alert variant="danger" isInline title={t('userForm.saveFailed')} style={{ marginBottom: 16 }}>
             {formError}
           </Alert>
         )}
         <Form id="user-form" onSubmit={submit}>
           {!isEdit && (
-            <Field label="Username" fieldId="user-username" isRequired>
+            <Field label={t('userForm.username')} fieldId="user-username" isRequired>
               <TextInput id="user-username" isRequired value={username} onChange={(_e, v) => setUsername(v)} />
             </Field>
           )}
           <Grid hasGutter md={6}>
             <GridItem>
-              <Field label="Display name" fieldId="user-display-name">
+              <Field label={t('userForm.displayName')} fieldId="user-display-name">
                 <TextInput id="user-display-name" value={displayName} onChange={(_e, v) => setDisplayName(v)} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Email" fieldId="user-email">
+              <Field label={t('userForm.email')} fieldId="user-email">
                 <TextInput id="user-email" type="email" value={email} onChange={(_e, v) => setEmail(v)} />
               </Field>
             </GridItem>
           </Grid>
-          <Field label="Password" fieldId="user-password" hint={isEdit ? 'Leave empty to keep the current password.' : 'Leave empty for a user who signs in with single sign-on.'}>
+          <Field label={t('userForm.password')} fieldId="user-password" hint={isEdit ? t('userForm.passwordKeep') : t('userForm.passwordSso')}>
             <TextInput id="user-password" type="password" autoComplete="new-password" value={password} onChange={(_e, v) => setPassword(v)} />
           </Field>
-          <FormGroup label="Roles" role="group" fieldId="user-roles" isInline>
+          <FormGroup label={t('userForm.roles')} role="group" fieldId="user-roles" isInline>
             {roles.map((role) => (
               <Checkbox
-                key={role.value}
-                id={`user-role-${role.value}`}
-                label={role.label}
-                isChecked={chosenRoles.includes(role.value)}
-                onChange={(_e, on) => toggleRole(role.value, on)}
+                key={role}
+                id={`user-role-${role}`}
+                label={t(`userForm.role.${role}`)}
+                isChecked={chosenRoles.includes(role)}
+                onChange={(_e, on) => toggleRole(role, on)}
               />
             ))}
           </FormGroup>
           <Grid hasGutter md={6}>
             <GridItem>
-              <Field label={`Max budget (${currency})`} fieldId="user-budget" hint="Empty: no budget.">
+              <Field label={t('userForm.maxBudget', { currency })} fieldId="user-budget" hint={t('keyForm.emptyNoBudget')}>
                 <TextInput id="user-budget" type="number" min={0} step="any" value={maxBudget} onChange={(_e, v) => setMaxBudget(v)} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Budget period" fieldId="user-period">
+              <Field label={t('userForm.budgetPeriod')} fieldId="user-period">
                 <FormSelect id="user-period" value={budgetPeriod} onChange={(_e, v) => setBudgetPeriod(v as BudgetPeriod)}>
-                  <FormSelectOption value="monthly" label="Monthly" />
-                  <FormSelectOption value="weekly" label="Weekly" />
-                  <FormSelectOption value="daily" label="Daily" />
-                  <FormSelectOption value="none" label="Total (never resets)" />
+                  {(['monthly', 'weekly', 'daily', 'none'] as const).map((p) => (
+                    <FormSelectOption key={p} value={p} label={t(`keyForm.period.${p}`)} />
+                  ))}
                 </FormSelect>
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Requests per minute (RPM)" fieldId="user-rpm" hint="Empty: no limit.">
+              <Field label={t('userForm.rpm')} fieldId="user-rpm" hint={t('keyForm.emptyNoLimit')}>
                 <TextInput id="user-rpm" type="number" min={1} step={1} value={rpm} onChange={(_e, v) => setRpm(v)} />
               </Field>
             </GridItem>
             <GridItem>
-              <Field label="Tokens per minute (TPM)" fieldId="user-tpm" hint="Empty: no limit.">
+              <Field label={t('userForm.tpm')} fieldId="user-tpm" hint={t('keyForm.emptyNoLimit')}>
                 <TextInput id="user-tpm" type="number" min={1} step={1} value={tpm} onChange={(_e, v) => setTpm(v)} />
               </Field>
             </GridItem>
           </Grid>
           {isEdit && (
-            <Switch id="user-disabled" label="Disabled (cannot sign in; keys refused)" isChecked={disabled} onChange={(_e, on) => setDisabled(on)} />
+            <Switch id="user-disabled" label={t('userForm.disabled')} isChecked={disabled} onChange={(_e, on) => setDisabled(on)} />
           )}
         </Form>
       </ModalBody>
       <ModalFooter>
         <Button type="submit" form="user-form" variant="primary" isLoading={save.isPending} isDisabled={save.isPending}>
-          {isEdit ? 'Save' : 'Create'}
+          {isEdit ? t('userForm.save') : t('userForm.create')}
         </Button>
         <Button variant="link" onClick={onClose}>
-          Cancel
+          {t('common.cancel')}
         </Button>
       </ModalFooter>
     </Modal>

@@ -2,6 +2,7 @@
  * @module The admin model form's state and its request body. Upstream tokens are write-only:
  * the form never has the stored one, and a blank token on an existing deployment means "keep it".
  */
+import i18n from '../../i18n';
 import type { AdminModel, ModelKind } from '../../types';
 
 export interface DeploymentForm {
@@ -78,14 +79,14 @@ export function initialModelForm(model?: AdminModel): ModelFormState {
 
 function price(label: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`${label} must be a number of at least 0.`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(i18n.t('modelForm.error.price', { field: label }));
   return n;
 }
 
 export function deploymentBody(d: DeploymentForm, index: number): Record<string, unknown> {
-  if (!d.url.trim() || !d.upstreamModel.trim()) throw new Error(`Deployment ${index + 1} needs a URL and an upstream model.`);
+  if (!d.url.trim() || !d.upstreamModel.trim()) throw new Error(i18n.t('modelForm.error.deployment', { n: index + 1 }));
   const weight = Number(d.weight || '1');
-  if (!Number.isInteger(weight) || weight < 1) throw new Error(`Deployment ${index + 1}: weight must be a whole number of at least 1.`);
+  if (!Number.isInteger(weight) || weight < 1) throw new Error(i18n.t('modelForm.error.weight', { n: index + 1 }));
   return {
     url: d.url.trim(),
     upstreamModel: d.upstreamModel.trim(),
@@ -98,10 +99,10 @@ export function deploymentBody(d: DeploymentForm, index: number): Record<string,
 
 /** The POST (with id) or PUT (without) body; throws with a message for the first problem. */
 export function modelBody(form: ModelFormState, isEdit: boolean): Record<string, unknown> {
-  if (!isEdit && !form.id.trim()) throw new Error('Enter the model ID people will call, such as Llama-3.2-3B-Instruct-FP8.');
-  if (form.deployments.length === 0) throw new Error('Add at least one deployment.');
+  if (!isEdit && !form.id.trim()) throw new Error(i18n.t('modelForm.error.id'));
+  if (form.deployments.length === 0) throw new Error(i18n.t('modelForm.error.noDeployment'));
   const context = form.contextLength.trim() === '' ? null : Number(form.contextLength);
-  if (context !== null && (!Number.isInteger(context) || context < 1)) throw new Error('Context length must be a whole number of tokens.');
+  if (context !== null && (!Number.isInteger(context) || context < 1)) throw new Error(i18n.t('modelForm.error.context'));
   return {
     ...(!isEdit && { id: form.id.trim() }),
     description: form.description.trim() || null,
@@ -109,11 +110,11 @@ export function modelBody(form: ModelFormState, isEdit: boolean): Record<string,
     kind: form.kind,
     contextLength: context,
     features: form.features.split(',').map((f) => f.trim()).filter(Boolean),
-    inputPricePer1M: price('Input price', form.inputPricePer1M),
-    outputPricePer1M: price('Output price', form.outputPricePer1M),
-    cachedInputPricePer1M: form.cachedInputPricePer1M.trim() === '' ? null : price('Cached input price', form.cachedInputPricePer1M),
-    audioPricePerMinute: price('Audio price per minute', form.audioPricePerMinute),
-    requestPrice: price('Price per request', form.requestPrice),
+    inputPricePer1M: price(i18n.t('prices.input'), form.inputPricePer1M),
+    outputPricePer1M: price(i18n.t('prices.output'), form.outputPricePer1M),
+    cachedInputPricePer1M: form.cachedInputPricePer1M.trim() === '' ? null : price(i18n.t('prices.cachedInput'), form.cachedInputPricePer1M),
+    audioPricePerMinute: price(i18n.t('modelForm.error.priceAudio'), form.audioPricePerMinute),
+    requestPrice: price(i18n.t('prices.request'), form.requestPrice),
     restricted: form.restricted,
     status: form.status,
     deployments: form.deployments.map(deploymentBody),
