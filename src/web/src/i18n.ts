@@ -52,15 +52,17 @@ void i18n
     detection: { order: ['querystring', 'localStorage', 'navigator'], lookupQuerystring: 'lang', lookupLocalStorage: STORAGE_KEY, caches: [] },
   });
 
-const fromQuery = new URLSearchParams(window.location.search).get('lang');
-if (fromQuery && i18n.resolvedLanguage && fromQuery.toLowerCase().startsWith(i18n.resolvedLanguage.slice(0, 2).toLowerCase())) {
-  chooseLanguage(i18n.resolvedLanguage);
+// Outside a browser (the unit tests import modules that translate) there is no page to read or follow: English.
+if (typeof window !== 'undefined') {
+  const fromQuery = new URLSearchParams(window.location.search).get('lang');
+  if (fromQuery && i18n.resolvedLanguage && fromQuery.toLowerCase().startsWith(i18n.resolvedLanguage.slice(0, 2).toLowerCase())) {
+    chooseLanguage(i18n.resolvedLanguage);
+  }
+  const followHtmlLang = () => {
+    document.documentElement.lang = currentLocale();
+  };
+  followHtmlLang();
+  i18n.on('languageChanged', followHtmlLang);
 }
-
-const followHtmlLang = () => {
-  document.documentElement.lang = currentLocale();
-};
-followHtmlLang();
-i18n.on('languageChanged', followHtmlLang);
 
 export default i18n;
